@@ -1,0 +1,31 @@
+# The README's two commands: `make study` (install, then run the tiny study) and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORES ?= 2
+
+.PHONY: install study dry-run test lint
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+# Runs the tiny study (config/config.yaml), offline, through the same DAG as the paper.
+study: $(STAMP)
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/snakemake --profile profiles/default --cores $(CORES)
+
+dry-run: $(STAMP)
+	$(BIN)/snakemake -n --quiet rules
+	$(BIN)/snakemake -n --quiet rules --configfile config/paper.yaml
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+test: $(STAMP) lint dry-run
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/pytest -q

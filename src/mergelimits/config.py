@@ -1,0 +1,130 @@
+"""Validation of the study configuration, before any job runs.
+
+The JSON Schema (workflow/schemas/config.schema.yaml) checks structure and ranges; the
+checks here need the language table (unknown codes, pairs). Every message starts with the
+key it is about, e.g. ``merge.pairs[2]: 'deu+deu' names one language twice``.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+
+import yaml
+
+from . import languages
+
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message names every offending key."""
+
+
+def _key(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def schema_errors(cfg: dict) -> list[str]:
+    import jsonschema
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = []
+    for err in sorted(validator.iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path))):
+        if err.validator == "additionalProperties":
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            for name in extra:
+                errors.append(f"{_key([*err.absolute_path, name])}: unknown key")
+            continue
+        if err.validator == "required":
+            missing = [r for r in err.validator_value if r not in err.instance]
+            for name in missing:
+                errors.append(f"{_key([*err.absolute_path, name])}: required key missing")
+            continue
+        errors.append(f"{_key(err.absolute_path)}: {err.message}")
+    return errors
+
+
+def _duplicates(items: list[str], key: str) -> list[str]:
+    seen, errors = set(), []
+    for i, item in enumerate(items):
+        if item in seen:
+            errors.append(f"{key}[{i}]: {item!r} listed twice")
+        seen.add(item)
+    return errors
+
+
+def semantic_errors(cfg: dict) -> list[str]:
+    errors: list[str] = []
+    known = languages.table()
+    langs = cfg.get("languages", [])
+    for i, code in enumerate(langs):
+        if code not in known:
+            errors.append(f"languages[{i}]: unknown language {code!r}; known: {', '.join(known)}")
+    errors += _duplicates(langs, "languages")
+    benches = cfg.get("benchmarks", [])
+    for i, bench in enumerate(benches):
+        if bench not in languages.BENCHMARKS:
+            errors.append(f"benchmarks[{i}]: unknown benchmark {bench!r}; known: {', '.join(languages.BENCHMARKS)}")
+    errors += _duplicates(benches, "benchmarks")
+
+    pairs = cfg.get("merge", {}).get("pairs")
+    if isinstance(pairs, list):
+        seen = {}
+        for i, pair in enumerate(pairs):
+            key = f"merge.pairs[{i}]"
+            a, _, b = pair.partition("+")
+            if a == b:
+                errors.append(f"{key}: {pair!r} names one language twice")
+            for code in (a, b):
+                if code not in langs:
+                    errors.append(f"{key}: {code!r} is not one of the configured languages")
+            canon = tuple(sorted((a, b)))
+            if canon in seen:
+                errors.append(f"{key}: {pair!r} repeats merge.pairs[{seen[canon]}]")
+            seen.setdefault(canon, i)
+
+    data = cfg.get("data", {})
+    if data.get("source") == "generated" and "generated" not in data:
+        errors.append("data.generated: required when data.source is 'generated'")
+    if data.get("source") == "hub":
+        for bench in benches:
+            if bench in languages.BENCHMARKS and bench not in data.get("hub", {}):
+                errors.append(f"data.hub.{bench}: required when data.source is 'hub'")
+    tok = data.get("tokenizer", {})
+    if tok.get("source") == "train" and "vocab_size" not in tok:
+        errors.append("data.tokenizer.vocab_size: required when data.tokenizer.source is 'train'")
+    if tok.get("source") == "hub" and "tokenizer" not in data.get("hub", {}):
+        errors.append("data.hub.tokenizer: required when data.tokenizer.source is 'hub'")
+    if tok.get("source") == "train" and data.get("source") != "generated":
+        errors.append("data.tokenizer.source: 'train' needs generated corpora (data.source: generated)")
+    return errors
+
+
+def validate(cfg: dict) -> dict:
+    """Return `cfg` unchanged if valid; raise ConfigError listing every problem otherwise."""
+    errors = schema_errors(cfg)
+    if not errors:  # the semantic checks assume the structure is right
+        errors = semantic_errors(cfg)
+    if errors:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+    return cfg
+
+
+def pairs(cfg: dict) -> list[tuple[str, str]]:
+    """The bilingual pairs to merge, each in the order of `languages`."""
+    langs = cfg["languages"]
+    spec = cfg["merge"]["pairs"]
+    if spec == "all":
+        return list(combinations(langs, 2))
+    order = {c: i for i, c in enumerate(langs)}
+    return [tuple(sorted(p.split("+"), key=order.__getitem__)) for p in spec]
+
+
+def load(path: str | Path) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return validate(yaml.safe_load(fh))

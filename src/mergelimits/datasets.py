@@ -1,0 +1,128 @@
+"""Local benchmark files in the real datasets' schemas: one writer and one reader each.
+
+Both configurations end in the same files, whether generated (tiny study) or fetched
+from the hub (paper config), so the readers here, the lm-eval task YAMLs and the scorers
+never know which. Every reader checks its columns and names the file when one is missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+#: benchmark -> (file names under results/data/benchmarks/<bench>/lang~<lang>/, required columns)
+SCHEMAS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "multiblimp": (("test.tsv",), ("sen", "wrong_sen", "phenomenon")),
+    "belebele": (("test.jsonl",), ("flores_passage", "question", "mc_answer1", "mc_answer2",
+                                   "mc_answer3", "mc_answer4", "correct_answer_num")),
+    "hellaswag": (("validation.jsonl",), ("ctx_a", "ctx_b", "ctx", "endings", "label")),
+    "xcsqa": (("validation.jsonl",), ("id", "question", "answerKey")),
+    "flores": (("dev.jsonl", "devtest.jsonl"), ("id", "text")),
+}
+
+
+class SchemaError(ValueError):
+    pass
+
+
+def bench_files(bench: str) -> tuple[str, ...]:
+    return SCHEMAS[bench][0]
+
+
+def _atomic(path: Path):
+    """Write to a sibling temp file and rename, so a killed job leaves no complete-looking file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    return path, tmp
+
+
+def write_jsonl(rows: list[dict], path: str | Path) -> None:
+    path, tmp = _atomic(path)
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
+def write_tsv(rows: list[dict], path: str | Path) -> None:
+    path, tmp = _atomic(path)
+    pd.DataFrame(rows).to_csv(tmp, sep="\t", index=False, quoting=csv.QUOTE_MINIMAL)
+    os.replace(tmp, path)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Any of the formats the hub serves these datasets in, as a DataFrame."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"benchmark file missing: {path}")
+    suffix = "".join(path.suffixes[-1:])
+    try:
+        if suffix == ".tsv":
+            return pd.read_csv(path, sep="\t", keep_default_na=False, quoting=csv.QUOTE_MINIMAL)
+        if suffix == ".csv":
+            return pd.read_csv(path, keep_default_na=False)
+        if suffix in (".jsonl", ".json"):
+            return pd.read_json(path, lines=suffix == ".jsonl", dtype=False)
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+    except (ValueError, OSError) as err:
+        raise SchemaError(f"{path}: cannot be read as {suffix}: {err}") from err
+    raise SchemaError(f"{path}: unknown file type {suffix!r}")
+
+
+def check_columns(df: pd.DataFrame, required: tuple[str, ...], path: str | Path) -> pd.DataFrame:
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise SchemaError(f"{path}: missing column(s) {', '.join(missing)}; has {', '.join(map(str, df.columns))}")
+    if df.empty:
+        raise SchemaError(f"{path}: no rows")
+    return df
+
+
+def load(bench: str, path: str | Path) -> pd.DataFrame:
+    """Read one local benchmark file and check it has the benchmark's columns."""
+    if bench not in SCHEMAS:
+        raise KeyError(f"unknown benchmark {bench!r}; known: {', '.join(SCHEMAS)}")
+    df = check_columns(read_table(path), SCHEMAS[bench][1], path)
+    if bench == "multiblimp" and (df["sen"] == df["wrong_sen"]).any():
+        raise SchemaError(f"{path}: a minimal pair whose two sentences are identical")
+    if bench == "xcsqa":
+        df["question"] = df["question"].map(normalise_xcsqa_question)
+    return df
+
+
+def normalise_xcsqa_question(q) -> dict:
+    """X-CSQA's question as {stem, choices: [{label, text}, ...]}.
+
+    The original JSONL holds a list of choice objects; the hub's Parquet conversion turns
+    it into a struct of lists. Both become the JSONL form.
+    """
+    if isinstance(q, str):
+        q = json.loads(q)
+    choices = q["choices"]
+    if isinstance(choices, dict):
+        choices = [{"label": lab, "text": txt} for lab, txt in zip(choices["label"], choices["text"])]
+    return {"stem": q["stem"], "choices": [{"label": c["label"], "text": c["text"]} for c in choices]}
+
+
+def write_benchmark(bench: str, rows_by_file: dict[str, list[dict]], out_dir: str | Path) -> list[Path]:
+    """Write one language's benchmark files, checking them against the schema first."""
+    files = SCHEMAS[bench][0]
+    if sorted(rows_by_file) != sorted(files):
+        raise ValueError(f"{bench}: expected files {files}, got {sorted(rows_by_file)}")
+    return [write_file(bench, rows, Path(out_dir) / name) for name, rows in rows_by_file.items()]
+
+
+def write_file(bench: str, rows: list[dict], path: str | Path) -> Path:
+    """Write one benchmark file after checking its rows have the benchmark's columns."""
+    path = Path(path)
+    if path.name not in SCHEMAS[bench][0]:
+        raise ValueError(f"{path}: {bench} files are named {', '.join(SCHEMAS[bench][0])}")
+    check_columns(pd.DataFrame(rows), SCHEMAS[bench][1], path)
+    (write_tsv if path.suffix == ".tsv" else write_jsonl)(rows, path)
+    return path

@@ -1,0 +1,119 @@
+"""Fetching the paper config's benchmarks and tokenizer from the Hugging Face hub.
+
+`fetch` is a thin wrapper over `huggingface_hub.snapshot_download` (the real client, with
+its cache and resume); `prepare_*` turn the files of a snapshot into the project's local
+files (`datasets.SCHEMAS`), the same files the tiny study generates. The tests run both
+against a local hub cache of fixture files with HF_HUB_OFFLINE=1, so no network is used.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .datasets import SCHEMAS, check_columns, normalise_xcsqa_question, read_table, write_file
+
+
+@dataclass(frozen=True)
+class Source:
+    repo: str
+    revision: str
+    #: glob patterns relative to the repo root, `{code}` standing for the source's language code
+    files: dict[str, str]  # local file name -> pattern
+    repo_type: str = "dataset"
+    token_env: str | None = None
+
+
+def resolve(source_cfg: dict, bench: str, code: str) -> Source:
+    """The source of one benchmark × language from the config's `data.hub.<bench>` entry."""
+    entry = dict(source_cfg)
+    override = entry.pop("overrides", {}).get(code, {})
+    entry.update(override)
+    files = {name: pat.format(code=code) for name, pat in entry["files"].items()}
+    if sorted(files) != sorted(SCHEMAS[bench][0]):
+        raise ValueError(f"data.hub.{bench}.files must name {', '.join(SCHEMAS[bench][0])}; got {', '.join(files)}")
+    return Source(entry["repo"], str(entry["revision"]), files, entry.get("repo_type", "dataset"),
+                  entry.get("token_env"))
+
+
+def resolve_tokenizer(source_cfg: dict) -> Source:
+    return Source(source_cfg["repo"], str(source_cfg["revision"]), dict(source_cfg["files"]),
+                  source_cfg.get("repo_type", "model"), source_cfg.get("token_env"))
+
+
+def fetch(source: Source, patterns: list[str] | None = None) -> Path:
+    """Download (or find in the hub cache) the files matching the source's patterns.
+
+    Returns the snapshot directory; its name is the resolved commit hash, which callers
+    record next to their output so that a branch name never hides what was used.
+    """
+    from huggingface_hub import snapshot_download
+
+    token = None
+    if source.token_env:
+        token = os.environ.get(source.token_env)
+        if not token and os.environ.get("HF_HUB_OFFLINE") != "1":
+            raise RuntimeError(f"{source.repo} is gated: set the environment variable {source.token_env} "
+                               "to a Hugging Face token that has accepted its terms")
+    path = snapshot_download(
+        source.repo, repo_type=source.repo_type, revision=source.revision,
+        allow_patterns=patterns or list(source.files.values()), token=token,
+    )
+    return Path(path)
+
+
+def find(snapshot: Path, pattern: str) -> Path:
+    matches = sorted(p for p in snapshot.rglob("*")
+                     if p.is_file() and fnmatch.fnmatch(p.relative_to(snapshot).as_posix(), pattern))
+    if not matches:
+        have = sorted(p.relative_to(snapshot).as_posix() for p in snapshot.rglob("*") if p.is_file())
+        raise FileNotFoundError(f"no file matching {pattern!r} in {snapshot}; it has: {', '.join(have[:20]) or 'nothing'}")
+    if len(matches) > 1:
+        raise ValueError(f"{len(matches)} files match {pattern!r} in {snapshot}: {', '.join(map(str, matches[:5]))}")
+    return matches[0]
+
+
+def _records(df) -> list[dict]:
+    rows = df.to_dict(orient="records")
+    for row in rows:
+        for key, value in row.items():
+            if hasattr(value, "tolist"):  # numpy arrays from Parquet list columns
+                row[key] = value.tolist()
+    return rows
+
+
+def prepare(bench: str, source: Source, name: str, snapshot: Path, out_path: Path) -> Path:
+    """Write one local file of `bench` (e.g. `devtest.jsonl`) from a fetched snapshot."""
+    if name not in source.files:
+        raise KeyError(f"{bench}: no file pattern for {name!r}; has {', '.join(source.files)}")
+    path = find(snapshot, source.files[name])
+    df = PREPARE.get(bench, lambda d: d)(read_table(path))
+    check_columns(df, SCHEMAS[bench][1], path)
+    return write_file(bench, _records(df), out_path)
+
+
+def _xcsqa(df):
+    df = df.copy()
+    df["question"] = df["question"].map(normalise_xcsqa_question)
+    return df[df["answerKey"].astype(str).str.len() > 0]  # the test split hides its answers
+
+
+def _hellaswag(df):
+    df = df.copy()
+    df["label"] = df["label"].astype(str)
+    return df
+
+
+PREPARE = {"xcsqa": _xcsqa, "hellaswag": _hellaswag}
+
+
+def fetch_tokenizer(source: Source, out_dir: Path) -> Path:
+    """Copy a tokenizer's files from a model repo snapshot into `out_dir`."""
+    snapshot = fetch(source)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, pattern in source.files.items():
+        shutil.copyfile(find(snapshot, pattern), out_dir / name)
+    return snapshot

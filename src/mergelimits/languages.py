@@ -1,0 +1,71 @@
+"""The one place that maps a project language code to its code in every source.
+
+The paper's own scripts mixed `arb`/`ara` and `zho`/`zhos`, so averages silently lost
+languages. Here every stage asks this table; a benchmark a language lacks is an explicit
+`None` (written `-` in the TSV), never a missing key.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+TABLE = Path(__file__).resolve().parents[2] / "resources" / "languages.tsv"
+
+#: Benchmarks the study knows, in the paper's table order.
+BENCHMARKS = ("multiblimp", "belebele", "hellaswag", "xcsqa", "flores")
+#: Sources that are not benchmarks but still have per-language codes.
+SOURCES = ("hplt", "lang2vec", *BENCHMARKS)
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    name: str
+    family: str
+    script: str
+    codes: dict[str, str | None]
+
+    def source_code(self, source: str) -> str | None:
+        if source not in self.codes:
+            raise KeyError(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
+        return self.codes[source]
+
+    def has(self, benchmark: str) -> bool:
+        return self.source_code(benchmark) is not None
+
+
+@cache
+def table(path: Path = TABLE) -> dict[str, Language]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    langs = {}
+    for row in rows:
+        missing = [s for s in SOURCES if s not in row]
+        if missing:
+            raise ValueError(f"{path}: columns missing: {', '.join(missing)}")
+        codes = {s: (None if row[s] in ("", "-") else row[s]) for s in SOURCES}
+        langs[row["lang"]] = Language(row["lang"], row["name"], row["family"], row["script"], codes)
+    return langs
+
+
+def get(code: str) -> Language:
+    langs = table()
+    if code not in langs:
+        raise KeyError(f"unknown language {code!r}; known: {', '.join(langs)}")
+    return langs[code]
+
+
+def available(benchmark: str, codes: list[str]) -> list[str]:
+    """The languages of `codes` that `benchmark` covers, in the given order."""
+    if benchmark not in BENCHMARKS:
+        raise KeyError(f"unknown benchmark {benchmark!r}; known: {', '.join(BENCHMARKS)}")
+    return [c for c in codes if get(c).has(benchmark)]
+
+
+def missing(benchmark: str, codes: list[str]) -> list[str]:
+    """The languages of `codes` that `benchmark` does not cover: reported, never dropped silently."""
+    have = set(available(benchmark, codes))
+    return [c for c in codes if c not in have]

@@ -1,0 +1,92 @@
+"""The tiny study's data stage: generated corpora and benchmark files for every language.
+
+Each kind of item draws from its own seeded stream (seed, kind), so changing one size
+leaves the other files unchanged, and the same config always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from . import generate, languages
+from .datasets import write_benchmark, write_jsonl
+
+
+def _rng(seed: int, *kind: str) -> random.Random:
+    return random.Random(generate._stable_seed(seed, *kind))
+
+
+def corpus_docs(code: str, seed: int, n_docs: int, sentences_per_doc: int) -> list[str]:
+    lang = generate.Language(code, seed)
+    return generate.corpus(lang, _rng(seed, "corpus", code), n_docs, sentences_per_doc)
+
+
+def mix(docs_by_lang: dict[str, list[str]], n_docs: int, seed: int) -> list[dict]:
+    """An equal mix: n_docs // len(langs) documents of each language, shuffled with the seed."""
+    share = n_docs // len(docs_by_lang)
+    if share < 1:
+        raise ValueError(f"{n_docs} documents cannot be split over {len(docs_by_lang)} languages")
+    rows = [{"text": doc, "lang": code} for code, docs in docs_by_lang.items() for doc in docs[:share]]
+    _rng(seed, "mix").shuffle(rows)
+    return rows
+
+
+def write_corpora(codes: list[str], seed: int, n_docs: int, sentences_per_doc: int, out: dict[str, str]) -> None:
+    """out: corpus id (`mono-<lang>` or `mixed10`) -> path of its train.jsonl."""
+    docs = {c: corpus_docs(c, seed, n_docs, sentences_per_doc) for c in codes}
+    for code, lang_docs in docs.items():
+        write_jsonl([{"text": d, "lang": code} for d in lang_docs], out[f"mono-{code}"])
+    if "mixed10" in out:
+        write_jsonl(mix(docs, n_docs, seed), out["mixed10"])
+
+
+def benchmark_rows(codes: list[str], seed: int, sizes: dict) -> dict[str, dict[str, dict[str, list[dict]]]]:
+    """bench -> lang -> file name -> rows, for the languages each benchmark covers."""
+    langs = generate.make_languages(codes, seed)
+    out: dict[str, dict[str, dict[str, list[dict]]]] = {b: {} for b in languages.BENCHMARKS}
+
+    for code in languages.available("multiblimp", codes):
+        rows = generate.minimal_pairs(langs[code], _rng(seed, "multiblimp", code), sizes["multiblimp"])
+        src = languages.get(code).source_code("multiblimp")
+        for r in rows:
+            r["lang"] = src
+        out["multiblimp"][code] = {"test.tsv": rows}
+
+    def covered(bench):
+        return {c: langs[c] for c in languages.available(bench, codes)}
+
+    for code, rows in generate.reading_items(covered("belebele"), _rng(seed, "belebele"), sizes["belebele"]).items():
+        dialect = languages.get(code).source_code("belebele")
+        out["belebele"][code] = {"test.jsonl": [{**r, "dialect": dialect} for r in rows]}
+    for code, rows in generate.cloze_items(covered("hellaswag"), _rng(seed, "hellaswag"), sizes["hellaswag"]).items():
+        out["hellaswag"][code] = {"validation.jsonl": rows}
+    for code, rows in generate.question_items(covered("xcsqa"), _rng(seed, "xcsqa"), sizes["xcsqa"]).items():
+        src = languages.get(code).source_code("xcsqa")
+        out["xcsqa"][code] = {"validation.jsonl": [{**r, "lang": src} for r in rows]}
+
+    flores_langs = covered("flores")
+    for split in ("dev", "devtest"):
+        sents = generate.parallel(flores_langs, _rng(seed, "flores", split), sizes[f"flores_{split}"])
+        for code, texts in sents.items():
+            iso, script = languages.get(code).source_code("flores").split("_")
+            rows = [{"id": i, "iso_639_3": iso, "iso_15924": script, "glottocode": None, "text": t,
+                     "url": None, "domain": "generated", "topic": "generated"} for i, t in enumerate(texts)]
+            out["flores"].setdefault(code, {})[f"{split}.jsonl"] = rows
+    return out
+
+
+def write_benchmarks(codes: list[str], seed: int, sizes: dict, out_dir_for) -> list[Path]:
+    """out_dir_for(bench, lang) -> the directory that lang's files of bench go to."""
+    written = []
+    for bench, by_lang in benchmark_rows(codes, seed, sizes).items():
+        for code, files in by_lang.items():
+            written += write_benchmark(bench, files, out_dir_for(bench, code))
+    return written
+
+
+def write_record(path: str | Path, **record) -> None:
+    """The seed and sizes next to the outputs they made."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")

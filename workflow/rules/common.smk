@@ -1,0 +1,42 @@
+# Validation, wildcard constraints and input functions shared by every stage.
+from mergelimits import config as study_config
+from mergelimits import languages as langtable
+from mergelimits.datasets import bench_files
+
+# Rejects an invalid config before the DAG is built, naming every offending key.
+study_config.validate(config)
+
+LANGS = config["languages"]
+BENCHES = config["benchmarks"]
+GENERATED = config["data"]["source"] == "generated"
+MIXED = f"mixed{len(LANGS)}"
+CORPORA = [f"mono-{lang}" for lang in LANGS] + [MIXED]
+
+
+def _alt(values):
+    return "|".join(sorted(values, key=len, reverse=True))
+
+
+wildcard_constraints:
+    lang=_alt(LANGS),
+    bench=_alt(BENCHES),
+    corpus=_alt(CORPORA),
+    split="test|validation|dev|devtest",
+    ext="tsv|jsonl",
+
+
+def benchmark_paths(benches=BENCHES, langs=LANGS):
+    """Every local benchmark file of `benches` × the languages each covers."""
+    return [
+        f"results/data/benchmarks/{bench}/lang~{lang}/{name}"
+        for bench in benches
+        for lang in langtable.available(bench, langs)
+        for name in bench_files(bench)
+    ]
+
+
+def corpus_paths(corpora=CORPORA):
+    return [f"results/data/corpus/{corpus}/train.jsonl" for corpus in corpora]
+
+
+TOKENIZER = "results/data/tokenizer/tokenizer_config.json"

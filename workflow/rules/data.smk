@@ -1,0 +1,98 @@
+# Data stage: benchmark files in the real datasets' schemas, pre-training corpora, the
+# shared tokenizer. The tiny study generates them; the paper config fetches them.
+
+
+rule data:
+    input:
+        benchmark_paths(),
+        TOKENIZER,
+        corpus_paths() if GENERATED else [],
+
+
+if GENERATED:
+
+    rule generate_corpora:
+        output:
+            corpora=corpus_paths(),
+            record="results/data/corpus/generated.json",
+        params:
+            languages=LANGS,
+            seed=config["seeds"]["data"],
+            sizes=config["data"]["generated"],
+            mixed=MIXED,
+        log:
+            "logs/data/generate_corpora.log",
+        benchmark:
+            "benchmarks/data/generate_corpora.tsv"
+        conda:
+            "../../envs/mergelimits.yaml"
+        script:
+            "../../scripts/generate_corpora.py"
+
+    rule generate_benchmarks:
+        output:
+            files=benchmark_paths(),
+            record="results/data/benchmarks/generated.json",
+        params:
+            languages=LANGS,
+            seed=config["seeds"]["data"],
+            sizes=config["data"]["generated"],
+        log:
+            "logs/data/generate_benchmarks.log",
+        benchmark:
+            "benchmarks/data/generate_benchmarks.tsv"
+        conda:
+            "../../envs/mergelimits.yaml"
+        script:
+            "../../scripts/generate_benchmarks.py"
+
+    rule train_tokenizer:
+        input:
+            corpus_paths([f"mono-{lang}" for lang in LANGS]),
+        output:
+            TOKENIZER,
+            "results/data/tokenizer/tokenizer.json",
+        params:
+            vocab_size=config["data"]["tokenizer"]["vocab_size"],
+        log:
+            "logs/data/train_tokenizer.log",
+        benchmark:
+            "benchmarks/data/train_tokenizer.tsv"
+        conda:
+            "../../envs/mergelimits.yaml"
+        script:
+            "../../scripts/train_tokenizer.py"
+
+else:
+
+    localrules:
+        fetch_benchmark,
+        fetch_tokenizer,
+
+    rule fetch_benchmark:
+        output:
+            data="results/data/benchmarks/{bench}/lang~{lang}/{split}.{ext}",
+            record="results/data/benchmarks/{bench}/lang~{lang}/{split}.{ext}.source.json",
+        params:
+            source=lambda wc: config["data"]["hub"][wc.bench],
+        retries: 3
+        log:
+            "logs/data/fetch_benchmark/{bench}/lang~{lang}/{split}.{ext}.log",
+        conda:
+            "../../envs/mergelimits.yaml"
+        script:
+            "../../scripts/fetch_benchmark.py"
+
+    rule fetch_tokenizer:
+        output:
+            TOKENIZER,
+            record="results/data/tokenizer/source.json",
+        params:
+            source=config["data"]["hub"].get("tokenizer"),
+        retries: 3
+        log:
+            "logs/data/fetch_tokenizer.log",
+        conda:
+            "../../envs/mergelimits.yaml"
+        script:
+            "../../scripts/fetch_tokenizer.py"
