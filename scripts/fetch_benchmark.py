@@ -2,15 +2,14 @@
 
 from pathlib import Path
 
-from mergelimits import hub, languages, runlog, tinydata
+from mergelimits import hub, runlog, tinydata
 
 log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
 wc = snakemake.wildcards  # noqa: F821
-code = languages.get(wc.lang).source_code(wc.bench)
-source = hub.resolve(snakemake.params.source, wc.bench, code)  # noqa: F821
+source = hub.resolve(snakemake.params.source, wc.bench, wc.lang)  # noqa: F821
 name = f"{wc.split}.{wc.ext}"
 snapshot = hub.fetch(source, [source.files[name]])
 log.info("%s@%s resolved to %s", source.repo, source.revision, snapshot.name)
 hub.prepare(wc.bench, source, name, snapshot, Path(snakemake.output.data))  # noqa: F821
 tinydata.write_record(snakemake.output.record, repo=source.repo, revision=source.revision,  # noqa: F821
-                      commit=snapshot.name, pattern=source.files[name], source_code=code)
+                      commit=snapshot.name, pattern=source.files[name])

@@ -45,6 +45,9 @@ def schema_errors(cfg: dict) -> list[str]:
             for name in missing:
                 errors.append(f"{_key([*err.absolute_path, name])}: required key missing")
             continue
+        if err.context:  # oneOf/anyOf: report the branch that came closest, at its own key
+            deeper = [e for e in err.context if e.relative_path]  # inside the branch of the right type
+            err = jsonschema.exceptions.best_match(deeper or err.context)
         errors.append(f"{_key(err.absolute_path)}: {err.message}")
     return errors
 

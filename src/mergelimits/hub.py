@@ -14,6 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import languages
 from .datasets import SCHEMAS, check_columns, normalise_xcsqa_question, read_table, write_file
 
 
@@ -27,11 +28,17 @@ class Source:
     token_env: str | None = None
 
 
-def resolve(source_cfg: dict, bench: str, code: str) -> Source:
-    """The source of one benchmark × language from the config's `data.hub.<bench>` entry."""
+def resolve(source_cfg: dict, bench: str, lang: str) -> Source:
+    """The source of one benchmark × language from the config's `data.hub.<bench>` entry.
+
+    `lang` is the project code; `overrides` are keyed by it too, and `{code}` in a file
+    pattern becomes the benchmark's own code for it (languages.tsv).
+    """
+    code = languages.get(lang).source_code(bench)
+    if code is None:
+        raise KeyError(f"{bench} has no {lang} (languages.tsv); nothing to fetch")
     entry = dict(source_cfg)
-    override = entry.pop("overrides", {}).get(code, {})
-    entry.update(override)
+    entry.update(entry.pop("overrides", {}).get(lang, {}))
     files = {name: pat.format(code=code) for name, pat in entry["files"].items()}
     if sorted(files) != sorted(SCHEMAS[bench][0]):
         raise ValueError(f"data.hub.{bench}.files must name {', '.join(SCHEMAS[bench][0])}; got {', '.join(files)}")

@@ -28,7 +28,7 @@ wildcard_constraints:
 def benchmark_paths(benches=BENCHES, langs=LANGS):
     """Every local benchmark file of `benches` × the languages each covers."""
     return [
-        f"results/data/benchmarks/{bench}/lang~{lang}/{name}"
+        f"<results>/data/benchmarks/{bench}/lang~{lang}/{name}"
         for bench in benches
         for lang in langtable.available(bench, langs)
         for name in bench_files(bench)
@@ -36,7 +36,7 @@ def benchmark_paths(benches=BENCHES, langs=LANGS):
 
 
 def corpus_paths(corpora=CORPORA):
-    return [f"results/data/corpus/{corpus}/train.jsonl" for corpus in corpora]
+    return [f"<results>/data/corpus/{corpus}/train.jsonl" for corpus in corpora]
 
 
-TOKENIZER = "results/data/tokenizer/tokenizer_config.json"
+TOKENIZER = "<results>/data/tokenizer/tokenizer_config.json"

@@ -14,35 +14,35 @@ if GENERATED:
     rule generate_corpora:
         output:
             corpora=corpus_paths(),
-            record="results/data/corpus/generated.json",
+            record="<results>/data/corpus/generated.json",
+        log:
+            "<logs>/data/generate_corpora.log",
+        benchmark:
+            "<benchmarks>/data/generate_corpora.tsv"
+        conda:
+            "../../envs/mergelimits.yaml"
         params:
             languages=LANGS,
             seed=config["seeds"]["data"],
             sizes=config["data"]["generated"],
             mixed=MIXED,
-        log:
-            "logs/data/generate_corpora.log",
-        benchmark:
-            "benchmarks/data/generate_corpora.tsv"
-        conda:
-            "../../envs/mergelimits.yaml"
         script:
             "../../scripts/generate_corpora.py"
 
     rule generate_benchmarks:
         output:
             files=benchmark_paths(),
-            record="results/data/benchmarks/generated.json",
+            record="<results>/data/benchmarks/generated.json",
+        log:
+            "<logs>/data/generate_benchmarks.log",
+        benchmark:
+            "<benchmarks>/data/generate_benchmarks.tsv"
+        conda:
+            "../../envs/mergelimits.yaml"
         params:
             languages=LANGS,
             seed=config["seeds"]["data"],
             sizes=config["data"]["generated"],
-        log:
-            "logs/data/generate_benchmarks.log",
-        benchmark:
-            "benchmarks/data/generate_benchmarks.tsv"
-        conda:
-            "../../envs/mergelimits.yaml"
         script:
             "../../scripts/generate_benchmarks.py"
 
@@ -51,15 +51,15 @@ if GENERATED:
             corpus_paths([f"mono-{lang}" for lang in LANGS]),
         output:
             TOKENIZER,
-            "results/data/tokenizer/tokenizer.json",
-        params:
-            vocab_size=config["data"]["tokenizer"]["vocab_size"],
+            "<results>/data/tokenizer/tokenizer.json",
         log:
-            "logs/data/train_tokenizer.log",
+            "<logs>/data/train_tokenizer.log",
         benchmark:
-            "benchmarks/data/train_tokenizer.tsv"
+            "<benchmarks>/data/train_tokenizer.tsv"
         conda:
             "../../envs/mergelimits.yaml"
+        params:
+            vocab_size=config["data"]["tokenizer"]["vocab_size"],
         script:
             "../../scripts/train_tokenizer.py"
 
@@ -71,28 +71,29 @@ else:
 
     rule fetch_benchmark:
         output:
-            data="results/data/benchmarks/{bench}/lang~{lang}/{split}.{ext}",
-            record="results/data/benchmarks/{bench}/lang~{lang}/{split}.{ext}.source.json",
-        params:
-            source=lambda wc: config["data"]["hub"][wc.bench],
-        retries: 3
+            data="<results>/data/benchmarks/{bench}/lang~{lang}/{split}.{ext}",
+            record="<results>/data/benchmarks/{bench}/lang~{lang}/{split}.{ext}.source.json",
         log:
-            "logs/data/fetch_benchmark/{bench}/lang~{lang}/{split}.{ext}.log",
+            "<logs>/data/fetch_benchmark/{bench}/lang~{lang}/{split}.{ext}.log",
+        retries: 3
         conda:
             "../../envs/mergelimits.yaml"
+        params:
+            source=lambda wc: config["data"]["hub"][wc.bench],
         script:
             "../../scripts/fetch_benchmark.py"
 
     rule fetch_tokenizer:
         output:
             TOKENIZER,
-            record="results/data/tokenizer/source.json",
-        params:
-            source=config["data"]["hub"].get("tokenizer"),
-        retries: 3
+            "<results>/data/tokenizer/tokenizer.json",
+            record="<results>/data/tokenizer/source.json",
         log:
-            "logs/data/fetch_tokenizer.log",
+            "<logs>/data/fetch_tokenizer.log",
+        retries: 3
         conda:
             "../../envs/mergelimits.yaml"
+        params:
+            source=config["data"]["hub"].get("tokenizer"),
         script:
             "../../scripts/fetch_tokenizer.py"

@@ -1,0 +1,91 @@
+"""Invalid configs are rejected before any job runs, with a message naming the key."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from mergelimits import config
+from mergelimits.config import ConfigError
+
+from .conftest import ROOT
+
+
+def test_shipped_configs_are_valid(tiny_config, paper_config):
+    config.validate(tiny_config)
+    config.validate(paper_config)
+
+
+def _set(cfg, dotted, value):
+    *parents, last = dotted.split(".")
+    node = cfg
+    for p in parents:
+        node = node[p]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+
+
+DELETE = object()
+
+BAD = [
+    # (what is wrong, key to change, value, text the message must contain)
+    ("unknown language", "languages", ["deu", "xyz"], "languages[1]: unknown language 'xyz'"),
+    ("language listed twice", "languages", ["deu", "nld", "deu"], "languages[2]: 'deu' listed twice"),
+    ("a single language", "languages", ["deu"], "languages:"),
+    ("unknown benchmark", "benchmarks", ["multiblimp", "mmlu"], "benchmarks[1]: unknown benchmark 'mmlu'"),
+    ("benchmark twice", "benchmarks", ["flores", "flores"], "benchmarks[1]: 'flores' listed twice"),
+    ("non-positive size", "data.generated.pretrain_docs", 0, "data.generated.pretrain_docs: 0 is less than"),
+    ("negative item count", "data.generated.items.multiblimp", -5, "data.generated.items.multiblimp"),
+    ("size not an integer", "data.generated.flores.devtest", "many", "data.generated.flores.devtest"),
+    ("pair names one language twice", "merge.pairs", ["deu+deu"], "merge.pairs[0]: 'deu+deu' names one language twice"),
+    ("pair with an unconfigured language", "merge.pairs", ["deu+xyz"], "merge.pairs[0]: 'xyz' is not one of"),
+    ("pair repeated in the other order", "merge.pairs", ["deu+nld", "nld+deu"], "merge.pairs[1]: 'nld+deu' repeats"),
+    ("malformed pair", "merge.pairs", ["deu-nld"], "merge.pairs[0]"),
+    ("unknown top-level key", "epochs", 3, "epochs: unknown key"),
+    ("unknown nested key", "data.generated.items.mmlu", 10, "data.generated.items.mmlu: unknown key"),
+    ("missing required key", "seeds.data", DELETE, "seeds.data: required key missing"),
+    ("unknown data source", "data.source", "web", "data.source:"),
+    ("tiny vocabulary", "data.tokenizer.vocab_size", 10, "data.tokenizer.vocab_size"),
+    ("hub source without its entries", "data.source", "hub", "data.hub.multiblimp: required"),
+]
+
+
+@pytest.mark.parametrize("what,key,value,message", BAD, ids=[b[0] for b in BAD])
+def test_bad_config_names_the_key(cfg, what, key, value, message):
+    _set(cfg, key, value)
+    with pytest.raises(ConfigError) as err:
+        config.validate(cfg)
+    assert message in str(err.value)
+
+
+def test_every_error_is_reported_at_once(cfg):
+    cfg["languages"] = ["deu", "xyz", "deu"]
+    cfg["benchmarks"] = ["mmlu"]
+    with pytest.raises(ConfigError) as err:
+        config.validate(cfg)
+    text = str(err.value)
+    assert "languages[1]" in text and "languages[2]" in text and "benchmarks[0]" in text
+
+
+def test_pairs_all_gives_45(cfg):
+    pairs = config.pairs(cfg)
+    assert len(pairs) == 45 and len(set(pairs)) == 45
+    cfg["merge"]["pairs"] = ["nld+deu"]
+    assert config.pairs(cfg) == [("deu", "nld")]  # in the order of `languages`
+
+
+def test_snakemake_rejects_bad_config_before_any_job(cfg, tmp_path):
+    cfg["languages"] = ["deu", "klingon"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(cfg))
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--configfile", str(bad), "--directory", str(tmp_path / "work"),
+         "--snakefile", str(ROOT / "Snakefile")],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert proc.returncode != 0
+    assert "languages[1]: unknown language 'klingon'" in proc.stdout + proc.stderr
+    assert not (tmp_path / "work" / "results").exists()

@@ -1,0 +1,171 @@
+"""The generated languages: deterministic, in the real schemas, and hard in the right way."""
+
+import collections
+import json
+import math
+import random
+
+import pytest
+
+from mergelimits import datasets, generate, languages, tinydata, tokenizer
+
+LANGS = list(languages.table())
+SIZES = {"multiblimp": 60, "belebele": 20, "hellaswag": 30, "xcsqa": 30, "flores_dev": 10, "flores_devtest": 20}
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    tinydata.write_benchmarks(LANGS, 7, SIZES, lambda b, c: root / b / f"lang~{c}")
+    return root
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
+    a, b, c = (tmp_path / n for n in "abc")
+    for root, seed in ((a, 1), (b, 1), (c, 2)):
+        tinydata.write_benchmarks(["deu", "zho"], seed, SIZES, lambda bn, code, r=root: r / bn / f"lang~{code}")
+    files = sorted(p.relative_to(a) for p in a.rglob("*.*"))
+    assert files
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+    assert any((a / f).read_bytes() != (c / f).read_bytes() for f in files)
+
+
+def test_every_file_is_read_by_the_benchmark_loader(written):
+    for bench in languages.BENCHMARKS:
+        for code in languages.available(bench, LANGS):
+            for name in datasets.bench_files(bench):
+                df = datasets.load(bench, written / bench / f"lang~{code}" / name)
+                assert len(df) == SIZES.get(bench) or len(df) == SIZES[f"flores_{name.split('.')[0]}"]
+
+
+def test_no_files_for_missing_combinations(written):
+    assert not (written / "multiblimp" / "lang~zho").exists()
+    assert not (written / "xcsqa" / "lang~tur").exists()
+
+
+def test_minimal_pairs_differ_only_in_the_verb(written):
+    for code in languages.available("multiblimp", LANGS):
+        df = datasets.load("multiblimp", written / "multiblimp" / f"lang~{code}" / "test.tsv")
+        assert set(df.phenomenon) <= {"SV-#", "SV-P", "SV-G"}
+        assert (df["lang"] == languages.get(code).source_code("multiblimp")).all()
+        for sen, wrong, verb, wrong_verb in zip(df.sen, df.wrong_sen, df.verb, df.wrong_verb):
+            a, b = sen.split(), wrong.split()
+            diff = [(x, y) for x, y in zip(a, b) if x != y]
+            assert len(a) == len(b) and len(diff) == 1, (sen, wrong)
+            assert verb.lower() in diff[0][0].lower() and wrong_verb.lower() in diff[0][1].lower()
+
+
+def test_gender_agreement_only_where_the_real_language_has_it(written):
+    phen = {}
+    for code in languages.available("multiblimp", LANGS):
+        df = datasets.load("multiblimp", written / "multiblimp" / f"lang~{code}" / "test.tsv")
+        phen[code] = set(df.phenomenon)
+    assert "SV-G" in phen["ara"] and "SV-G" in phen["rus"]
+    assert all("SV-G" not in phen[c] for c in ("deu", "eng", "fra", "tur"))
+
+
+def test_chinese_has_no_agreement_to_violate():
+    with pytest.raises(RuntimeError, match="zho: could only generate 0"):
+        generate.minimal_pairs(generate.Language("zho", 1), random.Random(0), 5)
+
+
+def test_flores_is_parallel_and_in_flores_plus_codes(written):
+    for split in ("dev", "devtest"):
+        frames = {c: datasets.load("flores", written / "flores" / f"lang~{c}" / f"{split}.jsonl") for c in LANGS}
+        assert {len(f) for f in frames.values()} == {SIZES[f"flores_{split}"]}
+        assert all(list(f.id) == list(frames["eng"].id) for f in frames.values())
+        assert frames["zho"].iso_639_3[0] == "cmn" and frames["zho"].iso_15924[0] == "Hans"
+        assert len({f.text[0] for f in frames.values()}) == len(LANGS)  # each language its own words
+
+
+def test_reading_items_answer_is_in_the_passage(written):
+    df = datasets.load("belebele", written / "belebele" / "lang~deu" / "test.jsonl")
+    for row in df.to_dict(orient="records"):
+        answer = row[f"mc_answer{row['correct_answer_num']}"]
+        assert answer.lower() in row["flores_passage"].lower()
+        assert len({row[f"mc_answer{i}"] for i in range(1, 5)}) == 4
+
+
+def test_cloze_right_ending_fits_the_verb():
+    rng = random.Random(3)
+    langs = {"eng": generate.Language("eng", 3)}
+    rows = generate.cloze_items(langs, rng, 20)["eng"]
+    for row in rows:
+        assert 0 <= int(row["label"]) < 4 and len(set(row["endings"])) == 4
+        assert row["ctx"].startswith(row["ctx_a"])
+
+
+def test_scripts_follow_the_real_languages():
+    ev = generate.sample_event(random.Random(0))
+    text = {c: generate.Language(c, 1).sentence(ev) for c in ("rus", "ara", "zho", "deu")}
+    assert any("\u0400" <= ch <= "\u04ff" for ch in text["rus"])
+    assert any("\u0600" <= ch <= "\u06ff" for ch in text["ara"])
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in text["zho"]) and " " not in text["zho"]
+    assert text["deu"].isascii()
+
+
+def _trigram_scorer(tok, docs):
+    c3, c2, vocab = collections.Counter(), collections.Counter(), len(tok)
+    for doc in docs:
+        ids = [tok.bos_token_id] + tok(doc)["input_ids"]
+        for i in range(2, len(ids)):
+            c3[tuple(ids[i - 2 : i + 1])] += 1
+            c2[tuple(ids[i - 2 : i])] += 1
+
+    def logp(text):
+        ids = [tok.bos_token_id] + tok(text)["input_ids"]
+        return sum(math.log((c3[tuple(ids[i - 2 : i + 1])] + 0.01) / (c2[tuple(ids[i - 2 : i])] + 0.01 * vocab))
+                   for i in range(2, len(ids)))
+
+    return logp
+
+
+def _accuracy(logp, pairs):
+    score = 0.0
+    for good, bad in pairs:
+        a, b = logp(good), logp(bad)
+        score += 1.0 if a > b else 0.5 if a == b else 0.0
+    return score / len(pairs)
+
+
+def test_agreement_is_learnable_in_language_and_not_across(tmp_path):
+    """A trigram LM over the shared BPE, trained on one language's corpus, beats chance
+    on its own minimal pairs and stays near chance on a related language's."""
+    codes = ["deu", "nld", "ita"]
+    corpora = {}
+    for code in codes:
+        path = tmp_path / f"{code}.jsonl"
+        docs = tinydata.corpus_docs(code, 11, 1200, 8)
+        datasets.write_jsonl([{"text": d} for d in docs], path)
+        corpora[code] = (path, docs)
+    tok = tokenizer.load(tokenizer.train([p for p, _ in corpora.values()], 2000, tmp_path / "tok"))
+    pairs = {}
+    langs = generate.make_languages(codes, 11)
+    for code in codes:
+        rows = generate.minimal_pairs(langs[code], random.Random(5), 300)
+        pairs[code] = [(r["sen"], r["wrong_sen"]) for r in rows]
+    logp = _trigram_scorer(tok, corpora["deu"][1])
+    own = _accuracy(logp, pairs["deu"])
+    others = [_accuracy(logp, pairs[c]) for c in ("nld", "ita")]
+    assert own > 0.75, own
+    assert all(abs(o - 0.5) < 0.08 for o in others), others
+
+
+def test_mixed_corpus_is_an_equal_share(tmp_path):
+    docs = {c: [f"{c}{i}" for i in range(50)] for c in ("deu", "nld", "ita", "spa", "fra")}
+    rows = tinydata.mix(docs, 50, seed=3)
+    assert collections.Counter(r["lang"] for r in rows) == {c: 10 for c in docs}
+    assert rows != tinydata.mix(docs, 50, seed=4)
+
+
+def test_tokenizer_loads_with_autotokenizer_and_round_trips(tmp_path):
+    texts = {c: tinydata.corpus_docs(c, 2, 50, 4) for c in ("rus", "zho", "ara", "deu")}
+    paths = []
+    for code, docs in texts.items():
+        paths.append(tmp_path / f"{code}.jsonl")
+        datasets.write_jsonl([{"text": d} for d in docs], paths[-1])
+    tok = tokenizer.load(tokenizer.train(paths, 500, tmp_path / "tok"))
+    assert tok.bos_token == "<s>" and tok.eos_token == "</s>" and tok.pad_token == "<pad>"
+    for docs in texts.values():
+        assert tok.decode(tok(docs[0])["input_ids"]) == docs[0]
+    assert json.loads((tmp_path / "tok" / "tokenizer_config.json").read_text())

@@ -1,0 +1,171 @@
+"""The paper config's downloads, run for real against a local hub cache of fixture files.
+
+`huggingface_hub` resolves revisions from the cache when HF_HUB_OFFLINE=1, so the fetch
+code (and the Snakemake rules around it) run unchanged with no network.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mergelimits import datasets, hub, tinydata, tokenizer
+
+from .conftest import ROOT
+
+FIX = ROOT / "tests" / "fixtures" / "hub"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def _snapshot(cache: Path, repo: str, revision: str, repo_type: str = "dataset") -> Path:
+    kind = "datasets" if repo_type == "dataset" else "models"
+    base = cache / f"{kind}--{repo.replace('/', '--')}"
+    commit = revision if len(revision) == 40 else COMMIT
+    if commit != revision:
+        ref = base / "refs" / revision
+        ref.parent.mkdir(parents=True, exist_ok=True)
+        ref.write_text(commit)
+    snap = base / "snapshots" / commit
+    snap.mkdir(parents=True, exist_ok=True)
+    return snap
+
+
+def _put(snap: Path, rel: str, src: Path | None = None, frame: pd.DataFrame | None = None):
+    dest = snap / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if frame is not None:
+        frame.to_parquet(dest)
+    else:
+        shutil.copyfile(src, dest)
+
+
+@pytest.fixture(scope="module")
+def hub_cache(tmp_path_factory, paper_config):
+    """A hub cache laid out as the hub serves the paper's sources (German, plus the
+    English and Turkish HellaSwag overrides, plus the tokenizer)."""
+    cache = tmp_path_factory.mktemp("hub")
+    src = paper_config["data"]["hub"]
+
+    def snap(bench, lang=None):
+        entry = {**src[bench], **src[bench].get("overrides", {}).get(lang, {})}
+        return _snapshot(cache, entry["repo"], entry["revision"], entry.get("repo_type", "dataset"))
+
+    _put(snap("multiblimp"), "deu/data.tsv", FIX / "multiblimp_deu.tsv")
+    _put(snap("belebele"), "data/deu_Latn.jsonl", FIX / "belebele_deu_Latn.jsonl")
+    _put(snap("hellaswag"), "data/de/val.jsonl", FIX / "m_hellaswag_de_val.jsonl")
+    rowan = pd.read_json(FIX / "m_hellaswag_de_val.jsonl", lines=True, dtype=False)
+    rowan["label"] = rowan["label"].astype(int)  # the original's Parquet stores it as an integer here
+    _put(snap("hellaswag", "eng"), "data/validation-00000-of-00001.parquet", frame=rowan)
+    _put(snap("hellaswag", "tur"), "hellaswag_validation_10041.jsonl", FIX / "hellaswag_tr_validation.jsonl")
+    # The hub's Parquet conversion of X-CSQA: choices become a struct of lists.
+    rows = [json.loads(line) for line in (FIX / "xcsqa_de_validation.jsonl").read_text().splitlines()]
+    for r in rows:
+        ch = r["question"]["choices"]
+        r["question"]["choices"] = {"label": [c["label"] for c in ch], "text": [c["text"] for c in ch]}
+    _put(snap("xcsqa"), "X-CSQA-de/validation/0000.parquet", frame=pd.DataFrame(rows))
+    flores = pd.read_json(FIX / "flores_deu_Latn.jsonl", lines=True, dtype=False)
+    _put(snap("flores"), "dev/deu_Latn.parquet", frame=flores)
+    _put(snap("flores"), "devtest/deu_Latn.parquet", frame=flores)
+    # A small real tokenizer stands in for Gemma-3's files (same file names, same loader).
+    corpus = cache.parent / "tok.jsonl"
+    datasets.write_jsonl([{"text": t} for t in tinydata.corpus_docs("deu", 1, 50, 4)], corpus)
+    tok_dir = tokenizer.train([corpus], 400, cache.parent / "tok")
+    tsnap = snap("tokenizer")
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        _put(tsnap, name, tok_dir / name)
+    return cache
+
+
+@pytest.fixture
+def offline(hub_cache, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub_cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub.constants as c
+
+    monkeypatch.setattr(c, "HF_HUB_CACHE", str(hub_cache))
+    monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
+    return hub_cache
+
+
+CASES = [("multiblimp", "deu"), ("belebele", "deu"), ("hellaswag", "deu"), ("hellaswag", "eng"),
+         ("hellaswag", "tur"), ("xcsqa", "deu"), ("flores", "deu")]
+
+
+@pytest.mark.parametrize("bench,lang", CASES)
+def test_fetch_and_prepare_give_the_files_the_loader_reads(offline, paper_config, tmp_path, bench, lang):
+    source = hub.resolve(paper_config["data"]["hub"][bench], bench, lang)
+    for name in datasets.bench_files(bench):
+        snapshot = hub.fetch(source, [source.files[name]])
+        assert snapshot.name == (source.revision if len(source.revision) == 40 else COMMIT)
+        out = hub.prepare(bench, source, name, snapshot, tmp_path / name)
+        df = datasets.load(bench, out)
+        assert len(df) >= 1
+    if bench == "xcsqa":
+        q = df["question"][0]
+        assert q["choices"][0] == {"label": "A", "text": "Zimmer"}
+    if bench == "hellaswag":
+        assert isinstance(df["label"][0], str)
+
+
+def test_generated_and_fetched_files_share_a_schema(offline, paper_config, tmp_path):
+    """The same columns, whichever configuration made the file."""
+    gen = tmp_path / "gen"
+    tinydata.write_benchmarks(["deu"], 1, {"multiblimp": 5, "belebele": 5, "hellaswag": 5, "xcsqa": 5,
+                                           "flores_dev": 5, "flores_devtest": 5}, lambda b, c: gen / b)
+    for bench, lang in CASES:
+        if lang != "deu":
+            continue
+        source = hub.resolve(paper_config["data"]["hub"][bench], bench, lang)
+        name = datasets.bench_files(bench)[0]
+        fetched = datasets.load(bench, hub.prepare(bench, source, name, hub.fetch(source), tmp_path / bench / name))
+        generated = datasets.load(bench, gen / bench / name)
+        assert set(datasets.SCHEMAS[bench][1]) <= set(fetched.columns) & set(generated.columns)
+
+
+def test_a_missing_file_names_the_pattern_and_the_snapshot(offline, paper_config):
+    source = hub.resolve(paper_config["data"]["hub"]["multiblimp"], "multiblimp", "deu")
+    snapshot = hub.fetch(source)
+    with pytest.raises(FileNotFoundError, match=r"no file matching 'fra/\*\.tsv'.*deu/data\.tsv"):
+        hub.find(snapshot, "fra/*.tsv")
+
+
+def test_a_revision_not_in_the_cache_fails_offline(offline, paper_config):
+    entry = {**paper_config["data"]["hub"]["belebele"], "revision": "f" * 40}
+    with pytest.raises(Exception, match="(?i)cannot find|not found|offline"):
+        hub.fetch(hub.resolve(entry, "belebele", "deu"))
+
+
+def test_gated_source_without_token_says_which_variable(paper_config, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    source = hub.resolve(paper_config["data"]["hub"]["flores"], "flores", "deu")
+    with pytest.raises(RuntimeError, match="set the environment variable HF_TOKEN"):
+        hub.fetch(source)
+
+
+def test_paper_rules_fetch_through_snakemake(hub_cache, tmp_path):
+    """The fetch rules of the paper config, run by Snakemake against the fixture cache."""
+    targets = [f"results/paper/data/benchmarks/{b}/lang~{lang}/{n}" for b, lang in CASES
+               for n in datasets.bench_files(b)] + ["results/paper/data/tokenizer/tokenizer_config.json"]
+    env = {**os.environ, "HF_HUB_CACHE": str(hub_cache), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(ROOT / "config" / "paper.yaml"), "--cores", "2", *targets],
+        capture_output=True, text=True, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for t in targets:
+        assert (tmp_path / t).exists(), t
+    record = json.loads((tmp_path / "results/paper/data/benchmarks/flores/lang~deu/devtest.jsonl.source.json").read_text())
+    assert record["commit"] == COMMIT and record["repo"] == "openlanguagedata/flores_plus"
+    assert tokenizer.load(tmp_path / "results/paper/data/tokenizer").bos_token == "<s>"
+
+
+def test_a_language_the_benchmark_lacks_is_refused(paper_config):
+    with pytest.raises(KeyError, match="multiblimp has no zho"):
+        hub.resolve(paper_config["data"]["hub"]["multiblimp"], "multiblimp", "zho")
