@@ -13,6 +13,12 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
+# Cluster profiles name the image every job runs in (profiles/lumi: LUMI's ROCm PyTorch).
+if config.get("container"):
+
+    container: config["container"]
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 
