@@ -1,0 +1,61 @@
+"""The workflow itself: dry runs of both configs, and the tiny data stage run for real."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from mergelimits import datasets, languages, tokenizer
+
+from .conftest import ROOT
+
+
+def snakemake(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *args],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/paper.yaml"])
+def test_dry_run(configfile, tmp_path):
+    proc = snakemake("-n", "--configfile", str(ROOT / configfile), "--directory", str(tmp_path), "data")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_paper_dry_run_fetches_every_available_file(tmp_path):
+    proc = snakemake("-n", "--quiet", "rules", "--configfile", str(ROOT / "config/paper.yaml"),
+                     "--directory", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    langs = list(languages.table())
+    expected = sum(len(languages.available(b, langs)) * len(datasets.bench_files(b)) for b in languages.BENCHMARKS)
+    assert f"fetch_benchmark       {expected}" in proc.stdout, proc.stdout
+    assert expected == 9 + 10 + 10 + 9 + 20
+
+
+@pytest.mark.slow
+def test_tiny_data_stage_runs(cfg, tmp_path):
+    cfg["data"]["generated"].update(pretrain_docs=100, sentences_per_doc=4,
+                                    items={"multiblimp": 20, "belebele": 10, "hellaswag": 10, "xcsqa": 10},
+                                    flores={"dev": 5, "devtest": 10})
+    cfg["data"]["tokenizer"]["vocab_size"] = 600
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = snakemake("--configfile", str(path), "--directory", str(tmp_path), "--cores", "2", "data")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    root = tmp_path / "results" / "tiny" / "data"
+    for bench in languages.BENCHMARKS:
+        for lang in languages.available(bench, cfg["languages"]):
+            for name in datasets.bench_files(bench):
+                assert len(datasets.load(bench, root / "benchmarks" / bench / f"lang~{lang}" / name)) > 0
+    mixed = [json.loads(line) for line in (root / "corpus" / "mixed10" / "train.jsonl").read_text().splitlines()]
+    assert {r["lang"] for r in mixed} == set(cfg["languages"]) and len(mixed) == 100
+    record = json.loads((root / "benchmarks" / "generated.json").read_text())
+    assert record["seed"] == cfg["seeds"]["data"]
+    tok = tokenizer.load(root / "tokenizer")
+    assert tok.bos_token_id is not None and len(tok) == 600
+    for log in ("generate_corpora", "generate_benchmarks", "train_tokenizer"):
+        assert (tmp_path / "logs" / "tiny" / "data" / f"{log}.log").stat().st_size > 0
+    # Nothing left to do: the stage is incremental.
+    again = snakemake("-n", "--configfile", str(path), "--directory", str(tmp_path), "data")
+    assert "Nothing to be done" in again.stdout + again.stderr
