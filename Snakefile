@@ -21,9 +21,11 @@ if config.get("container"):
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/pretrain.smk"
 
 
 rule all:
     default_target: True
     input:
         rules.data.input,
+        rules.pretrain.input,

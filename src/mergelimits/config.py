@@ -91,6 +91,26 @@ def semantic_errors(cfg: dict) -> list[str]:
                 errors.append(f"{key}: {pair!r} repeats merge.pairs[{seen[canon]}]")
             seen.setdefault(canon, i)
 
+    pre = cfg.get("pretrain", {})
+    steps = pre.get("checkpoints", [])
+    for i in range(1, len(steps)):
+        if steps[i] <= steps[i - 1]:
+            errors.append(f"pretrain.checkpoints[{i}]: {steps[i]} does not increase on {steps[i - 1]}")
+    if steps and "steps" in pre and steps[-1] != pre["steps"]:
+        errors.append(f"pretrain.checkpoints[{len(steps) - 1}]: the last checkpoint must be the final step "
+                      f"pretrain.steps = {pre['steps']}")
+    arch = pre.get("arch", {})
+    if arch.get("hidden") and arch.get("heads") and arch["hidden"] % arch["heads"]:
+        errors.append(f"pretrain.arch.heads: {arch['heads']} does not divide pretrain.arch.hidden {arch['hidden']}")
+    if arch.get("heads") and arch.get("kv_heads") and arch["heads"] % arch["kv_heads"]:
+        errors.append(f"pretrain.arch.kv_heads: {arch['kv_heads']} does not divide pretrain.arch.heads {arch['heads']}")
+    if pre.get("engine") == "torch" and "batch_size" not in pre:
+        errors.append("pretrain.batch_size: required when pretrain.engine is 'torch'")
+    if pre.get("engine") == "torch" and "lr" not in pre:
+        errors.append("pretrain.lr: required when pretrain.engine is 'torch'")
+    if pre.get("monolingual") == "hplt" and "hplt" not in pre:
+        errors.append("pretrain.hplt: required when pretrain.monolingual is 'hplt'")
+
     data = cfg.get("data", {})
     if data.get("source") == "generated" and "generated" not in data:
         errors.append("data.generated: required when data.source is 'generated'")

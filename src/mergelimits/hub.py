@@ -124,3 +124,27 @@ def fetch_tokenizer(source: Source, out_dir: Path) -> Path:
     for name, pattern in source.files.items():
         shutil.copyfile(find(snapshot, pattern), out_dir / name)
     return snapshot
+
+
+def fetch_checkpoint(repo: str, revision: str, out_dir: Path, arch: dict | None = None) -> Path:
+    """One published checkpoint (e.g. HPLT's, branch `checkpoint_0001000`) as a local
+    single-file Hugging Face checkpoint, checked against the configured architecture."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from .model import check_arch
+
+    snapshot = fetch(Source(repo, revision, {}, "model"),
+                     ["*.json", "*.safetensors", "tokenizer*", "*.model"])
+    if arch is not None:
+        check_arch(snapshot, arch)
+    model = AutoModelForCausalLM.from_pretrained(snapshot, dtype="auto")
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    # One file, whatever the shards upstream: the merge and evaluation rules name it.
+    model.save_pretrained(tmp, safe_serialization=True, max_shard_size="1000GB")
+    if any(snapshot.glob("tokenizer*")):
+        AutoTokenizer.from_pretrained(snapshot).save_pretrained(tmp)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(tmp, out_dir)
+    return snapshot

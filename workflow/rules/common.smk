@@ -1,4 +1,6 @@
 # Validation, wildcard constraints and input functions shared by every stage.
+import re
+
 from mergelimits import config as study_config
 from mergelimits import languages as langtable
 from mergelimits.datasets import bench_files
@@ -13,16 +15,32 @@ MIXED = f"mixed{len(LANGS)}"
 CORPORA = [f"mono-{lang}" for lang in LANGS] + [MIXED]
 
 
-def _alt(values):
-    return "|".join(sorted(values, key=len, reverse=True))
+STEPS = config["pretrain"]["checkpoints"]
+MONO = [f"mono-{lang}" for lang in LANGS]
+# Models trained by this workflow; the rest of MODELS_PRETRAINED is fetched (HPLT).
+MODELS_TRAINED = (MONO if config["pretrain"]["monolingual"] == "train" else []) + [
+    MIXED
+]
+MODELS_PRETRAINED = MONO + [MIXED]
+
+
+def alternatives(values):
+    """A wildcard regex matching exactly these values (longest first)."""
+    return "|".join(sorted(map(re.escape, values), key=len, reverse=True))
 
 
 wildcard_constraints:
-    lang=_alt(LANGS),
-    bench=_alt(BENCHES),
-    corpus=_alt(CORPORA),
+    lang=alternatives(LANGS),
+    bench=alternatives(BENCHES),
+    corpus=alternatives(CORPORA),
+    model=alternatives(["init", *MODELS_PRETRAINED]),
+    step=r"\d+",
     split="test|validation|dev|devtest",
     ext="tsv|jsonl",
+
+
+def checkpoint_path(model, step):
+    return f"<results>/models/{model}/step~{step}/model.safetensors"
 
 
 def benchmark_paths(benches=BENCHES, langs=LANGS):

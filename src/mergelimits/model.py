@@ -1,0 +1,112 @@
+"""The study's architecture and its one shared random initialisation.
+
+Every monolingual model and Mixed10 start from the same init; TIES and DARE-TIES take
+their task vectors against it. The init is a Hugging Face Llama checkpoint with a record
+beside it (seed, architecture, SHA-256 of the weights), so that a model trained elsewhere
+(Megatron on LUMI, or HPLT's published checkpoints) can be checked against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+
+WEIGHTS = "model.safetensors"
+RECORD = "init.json"
+
+#: config key -> LlamaConfig field
+ARCH_FIELDS = {
+    "layers": "num_hidden_layers",
+    "hidden": "hidden_size",
+    "ffn": "intermediate_size",
+    "heads": "num_attention_heads",
+    "kv_heads": "num_key_value_heads",
+    "seq_len": "max_position_embeddings",
+    "rope_theta": "rope_theta",
+    "init_std": "initializer_range",
+    "tie_embeddings": "tie_word_embeddings",
+}
+
+
+def padded_vocab(vocab: int, multiple: int) -> int:
+    """Megatron pads the embedding to a multiple (128 in the HPLT recipe)."""
+    return -(-vocab // multiple) * multiple
+
+
+def llama_config(arch: dict, vocab_size: int, tok=None):
+    from transformers import LlamaConfig
+
+    kwargs = {field: arch[key] for key, field in ARCH_FIELDS.items() if key in arch}
+    kwargs.setdefault("num_key_value_heads", arch["heads"])
+    special = {}
+    if tok is not None:
+        special = {"bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id, "pad_token_id": tok.pad_token_id}
+    return LlamaConfig(
+        vocab_size=padded_vocab(vocab_size, arch.get("vocab_multiple", 1)),
+        hidden_act="silu",  # SwiGLU
+        rms_norm_eps=1e-5,
+        attention_bias=False,
+        mlp_bias=False,
+        **kwargs,
+        **special,
+    )
+
+
+def weights_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def make_init(arch: dict, tokenizer_dir: str | Path, seed: int, out_dir: str | Path) -> dict:
+    """Build, seed and save the shared initialisation; return its record."""
+    from transformers import LlamaForCausalLM
+
+    from .tokenizer import load as load_tokenizer
+
+    tok = load_tokenizer(tokenizer_dir)
+    cfg = llama_config(arch, len(tok), tok)
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(cfg)
+    out_dir = Path(out_dir)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    tok.save_pretrained(out_dir)
+    record = {"seed": seed, "arch": arch, "vocab_size": cfg.vocab_size,
+              "sha256": weights_sha256(out_dir / WEIGHTS), "params": sum(p.numel() for p in model.parameters())}
+    (out_dir / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return record
+
+
+def check_arch(model_dir: str | Path, arch: dict) -> None:
+    """Refuse a checkpoint whose architecture differs from the config, naming the keys."""
+    from transformers import AutoConfig
+
+    model_dir = Path(model_dir)
+    if not (model_dir / "config.json").exists():
+        raise FileNotFoundError(f"no checkpoint in {model_dir} (config.json missing)")
+    have = AutoConfig.from_pretrained(model_dir)
+    diffs = []
+    for key, field in ARCH_FIELDS.items():
+        if key in arch and getattr(have, field, None) != arch[key]:
+            diffs.append(f"pretrain.arch.{key}: config {arch[key]!r}, checkpoint {getattr(have, field, None)!r}")
+    if diffs:
+        raise ValueError(f"{model_dir} does not match the configured architecture:\n  " + "\n  ".join(diffs))
+
+
+def load_model(model_dir: str | Path, dtype=torch.float32):
+    """Load a checkpoint; a missing or corrupt weights file is named in the error."""
+    from transformers import AutoModelForCausalLM
+
+    model_dir = Path(model_dir)
+    weights = model_dir / WEIGHTS
+    if not weights.exists():
+        raise FileNotFoundError(f"checkpoint weights missing: {weights}")
+    try:
+        return AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
+    except Exception as err:  # safetensors raises several kinds on a truncated file
+        raise ValueError(f"corrupt checkpoint {weights}: {err}") from err
