@@ -25,7 +25,6 @@ ARCH_FIELDS = {
     "heads": "num_attention_heads",
     "kv_heads": "num_key_value_heads",
     "seq_len": "max_position_embeddings",
-    "rope_theta": "rope_theta",
     "init_std": "initializer_range",
     "tie_embeddings": "tie_word_embeddings",
 }
@@ -46,6 +45,7 @@ def llama_config(arch: dict, vocab_size: int, tok=None):
         special = {"bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id, "pad_token_id": tok.pad_token_id}
     return LlamaConfig(
         vocab_size=padded_vocab(vocab_size, arch.get("vocab_multiple", 1)),
+        rope_parameters={"rope_type": "default", "rope_theta": float(arch.get("rope_theta", 10000.0))},
         hidden_act="silu",  # SwiGLU
         rms_norm_eps=1e-5,
         attention_bias=False,
@@ -90,10 +90,10 @@ def check_arch(model_dir: str | Path, arch: dict) -> None:
     if not (model_dir / "config.json").exists():
         raise FileNotFoundError(f"no checkpoint in {model_dir} (config.json missing)")
     have = AutoConfig.from_pretrained(model_dir)
-    diffs = []
-    for key, field in ARCH_FIELDS.items():
-        if key in arch and getattr(have, field, None) != arch[key]:
-            diffs.append(f"pretrain.arch.{key}: config {arch[key]!r}, checkpoint {getattr(have, field, None)!r}")
+    values = {key: getattr(have, field, None) for key, field in ARCH_FIELDS.items()}
+    values["rope_theta"] = (getattr(have, "rope_parameters", None) or {}).get("rope_theta")
+    diffs = [f"pretrain.arch.{key}: config {arch[key]!r}, checkpoint {values[key]!r}"
+             for key in values if key in arch and values[key] != arch[key]]
     if diffs:
         raise ValueError(f"{model_dir} does not match the configured architecture:\n  " + "\n  ".join(diffs))
 

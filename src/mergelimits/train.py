@@ -17,7 +17,7 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -44,7 +44,6 @@ class TrainConfig:
     save_every: int = 50
     log_every: int = 10
     threads: int = 1
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         steps = list(self.checkpoints)

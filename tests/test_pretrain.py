@@ -1,0 +1,193 @@
+"""Shared init, the CPU trainer and its resume, the HPLT checkpoint fetch."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from mergelimits import datasets, model, tinydata, tokenizer, train
+
+from .conftest import ROOT
+
+ARCH = {"layers": 2, "hidden": 32, "ffn": 64, "heads": 4, "kv_heads": 4, "seq_len": 32,
+        "rope_theta": 10000.0, "init_std": 0.02, "tie_embeddings": True}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pre")
+    corpus = root / "deu.jsonl"
+    datasets.write_jsonl([{"text": d} for d in tinydata.corpus_docs("deu", 3, 200, 4)], corpus)
+    tok_dir = tokenizer.train([corpus], 400, root / "tok")
+    init = root / "init"
+    model.make_init(ARCH, tok_dir, 5, init)
+    return root, corpus, init
+
+
+def test_init_record_matches_its_weights(setup, tmp_path):
+    root, _, init = setup
+    record = json.loads((init / model.RECORD).read_text())
+    assert record["seed"] == 5 and record["arch"] == ARCH
+    assert record["sha256"] == model.weights_sha256(init / model.WEIGHTS)
+    again = model.make_init(ARCH, root / "tok", 5, tmp_path / "a")
+    other = model.make_init(ARCH, root / "tok", 6, tmp_path / "b")
+    assert again["sha256"] == record["sha256"] and other["sha256"] != record["sha256"]
+
+
+def test_init_is_the_configured_llama(setup):
+    _, _, init = setup
+    m = model.load_model(init)
+    cfg = m.config
+    assert (cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size) == (2, 32, 64)
+    assert cfg.tie_word_embeddings and cfg.hidden_act == "silu" and not cfg.attention_bias
+    assert m.lm_head.weight.data_ptr() == m.model.embed_tokens.weight.data_ptr()
+    std = m.model.embed_tokens.weight.std().item()
+    assert abs(std - 0.02) < 0.002
+
+
+def test_vocab_padding():
+    assert model.padded_vocab(262145, 128) == 262272 and model.padded_vocab(1024, 1) == 1024
+
+
+def test_an_init_of_another_architecture_is_refused(setup):
+    _, _, init = setup
+    with pytest.raises(ValueError, match=r"pretrain.arch.hidden: config 64, checkpoint 32"):
+        model.check_arch(init, {**ARCH, "hidden": 64})
+
+
+def test_missing_and_corrupt_checkpoints_name_the_file(setup, tmp_path):
+    _, _, init = setup
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in init.iterdir():
+        (broken / f.name).write_bytes(f.read_bytes())
+    with open(broken / model.WEIGHTS, "r+b") as fh:
+        fh.truncate(100)
+    with pytest.raises(ValueError, match=f"corrupt checkpoint {broken / model.WEIGHTS}"):
+        model.load_model(broken)
+    (broken / model.WEIGHTS).unlink()
+    with pytest.raises(FileNotFoundError, match=f"checkpoint weights missing: {broken / model.WEIGHTS}"):
+        model.load_model(broken)
+
+
+def test_wsd_schedule():
+    cfg = train.TrainConfig(steps=100, batch_size=1, seq_len=8, lr=1.0, seed=0, checkpoints=(100,))
+    f = train.wsd_lambda(cfg)
+    assert f(0) == pytest.approx(0.1) and f(9) == 1.0  # warm-up over the first tenth
+    assert f(50) == 1.0 and f(79) == 1.0               # stable
+    assert f(80) == 1.0 and f(90) == pytest.approx(0.5) and f(99) == pytest.approx(0.05)  # linear decay
+
+
+def test_each_epoch_sees_every_block_once():
+    seen = torch.cat([train.batch_indices(10, s, 5, seed=3) for s in range(4)])
+    assert sorted(seen[:10].tolist()) == list(range(10)) and sorted(seen[10:].tolist()) == list(range(10))
+    assert not torch.equal(seen[:10], seen[10:])  # a new order each epoch
+    assert torch.equal(train.batch_indices(10, 2, 5, 3), train.batch_indices(10, 2, 5, 3))
+
+
+def test_checkpoint_steps_must_increase():
+    with pytest.raises(ValueError, match="strictly increasing"):
+        train.TrainConfig(steps=10, batch_size=1, seq_len=8, lr=1e-3, seed=0, checkpoints=(5, 3, 10))
+
+
+TRAIN_SCRIPT = """
+import sys, logging
+from mergelimits import train
+logging.basicConfig(level=logging.INFO)
+init, corpus, out, state, delay = sys.argv[1:6]
+cfg = train.TrainConfig(steps=40, batch_size=4, seq_len=32, lr=3e-3, seed=9, checkpoints=(20, 40),
+                        save_every=3, log_every=1, threads=1)
+import time, torch
+orig = torch.optim.AdamW.step
+def slow(self, *a, **k):
+    time.sleep(float(delay))
+    return orig(self, *a, **k)
+torch.optim.AdamW.step = slow
+train.train(init, corpus, cfg, {20: out + "/step~20", 40: out + "/step~40"}, state)
+"""
+
+
+def _run(setup, out, state, delay=0.0):
+    _, corpus, init = setup
+    return subprocess.Popen([sys.executable, "-c", TRAIN_SCRIPT, str(init), str(corpus), str(out), str(state),
+                             str(delay)], stderr=subprocess.PIPE, text=True)
+
+
+def test_killed_training_resumes_bit_identical(setup, tmp_path):
+    ref = _run(setup, tmp_path / "ref", tmp_path / "ref_state")
+    assert ref.wait() == 0, ref.stderr.read()
+    # Kill a real training process (SIGKILL: no cleanup) once it has saved some state.
+    proc = _run(setup, tmp_path / "out", tmp_path / "state", delay=0.15)
+    state = tmp_path / "state" / train.STATE
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if state.exists() and torch.load(state, weights_only=False)["step"] >= 24:
+            break
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "out" / "step~40").exists()  # nothing that looks complete
+    killed_at = torch.load(state, weights_only=False)["step"]
+    assert 20 < killed_at < 40
+    resumed = _run(setup, tmp_path / "out", tmp_path / "state")
+    err = resumed.communicate()[1]
+    assert resumed.returncode == 0, err
+    assert f"resumed from {state} at step {killed_at}" in err
+    for step in (20, 40):
+        a = load_file(tmp_path / "ref" / f"step~{step}" / model.WEIGHTS)
+        b = load_file(tmp_path / "out" / f"step~{step}" / model.WEIGHTS)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_under_another_config_is_refused(setup, tmp_path):
+    _, corpus, init = setup
+    cfg = train.TrainConfig(steps=6, batch_size=2, seq_len=32, lr=1e-3, seed=1, checkpoints=(6,), save_every=2)
+    train.train(init, corpus, cfg, {6: tmp_path / "o"}, tmp_path / "s", stop_after=4)
+    changed = train.TrainConfig(steps=6, batch_size=2, seq_len=32, lr=2e-3, seed=1, checkpoints=(6,), save_every=2)
+    with pytest.raises(ValueError, match=r"refusing to resume:\n  lr: was 0.001, now 0.002"):
+        train.train(init, corpus, changed, {6: tmp_path / "o"}, tmp_path / "s")
+
+
+def test_training_lowers_the_loss(setup, tmp_path):
+    _, corpus, init = setup
+    cfg = train.TrainConfig(steps=30, batch_size=8, seq_len=32, lr=5e-3, seed=1, checkpoints=(30,))
+    blocks = train.token_blocks(corpus, tokenizer.load(init), 32)
+    before = model.load_model(init)(input_ids=blocks[:16], labels=blocks[:16]).loss.item()
+    train.train(init, corpus, cfg, {30: tmp_path / "o"}, tmp_path / "s")
+    after = model.load_model(tmp_path / "o")(input_ids=blocks[:16], labels=blocks[:16]).loss.item()
+    assert after < before - 1.0, (before, after)
+    meta = json.loads((tmp_path / "o" / "train.json").read_text())
+    assert meta["step"] == 30 and meta["tokens"] == 30 * 8 * 32
+
+
+def test_hplt_checkpoint_fetch(setup, tmp_path, monkeypatch):
+    """HPLT's branches fetched from a local hub cache, written as one local checkpoint."""
+    import huggingface_hub.constants as c
+
+    from mergelimits import hub
+
+    _, _, init = setup
+    cache = tmp_path / "hub"
+    commit = "a" * 40
+    base = cache / "models--HPLT--hplt2c_deu_checkpoints"
+    (base / "refs").mkdir(parents=True)
+    (base / "refs" / "checkpoint_0000020").write_text(commit)
+    snap = base / "snapshots" / commit
+    model.load_model(init).save_pretrained(snap, max_shard_size="20KB")  # sharded upstream
+    tokenizer.load(init).save_pretrained(snap)
+    assert len(list(snap.glob("*.safetensors"))) > 1
+    monkeypatch.setattr(c, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
+    got = hub.fetch_checkpoint("HPLT/hplt2c_deu_checkpoints", "checkpoint_0000020", tmp_path / "out", ARCH)
+    assert got.name == commit
+    a, b = load_file(init / model.WEIGHTS), load_file(tmp_path / "out" / model.WEIGHTS)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="pretrain.arch.layers"):
+        hub.fetch_checkpoint("HPLT/hplt2c_deu_checkpoints", "checkpoint_0000020", tmp_path / "o2", {**ARCH, "layers": 3})
