@@ -1,6 +1,7 @@
 """megatron-core at tiny size on CPU: the model, its conversion to and from Hugging Face
 Llama (logits equal to 1e-4 in fp32), a training step, and a dist_checkpointing round trip."""
 
+import collections
 import subprocess
 import sys
 
@@ -118,3 +119,70 @@ def test_dist_checkpointing_round_trip(tmp_path):
     script.write_text(DIST_CKPT)
     proc = subprocess.run([sys.executable, str(script), str(tmp_path / "ckpt")], capture_output=True, text=True)
     assert "ROUNDTRIP_OK" in proc.stdout, proc.stderr[-3000:]
+
+
+def test_indexed_corpus_and_blended_dataset(tok_dir, tmp_path):
+    """The Mixed10 path: per-language indexed files, blended with equal weights."""
+    from mergelimits.megatron import data
+
+    prefixes, counts = [], {}
+    for code in ("deu", "ita", "tur"):
+        corpus = tmp_path / f"{code}.jsonl"
+        docs = tinydata.corpus_docs(code, 2, 60, 4)
+        datasets.write_jsonl([{"text": d} for d in docs], corpus)
+        counts[code] = data.build_indexed(corpus, tok_dir, tmp_path / "idx" / code)
+        prefixes.append(str(tmp_path / "idx" / code))
+        assert counts[code]["documents"] == 60
+    from megatron.core.datasets.indexed_dataset import IndexedDataset
+
+    ds = IndexedDataset(prefixes[0])
+    tok = tokenizer.load(tok_dir)
+    first = ds[0].tolist()
+    assert first[-1] == tok.eos_token_id and tok.decode(first[:-1]) == tinydata.corpus_docs("deu", 2, 60, 4)[0]
+    train = data.gpt_train_dataset(prefixes, [1.0, 1.0, 1.0], 32, seed=5, num_samples=90, tokenizer_dir=tok_dir,
+                                   cache_dir=tmp_path / "cache")
+    assert len(train) >= 90
+    sample = train[0]
+    assert sample["tokens"].shape[0] == 32 and torch.equal(sample["tokens"][1:], sample["labels"][:-1])
+    # Equal weights: each language gives about a third of the samples.
+    shares = collections.Counter(int(train.dataset_index[i]) for i in range(90))
+    assert all(25 <= n <= 35 for n in shares.values()), shares
+
+
+EXPORT = """
+import sys, torch
+from mergelimits.megatron import cpu_compat, model as mmodel, convert
+from megatron.core import dist_checkpointing
+
+if __name__ == "__main__":
+    ckpt, tok_dir, out = sys.argv[1:4]
+    arch = {"layers": 2, "hidden": 64, "ffn": 128, "heads": 4, "kv_heads": 2, "seq_len": 32, "tie_embeddings": True}
+    cpu_compat.init_single_process()
+    torch.manual_seed(0)
+    a = mmodel.gpt_model(arch, 400, use_cpu_initialization=True).eval()
+    with torch.no_grad():
+        for p in a.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    import os; os.makedirs(ckpt, exist_ok=True)
+    dist_checkpointing.save({"model": a.sharded_state_dict()}, ckpt)
+    convert.export_dist_checkpoint(ckpt, arch, 400, tok_dir, out)
+    from mergelimits.model import load_model
+    hf = load_model(out).eval()
+    ids = torch.randint(0, 400, (2, 20))
+    with torch.no_grad():
+        assert torch.allclose(hf(ids).logits, mmodel.logits(a, ids), atol=1e-4, rtol=0)
+    print("EXPORT_OK")
+"""
+
+
+def test_dist_checkpoint_exports_to_hf_with_equal_logits(tok_dir, tmp_path):
+    script = tmp_path / "export.py"
+    script.write_text(EXPORT)
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path / "ckpt"), str(tok_dir), str(tmp_path / "hf")],
+                          capture_output=True, text=True)
+    assert "EXPORT_OK" in proc.stdout, proc.stderr[-3000:]
+
+
+def test_export_names_a_missing_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no Megatron dist checkpoint in"):
+        convert.export_dist_checkpoint(tmp_path / "iter_0001000", ARCH, 400, tmp_path, tmp_path / "out")

@@ -89,3 +89,25 @@ def save_hf(megatron_state: dict, arch: dict, vocab_size: int, tokenizer_dir, ou
     hf.load_state_dict(megatron_to_hf(megatron_state, arch), strict=not cfg.tie_word_embeddings)
     hf.save_pretrained(out_dir, safe_serialization=True)
     tok.save_pretrained(out_dir)
+
+
+def export_dist_checkpoint(ckpt_dir, arch: dict, vocab_size: int, tokenizer_dir, out_dir) -> None:
+    """A Megatron dist checkpoint (any parallel layout) as a Hugging Face checkpoint.
+
+    Runs as one process on a CPU node: dist_checkpointing reshards to TP=PP=1 on load.
+    """
+    from pathlib import Path
+
+    from megatron.core import dist_checkpointing
+
+    from . import cpu_compat
+    from .model import gpt_model
+
+    ckpt_dir = Path(ckpt_dir)
+    if not (ckpt_dir / "metadata.json").exists():
+        raise FileNotFoundError(f"no Megatron dist checkpoint in {ckpt_dir} (metadata.json missing)")
+    cpu_compat.init_single_process()
+    model = gpt_model(arch, vocab_size, use_cpu_initialization=True)
+    state = dist_checkpointing.load({"model": model.sharded_state_dict()}, str(ckpt_dir))
+    model.load_state_dict(state["model"])
+    save_hf(model.state_dict(), arch, vocab_size, tokenizer_dir, out_dir)

@@ -1,4 +1,5 @@
-"""Run megatron-core on a CPU-only torch, for the tests (never imported on the GPU path).
+"""Run megatron-core on a CPU-only torch: the tests, and the export of dist checkpoints to
+Hugging Face on CPU nodes. Never imported by the GPU training path (train_gpt).
 
 megatron-core 0.16 moves tensors to `torch.cuda.current_device()` and synchronises CUDA in
 places that do not need a GPU (rotary embeddings, checkpoint saving). On a CPU build these
