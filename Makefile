@@ -22,6 +22,8 @@ study: $(STAMP)
 dry-run: $(STAMP)
 	$(BIN)/snakemake -n --quiet rules
 	$(BIN)/snakemake -n --quiet rules --configfile config/paper.yaml
+	# The LUMI profile as submitted there; env-modules stands in for apptainer, absent here.
+	$(BIN)/snakemake -n --quiet rules --configfile config/paper.yaml --profile profiles/lumi --sdm env-modules
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

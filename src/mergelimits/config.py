@@ -108,6 +108,17 @@ def semantic_errors(cfg: dict) -> list[str]:
         errors.append("pretrain.batch_size: required when pretrain.engine is 'torch'")
     if pre.get("engine") == "torch" and "lr" not in pre:
         errors.append("pretrain.lr: required when pretrain.engine is 'torch'")
+    if pre.get("engine") == "megatron":
+        meg = pre.get("megatron")
+        if meg is None:
+            errors.append("pretrain.megatron: required when pretrain.engine is 'megatron'")
+        else:
+            ranks = meg["nodes"] * meg["gpus_per_node"] // (meg.get("tp", 1) * meg.get("pp", 1))
+            if ranks < 1 or meg["global_batch"] % (meg["micro_batch"] * ranks):
+                errors.append(f"pretrain.megatron.global_batch: {meg['global_batch']} is not a multiple of "
+                              f"micro_batch {meg['micro_batch']} × {ranks} data-parallel ranks")
+        if cfg.get("data", {}).get("source") == "hub" and "corpus" not in cfg.get("data", {}).get("hub", {}):
+            errors.append("data.hub.corpus: required to pre-train on fetched text (pretrain.engine: megatron)")
     if pre.get("monolingual") == "hplt" and "hplt" not in pre:
         errors.append("pretrain.hplt: required when pretrain.monolingual is 'hplt'")
 

@@ -46,6 +46,15 @@ def resolve(source_cfg: dict, bench: str, lang: str) -> Source:
                   entry.get("token_env"))
 
 
+def resolve_corpus(source_cfg: dict, lang: str) -> Source:
+    """The pre-training text of one language from `data.hub.corpus` (code: `hplt_text`)."""
+    code = languages.get(lang).source_code("hplt_text")
+    files = {name: pat.format(code=code) for name, pat in source_cfg["files"].items()}
+    if list(files) != ["train.jsonl"]:
+        raise ValueError(f"data.hub.corpus.files must name train.jsonl only; got {', '.join(files)}")
+    return Source(source_cfg["repo"], str(source_cfg["revision"]), files, "dataset", source_cfg.get("token_env"))
+
+
 def resolve_tokenizer(source_cfg: dict) -> Source:
     return Source(source_cfg["repo"], str(source_cfg["revision"]), dict(source_cfg["files"]),
                   source_cfg.get("repo_type", "model"), source_cfg.get("token_env"))
@@ -148,3 +157,35 @@ def fetch_checkpoint(repo: str, revision: str, out_dir: Path, arch: dict | None 
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
     return snapshot
+
+
+def fetch_corpus(source: Source, out_path: Path, max_files: int | None = None) -> tuple[Path, dict]:
+    """Pre-training text of one language (HPLT v2: `<code>/*.jsonl.zst`) as the data
+    stage's JSONL (`{"text": ...}` a line), the same file the tiny study generates."""
+    import io
+    import json
+
+    import zstandard
+
+    pattern = source.files["train.jsonl"]
+    snapshot = fetch(source, [pattern])
+    files = sorted(p for p in snapshot.rglob("*") if p.is_file()
+                   and fnmatch.fnmatch(p.relative_to(snapshot).as_posix(), pattern))
+    if not files:
+        find(snapshot, pattern)  # raises, naming what the snapshot has
+    files = files[:max_files] if max_files else files
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(out_path.name + ".tmp")
+    docs = 0
+    with open(tmp, "w", encoding="utf-8") as out:
+        for path in files:
+            with open(path, "rb") as raw:
+                stream = zstandard.ZstdDecompressor().stream_reader(raw) if path.suffix == ".zst" else raw
+                for line in io.TextIOWrapper(stream, encoding="utf-8"):
+                    text = json.loads(line).get("text")
+                    if text:
+                        out.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
+                        docs += 1
+    os.replace(tmp, out_path)
+    return snapshot, {"files": [p.relative_to(snapshot).as_posix() for p in files], "documents": docs}

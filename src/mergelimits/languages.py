@@ -17,7 +17,7 @@ TABLE = Path(__file__).resolve().parents[2] / "resources" / "languages.tsv"
 #: Benchmarks the study knows, in the paper's table order.
 BENCHMARKS = ("multiblimp", "belebele", "hellaswag", "xcsqa", "flores")
 #: Sources that are not benchmarks but still have per-language codes.
-SOURCES = ("hplt", "lang2vec", *BENCHMARKS)
+SOURCES = ("hplt", "hplt_text", "lang2vec", *BENCHMARKS)
 
 
 @dataclass(frozen=True)

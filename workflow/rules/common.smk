@@ -39,6 +39,16 @@ wildcard_constraints:
     ext="tsv|jsonl",
 
 
+def model_corpora(model):
+    """The monolingual corpora a model is trained on: its own, or all (Mixed)."""
+    return MONO if model == MIXED else [model]
+
+
+def megatron_tasks():
+    meg = config["pretrain"].get("megatron", {})
+    return meg.get("nodes", 1) * meg.get("gpus_per_node", 1)
+
+
 def checkpoint_path(model, step):
     return f"<results>/models/{model}/step~{step}/model.safetensors"
 

@@ -68,6 +68,21 @@ else:
     localrules:
         fetch_benchmark,
         fetch_tokenizer,
+        fetch_corpus,
+
+    rule fetch_corpus:
+        output:
+            corpus="<results>/data/corpus/mono-{lang}/train.jsonl",
+            record="<results>/data/corpus/mono-{lang}/source.json",
+        log:
+            "<logs>/data/fetch_corpus/mono-{lang}.log",
+        retries: 3
+        conda:
+            "../../envs/mergelimits.yaml"
+        params:
+            source=config["data"]["hub"].get("corpus"),
+        script:
+            "../../scripts/fetch_corpus.py"
 
     rule fetch_benchmark:
         output:

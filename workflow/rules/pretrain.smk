@@ -54,6 +54,107 @@ if config["pretrain"]["engine"] == "torch":
             "../../scripts/pretrain_torch.py"
 
 
+if config["pretrain"]["engine"] == "megatron":
+
+    localrules:
+        megatron_run_config,
+
+    rule megatron_index:
+        input:
+            corpus="<results>/data/corpus/{corpus}/train.jsonl",
+            tokenizer=TOKENIZER,
+        output:
+            bin="<results>/megatron/data/{corpus}.bin",
+            idx="<results>/megatron/data/{corpus}.idx",
+            record="<results>/megatron/data/{corpus}.json",
+        log:
+            "<logs>/pretrain/megatron_index/{corpus}.log",
+        benchmark:
+            "<benchmarks>/pretrain/megatron_index/{corpus}.tsv"
+        wildcard_constraints:
+            corpus=alternatives(MONO),
+        conda:
+            "../../envs/mergelimits.yaml"
+        resources:
+            runtime=720,
+            mem_mb=32000,
+        script:
+            "../../scripts/megatron_index.py"
+
+    rule megatron_run_config:
+        input:
+            init=rules.init_model.output.weights,
+            tokenizer=TOKENIZER,
+            idx=lambda wc: [
+                f"<results>/megatron/data/{corpus}.idx"
+                for corpus in model_corpora(wc.model)
+            ],
+        output:
+            "<results>/megatron/{model}/run.json",
+        log:
+            "<logs>/pretrain/megatron_run_config/{model}.log",
+        wildcard_constraints:
+            model=alternatives(MODELS_TRAINED),
+        conda:
+            "../../envs/mergelimits.yaml"
+        params:
+            pretrain=config["pretrain"],
+            seed=config["seeds"]["train"],
+            env=config.get("megatron_env", {}),
+            state="<results>/megatron_state/{model}",
+            outputs=lambda wc: {
+                step: f"<results>/megatron/{wc.model}/step~{step}" for step in STEPS
+            },
+        script:
+            "../../scripts/megatron_run_config.py"
+
+    rule pretrain_megatron:
+        input:
+            run="<results>/megatron/{model}/run.json",
+        output:
+            [
+                f"<results>/megatron/{{model}}/step~{step}/metadata.json"
+                for step in STEPS
+            ],
+        log:
+            "<logs>/pretrain/pretrain_megatron/{model}.log",
+        benchmark:
+            "<benchmarks>/pretrain/pretrain_megatron/{model}.tsv"
+        wildcard_constraints:
+            model=alternatives(MODELS_TRAINED),
+        # The job stops before the wall limit and exits 75; each retry resumes it.
+        retries: 10
+        conda:
+            "../../envs/mergelimits.yaml"
+        resources:
+            nodes=config["pretrain"].get("megatron", {}).get("nodes", 1),
+            tasks=lambda wc: megatron_tasks(),
+            gpu=lambda wc: megatron_tasks(),  # in all: the plugin asks for --gpus=<total>
+            tasks_per_gpu=1,
+            runtime=config["pretrain"].get("megatron", {}).get("wall_min", 60),
+            mpi="srun",
+        shell:
+            "{resources.mpi} python -m mergelimits.megatron.train_gpt {input.run} >> {log} 2>&1"
+
+    rule export_megatron:
+        input:
+            ckpt="<results>/megatron/{model}/step~{step}/metadata.json",
+            run="<results>/megatron/{model}/run.json",
+        output:
+            checkpoint_path("{model}", "{step}"),
+        log:
+            "<logs>/pretrain/export_megatron/{model}/step~{step}.log",
+        wildcard_constraints:
+            model=alternatives(MODELS_TRAINED),
+        conda:
+            "../../envs/mergelimits.yaml"
+        resources:
+            runtime=60,
+            mem_mb=64000,
+        script:
+            "../../scripts/export_megatron.py"
+
+
 if config["pretrain"]["monolingual"] == "hplt":
 
     localrules:

@@ -129,6 +129,7 @@ def main(run_path: str) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     run = json.loads(Path(run_path).read_text())
+    os.environ.update({k: str(v) for k, v in run.get("env", {}).items()})  # RCCL/libfabric, from the profile
     arch, rec = run["arch"], run["recipe"]
     started = time.time()
     init_distributed(rec.get("tp", 1), rec.get("pp", 1), run["seed"])
@@ -202,7 +203,23 @@ def main(run_path: str) -> int:
             save(save_dir, step, model, optimizer, scheduler)
             log.info("stopping at step %d before the wall limit; resubmit to resume", step)
             return EX_TEMPFAIL
+    if dist.get_rank() == 0:
+        publish(save_dir, run["outputs"])
+    dist.barrier()
     return 0
+
+
+def publish(save_dir: Path, outputs: dict) -> None:
+    """Hard-link the configured steps' checkpoints where the workflow expects them. They
+    stay in save_dir too, so a job that failed after some were published still resumes."""
+    import shutil
+
+    for step, out in outputs.items():
+        src, out = iter_dir(save_dir, int(step)), Path(out)
+        if not (src / "metadata.json").exists():
+            raise FileNotFoundError(f"checkpoint of step {step} missing from {src}")
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(src, out, copy_function=os.link)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,28 @@
+"""Snakemake adapter: the run file `train_gpt` reads (what to train, from where, how)."""
+
+import json
+from pathlib import Path
+
+from mergelimits import runlog
+
+log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
+p, inp = snakemake.params, snakemake.input  # noqa: F821
+pre = p.pretrain
+prefixes = [str(Path(i).with_suffix("")) for i in inp.idx]
+run = {
+    "arch": pre["arch"],
+    "recipe": {"exit_margin_min": 30, "warmup_frac": 0.1, "decay_frac": 0.2, "weight_decay": 0.05,
+               **pre["megatron"]},
+    "steps": pre["steps"],
+    "checkpoints": pre["checkpoints"],
+    "seed": p.seed,
+    "init": str(Path(inp.init).parent),
+    "tokenizer": str(Path(inp.tokenizer).parent),
+    # Equal weights: Mixed draws the same share of tokens from every language.
+    "data": {"prefixes": prefixes, "weights": [1.0] * len(prefixes), "cache": str(Path(p.state) / "data_cache")},
+    "save_dir": p.state,
+    "outputs": {str(k): v for k, v in p.outputs.items()},
+    "env": p.env,
+}
+Path(snakemake.output[0]).write_text(json.dumps(run, indent=2) + "\n")  # noqa: F821
+log.info("run file for %s: %d data prefixes", snakemake.wildcards.model, len(prefixes))  # noqa: F821
