@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mergelimits import runlog, train
+from mergelimits import model, runlog, train
 
 log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
 p = snakemake.params.train  # noqa: F821
@@ -12,5 +12,6 @@ cfg = train.TrainConfig(
 )
 outs = {step: Path(path).parent for step, path in zip(p["checkpoints"], snakemake.output)}  # noqa: F821
 init_dir = Path(snakemake.input.init).parent  # noqa: F821
+model.verify_init(init_dir, p["arch"])
 result = train.train(init_dir, snakemake.input.corpus, cfg, outs, snakemake.params.state)  # noqa: F821
 log.info("done: %s", result)

@@ -62,6 +62,22 @@ def test_an_init_of_another_architecture_is_refused(setup):
         model.check_arch(init, {**ARCH, "hidden": 64})
 
 
+def test_a_changed_init_is_refused(setup, tmp_path):
+    _, _, init = setup
+    assert model.verify_init(init, ARCH)["seed"] == 5
+    copy = tmp_path / "init"
+    copy.mkdir()
+    for f in init.iterdir():
+        (copy / f.name).write_bytes(f.read_bytes())
+    from safetensors.torch import load_file, save_file
+
+    sd = load_file(copy / model.WEIGHTS)
+    sd["model.norm.weight"] += 1
+    save_file(sd, copy / model.WEIGHTS, metadata={"format": "pt"})
+    with pytest.raises(ValueError, match="does not match the SHA-256"):
+        model.verify_init(copy, ARCH)
+
+
 def test_missing_and_corrupt_checkpoints_name_the_file(setup, tmp_path):
     _, _, init = setup
     broken = tmp_path / "broken"

@@ -35,14 +35,16 @@ def test_paper_dry_run_fetches_every_available_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_tiny_data_stage_runs(cfg, tmp_path):
+def test_tiny_data_and_pretrain_stages_run(cfg, tmp_path):
     cfg["data"]["generated"].update(pretrain_docs=100, sentences_per_doc=4,
                                     items={"multiblimp": 20, "belebele": 10, "hellaswag": 10, "xcsqa": 10},
                                     flores={"dev": 5, "devtest": 10})
     cfg["data"]["tokenizer"]["vocab_size"] = 600
+    cfg["pretrain"].update(steps=6, batch_size=2, checkpoints=[3, 6])
+    cfg["pretrain"]["arch"].update(hidden=32, ffn=64, seq_len=32)
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    proc = snakemake("--configfile", str(path), "--directory", str(tmp_path), "--cores", "2", "data")
+    proc = snakemake("--configfile", str(path), "--directory", str(tmp_path), "--cores", "2", "data", "pretrain")
     assert proc.returncode == 0, proc.stderr[-3000:]
     root = tmp_path / "results" / "tiny" / "data"
     for bench in languages.BENCHMARKS:
@@ -57,8 +59,15 @@ def test_tiny_data_stage_runs(cfg, tmp_path):
     assert tok.bos_token_id is not None and len(tok) == 600
     for log in ("generate_corpora", "generate_benchmarks", "train_tokenizer"):
         assert (tmp_path / "logs" / "tiny" / "data" / f"{log}.log").stat().st_size > 0
-    # Nothing left to do: the stage is incremental.
-    again = snakemake("-n", "--configfile", str(path), "--directory", str(tmp_path), "data")
+    models = tmp_path / "results" / "tiny" / "models"
+    assert json.loads((models / "init" / "init.json").read_text())["seed"] == cfg["seeds"]["init"]
+    for name in ["mixed10"] + [f"mono-{lang}" for lang in cfg["languages"]]:
+        for step in (3, 6):
+            meta = json.loads((models / name / f"step~{step}" / "train.json").read_text())
+            assert meta["step"] == step and meta["config"]["seed"] == cfg["seeds"]["train"]
+    assert "tokens/s" in (tmp_path / "logs" / "tiny" / "pretrain" / "mixed10.log").read_text()
+    # Nothing left to do: the stages are incremental.
+    again = snakemake("-n", "--configfile", str(path), "--directory", str(tmp_path), "data", "pretrain")
     assert "Nothing to be done" in again.stdout + again.stderr
 
 

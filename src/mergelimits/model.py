@@ -110,3 +110,19 @@ def load_model(model_dir: str | Path, dtype=torch.float32):
         return AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
     except Exception as err:  # safetensors raises several kinds on a truncated file
         raise ValueError(f"corrupt checkpoint {weights}: {err}") from err
+
+
+def verify_init(init_dir: str | Path, arch: dict) -> dict:
+    """The shared init as recorded: the configured architecture and unchanged weights."""
+    init_dir = Path(init_dir)
+    record_path = init_dir / RECORD
+    if not record_path.exists():
+        raise FileNotFoundError(f"init record missing: {record_path}")
+    check_arch(init_dir, arch)
+    record = json.loads(record_path.read_text())
+    weights = init_dir / WEIGHTS
+    if not weights.exists():
+        raise FileNotFoundError(f"checkpoint weights missing: {weights}")
+    if weights_sha256(weights) != record["sha256"]:
+        raise ValueError(f"{weights} does not match the SHA-256 in {record_path}: the init was changed or corrupted")
+    return record
