@@ -22,6 +22,7 @@ if config.get("container"):
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/merge.smk"
 
 
 rule all:
@@ -29,3 +30,4 @@ rule all:
     input:
         rules.data.input,
         rules.pretrain.input,
+        rules.merge.input,

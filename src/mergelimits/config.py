@@ -122,6 +122,12 @@ def semantic_errors(cfg: dict) -> list[str]:
     if pre.get("monolingual") == "hplt" and "hplt" not in pre:
         errors.append("pretrain.hplt: required when pretrain.monolingual is 'hplt'")
 
+    merge_steps = cfg.get("merge", {}).get("all", {}).get("steps", "all")
+    if isinstance(merge_steps, list):
+        for i, step in enumerate(merge_steps):
+            if step not in steps:
+                errors.append(f"merge.all.steps[{i}]: {step} is not one of pretrain.checkpoints")
+
     data = cfg.get("data", {})
     if data.get("source") == "generated" and "generated" not in data:
         errors.append("data.generated: required when data.source is 'generated'")

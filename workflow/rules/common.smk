@@ -3,6 +3,9 @@ import re
 
 from mergelimits import config as study_config
 from mergelimits import languages as langtable
+from mergelimits import merge as merging
+from mergelimits import modelid
+from mergelimits.modelid import mono
 from mergelimits.datasets import bench_files
 
 # Rejects an invalid config before the DAG is built, naming every offending key.
@@ -24,6 +27,47 @@ MODELS_TRAINED = (MONO if config["pretrain"]["monolingual"] == "train" else []) 
 MODELS_PRETRAINED = MONO + [MIXED]
 
 
+FINAL = STEPS[-1]
+
+# Merges: (model id, step) of every merged model the config asks for.
+_M = config["merge"]
+SUCCESSIVE_ORDER = merging.successive_order(LANGS, config["seeds"]["successive"])
+_ALL_STEPS = STEPS if _M["all"].get("steps", "all") == "all" else _M["all"]["steps"]
+MERGES = (
+    [
+        (modelid.merged_all(m, len(LANGS)), s)
+        for m in _M["all"]["methods"]
+        for s in _ALL_STEPS
+    ]
+    + [
+        (modelid.merged_pair(m, a, b), FINAL)
+        for m in _M["pair_methods"]
+        for a, b in study_config.pairs(config)
+    ]
+    + [
+        (modelid.merged_succ(m, k), FINAL)
+        for m in _M["successive"]["methods"]
+        for k in range(2, len(LANGS) + 1)
+    ]
+)
+MERGED_RE = (
+    r"(?:" + "|".join(modelid.METHODS) + r")-(?:all\d+|[a-z]{3}\+[a-z]{3}|succ\d+)"
+)
+
+
+def merge_members(model):
+    return merging.members(model, LANGS, config["seeds"]["successive"])
+
+
+def merge_record(model, step):
+    return f"<results>/models/{model}/step~{step}/merge.json"
+
+
+def maybe_temp(path):
+    """Merged weights are deleted once consumed, unless merge.keep_weights."""
+    return path if config["merge"]["keep_weights"] else temp(path)
+
+
 def alternatives(values):
     """A wildcard regex matching exactly these values (longest first)."""
     return "|".join(sorted(map(re.escape, values), key=len, reverse=True))
@@ -33,7 +77,7 @@ wildcard_constraints:
     lang=alternatives(LANGS),
     bench=alternatives(BENCHES),
     corpus=alternatives(CORPORA),
-    model=alternatives(["init", *MODELS_PRETRAINED]),
+    model=alternatives(["init", *MODELS_PRETRAINED]) + "|" + MERGED_RE,
     step=r"\d+",
     split="test|validation|dev|devtest",
     ext="tsv|jsonl",

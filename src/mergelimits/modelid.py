@@ -1,0 +1,86 @@
+"""The one model-id grammar of the study, parsed and formatted here only.
+
+    init                    the shared random initialisation
+    mono-<lang>             a monolingual model            mono-deu
+    mixed<N>                the mixed-data model           mixed10
+    <method>-all<N>         merge of all N monolingual     ties-all10
+    <method>-<l1>+<l2>      bilingual merge                linear-deu+nld
+    <method>-succ<k>        successive merge, first k      dare_ties-succ4
+
+A checkpoint adds the step as a path segment: results/<study>/models/<id>/step~<N>/.
+Methods use underscores, never hyphens, so the first hyphen always ends the method.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+METHODS = ("linear", "ties", "dare_ties", "task_arithmetic")
+
+_RE = re.compile(
+    r"^(?:(?P<init>init)|mono-(?P<mono>[a-z]{3})|mixed(?P<mixed>\d+)"
+    r"|(?P<method>[a-z_]+)-(?:all(?P<all>\d+)|(?P<a>[a-z]{3})\+(?P<b>[a-z]{3})|succ(?P<succ>\d+)))$"
+)
+
+
+@dataclass(frozen=True)
+class ModelId:
+    kind: str  # init | mono | mixed | merge
+    lang: str | None = None  # mono
+    n: int | None = None  # mixed<N>, all<N>, succ<k>
+    method: str | None = None  # merges
+    family: str | None = None  # all | pair | succ
+    pair: tuple[str, str] | None = None
+
+    def __str__(self) -> str:
+        return format_id(self)
+
+
+def parse(text: str) -> ModelId:
+    m = _RE.match(text)
+    if not m:
+        raise ValueError(f"not a model id: {text!r} (see mergelimits.modelid)")
+    if m["init"]:
+        return ModelId("init")
+    if m["mono"]:
+        return ModelId("mono", lang=m["mono"])
+    if m["mixed"]:
+        return ModelId("mixed", n=int(m["mixed"]))
+    method = m["method"]
+    if method not in METHODS:
+        raise ValueError(f"unknown merge method {method!r} in {text!r}; known: {', '.join(METHODS)}")
+    if m["all"]:
+        return ModelId("merge", n=int(m["all"]), method=method, family="all")
+    if m["succ"]:
+        return ModelId("merge", n=int(m["succ"]), method=method, family="succ")
+    if m["a"] == m["b"]:
+        raise ValueError(f"{text!r} merges a language with itself")
+    return ModelId("merge", method=method, family="pair", pair=(m["a"], m["b"]))
+
+
+def format_id(mid: ModelId) -> str:
+    if mid.kind == "init":
+        return "init"
+    if mid.kind == "mono":
+        return f"mono-{mid.lang}"
+    if mid.kind == "mixed":
+        return f"mixed{mid.n}"
+    tail = {"all": f"all{mid.n}", "succ": f"succ{mid.n}"}.get(mid.family) or "+".join(mid.pair)
+    return f"{mid.method}-{tail}"
+
+
+def mono(lang: str) -> str:
+    return f"mono-{lang}"
+
+
+def merged_all(method: str, n: int) -> str:
+    return format_id(ModelId("merge", n=n, method=method, family="all"))
+
+
+def merged_pair(method: str, a: str, b: str) -> str:
+    return format_id(ModelId("merge", method=method, family="pair", pair=(a, b)))
+
+
+def merged_succ(method: str, k: int) -> str:
+    return format_id(ModelId("merge", n=k, method=method, family="succ"))

@@ -1,0 +1,71 @@
+"""Similarity between models: parametric measures (the paper's Appendix C).
+
+For each pair of monolingual models: layer-wise cosine similarity of the weights (and of
+the task vectors against the shared init, which is what separates models that share an
+init), mean absolute difference of stable ranks (‖W‖F² / σmax²) and of L2 norms over the
+weight matrices of the transformer layers.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import combinations
+from pathlib import Path
+
+import pandas as pd
+import torch
+from safetensors.torch import load_file
+
+from .model import WEIGHTS
+
+_LAYER = re.compile(r"^model\.layers\.(\d+)\.")
+
+
+def stable_rank(w: torch.Tensor) -> float:
+    w = w.double()
+    return (torch.linalg.matrix_norm(w, "fro") ** 2 / torch.linalg.matrix_norm(w, 2) ** 2).item()
+
+
+def layer_vectors(sd: dict[str, torch.Tensor]) -> dict[int, torch.Tensor]:
+    """All parameters of each transformer layer, flattened in a fixed order (float64)."""
+    by_layer: dict[int, list[str]] = {}
+    for k in sd:
+        m = _LAYER.match(k)
+        if m:
+            by_layer.setdefault(int(m[1]), []).append(k)
+    return {i: torch.cat([sd[k].double().flatten() for k in sorted(keys)]) for i, keys in sorted(by_layer.items())}
+
+
+def matrix_stats(sd: dict[str, torch.Tensor]) -> pd.DataFrame:
+    rows = [{"tensor": k, "stable_rank": stable_rank(v), "l2_norm": v.double().norm().item()}
+            for k, v in sorted(sd.items()) if v.ndim == 2 and _LAYER.match(k)]
+    return pd.DataFrame(rows).set_index("tensor")
+
+
+def _cos(a: torch.Tensor, b: torch.Tensor) -> float:
+    return torch.nn.functional.cosine_similarity(a, b, dim=0).item()
+
+
+def parametric(models: dict[str, str | Path], init: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """models: language -> checkpoint dir. Returns (one row per pair, one row per pair × layer)."""
+    base = layer_vectors(load_file(Path(init) / WEIGHTS))
+    vecs, stats = {}, {}
+    for lang, path in models.items():
+        sd = load_file(Path(path) / WEIGHTS)
+        vecs[lang], stats[lang] = layer_vectors(sd), matrix_stats(sd)
+    pairs, layers = [], []
+    for a, b in combinations(models, 2):
+        if vecs[a].keys() != vecs[b].keys():
+            raise ValueError(f"{models[a]} and {models[b]} have different layers")
+        for i in vecs[a]:
+            layers.append({"lang_a": a, "lang_b": b, "layer": i, "cosine": _cos(vecs[a][i], vecs[b][i]),
+                           "cosine_task_vector": _cos(vecs[a][i] - base[i], vecs[b][i] - base[i])})
+        diff = (stats[a] - stats[b]).abs()
+        per_layer = pd.DataFrame([r for r in layers if r["lang_a"] == a and r["lang_b"] == b])
+        pairs.append({"lang_a": a, "lang_b": b, "pair": f"{a}+{b}",
+                      "cosine": per_layer["cosine"].mean(),
+                      "cosine_task_vector": per_layer["cosine_task_vector"].mean(),
+                      "stable_rank_diff": diff["stable_rank"].mean(),
+                      "l2_norm_diff": diff["l2_norm"].mean(),
+                      "layers": len(per_layer)})
+    return pd.DataFrame(pairs), pd.DataFrame(layers)

@@ -1,0 +1,181 @@
+"""Merges equal what their methods define; bad members fail clearly and leave nothing."""
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from mergelimits import datasets, merge, model, modelid, tinydata, tokenizer
+from mergelimits.model import WEIGHTS
+
+ARCH = {"layers": 2, "hidden": 32, "ffn": 64, "heads": 4, "kv_heads": 4, "seq_len": 32, "tie_embeddings": True}
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """The shared init and three 'trained' models: the init moved by different task vectors."""
+    root = tmp_path_factory.mktemp("merge")
+    corpus = root / "c.jsonl"
+    datasets.write_jsonl([{"text": t} for t in tinydata.corpus_docs("deu", 1, 30, 3)], corpus)
+    tok = tokenizer.train([corpus], 350, root / "tok")
+    model.make_init(ARCH, tok, 0, root / "init")
+    init = model.load_model(root / "init")
+    out = []
+    for i in range(3):
+        m = model.load_model(root / "init")
+        g = torch.Generator().manual_seed(i)
+        with torch.no_grad():
+            for p in m.parameters():
+                p.add_(torch.randn(p.shape, generator=g) * 0.02)
+        m.save_pretrained(root / f"m{i}")
+        tokenizer.load(root / "init").save_pretrained(root / f"m{i}")
+        out.append(root / f"m{i}")
+    del init
+    return root / "init", out
+
+
+def weights(path):
+    return load_file(path / WEIGHTS)
+
+
+def test_linear_is_the_mean_tensor_by_tensor(models, tmp_path):
+    _, members = models
+    rec = merge.run("linear", members, tmp_path / "lin")
+    got, ins = weights(tmp_path / "lin"), [weights(m) for m in members]
+    assert got.keys() == ins[0].keys()
+    for k in got:
+        assert torch.allclose(got[k], sum(w[k] for w in ins) / len(ins), atol=1e-7), k
+    assert rec["method"] == "linear" and rec["base"] is None
+
+
+def test_task_arithmetic_adds_task_vectors_to_the_base(models, tmp_path):
+    init, members = models
+    merge.run("task_arithmetic", members[:2], tmp_path / "ta", base=init)
+    got, b, a0, a1 = weights(tmp_path / "ta"), weights(init), weights(members[0]), weights(members[1])
+    for k in got:
+        assert torch.allclose(got[k], b[k] + (a0[k] - b[k]) + (a1[k] - b[k]), atol=1e-6), k
+
+
+def test_ties_of_one_model_at_density_one_gives_it_back(models, tmp_path):
+    init, members = models
+    merge.run("ties", members[:1], tmp_path / "t1", base=init, density=1.0)
+    got, want = weights(tmp_path / "t1"), weights(members[0])
+    for k in got:
+        assert torch.allclose(got[k], want[k], atol=1e-6), k
+
+
+def test_ties_trims_to_the_density(models, tmp_path):
+    """TIES at density d keeps at most d of each task vector: the merge moves at most
+    that share of each matrix away from the base."""
+    init, members = models
+    merge.run("ties", members, tmp_path / "t", base=init, density=0.3)
+    got, b = weights(tmp_path / "t"), weights(init)
+    k = "model.layers.0.mlp.up_proj.weight"
+    moved = (got[k] != b[k]).float().mean().item()
+    assert 0.25 < moved <= 0.3 * 3 + 1e-6
+
+
+def test_dare_ties_is_reproducible_with_a_seed_and_differs_with_another(models, tmp_path):
+    init, members = models
+    a = merge.run("dare_ties", members, tmp_path / "a", base=init, density=0.5, seed=11)
+    merge.run("dare_ties", members, tmp_path / "b", base=init, density=0.5, seed=11)
+    merge.run("dare_ties", members, tmp_path / "c", base=init, density=0.5, seed=12)
+    wa, wb, wc = weights(tmp_path / "a"), weights(tmp_path / "b"), weights(tmp_path / "c")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert any(not torch.equal(wa[k], wc[k]) for k in wa)
+    assert a["seed"] == 11 and a["density"] == 0.5 and a["base"] == str(init)
+
+
+@pytest.mark.parametrize("method", ["linear", "ties", "dare_ties", "task_arithmetic"])
+def test_every_merge_loads_and_gives_finite_logits(models, tmp_path, method):
+    init, members = models
+    merge.run(method, members, tmp_path / method, base=init, seed=1)
+    from transformers import AutoModelForCausalLM
+
+    m = AutoModelForCausalLM.from_pretrained(tmp_path / method)
+    tok = tokenizer.load(tmp_path / method)
+    ids = torch.tensor([tok("Hallo welt")["input_ids"]])
+    assert torch.isfinite(m(ids).logits).all()
+
+
+def test_members_of_another_shape_are_named(models, tmp_path):
+    init, members = models
+    other = tmp_path / "other"
+    model.make_init({**ARCH, "ffn": 48}, init, 0, other)
+    with pytest.raises(merge.MergeError, match=rf"cannot merge {members[0]} and {other}: .* has shape"):
+        merge.run("linear", [members[0], other], tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_nan_in_the_merge_fails_and_leaves_nothing(models, tmp_path):
+    _, members = models
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for f in members[0].iterdir():
+        (bad / f.name).write_bytes(f.read_bytes())
+    sd = load_file(bad / WEIGHTS)
+    sd["model.norm.weight"][0] = float("nan")
+    save_file(sd, bad / WEIGHTS, metadata={"format": "pt"})
+    with pytest.raises(merge.MergeError, match="NaN or inf in model.norm.weight"):
+        merge.run("linear", [members[1], bad], tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.tmp").exists()
+
+
+def test_density_outside_range_is_refused(models, tmp_path):
+    init, members = models
+    with pytest.raises(merge.MergeError, match=r"density must lie in \(0, 1\]"):
+        merge.run("ties", members, tmp_path / "x", base=init, density=1.5)
+
+
+def test_missing_member_is_named(models, tmp_path):
+    with pytest.raises(FileNotFoundError, match=f"checkpoint weights missing: {tmp_path / 'nope' / WEIGHTS}"):
+        merge.run("linear", [models[1][0], tmp_path / "nope"], tmp_path / "x")
+
+
+@pytest.mark.parametrize("text", ["init", "mono-deu", "mixed10", "ties-all10", "linear-deu+nld",
+                                  "dare_ties-succ4", "task_arithmetic-all3"])
+def test_model_id_round_trip(text):
+    assert str(modelid.parse(text)) == text
+
+
+@pytest.mark.parametrize("text,msg", [("linear-deu+deu", "with itself"), ("slerp-all10", "unknown merge method"),
+                                      ("mono_deu", "not a model id"), ("ties-all", "not a model id")])
+def test_bad_model_ids(text, msg):
+    with pytest.raises(ValueError, match=msg):
+        modelid.parse(text)
+
+
+def test_stable_rank_of_known_matrices():
+    from mergelimits.similarity import stable_rank
+
+    assert stable_rank(torch.eye(7)) == pytest.approx(7.0)
+    d = torch.diag(torch.tensor([3.0, 1.0, 1.0]))  # (9 + 1 + 1) / 9
+    assert stable_rank(d) == pytest.approx(11 / 9)
+    q, _ = torch.linalg.qr(torch.randn(3, 3, generator=torch.Generator().manual_seed(0)).double())
+    assert stable_rank(q @ d.double() @ q.T) == pytest.approx(11 / 9)  # invariant to rotations
+    assert stable_rank(torch.outer(torch.arange(1.0, 5.0), torch.ones(3))) == pytest.approx(1.0)
+
+
+def test_parametric_similarity_table(models):
+    from mergelimits import similarity
+
+    init, members = models
+    pairs, layers = similarity.parametric({"a": members[0], "b": members[1], "c": members[0]}, init)
+    assert list(pairs["pair"]) == ["a+b", "a+c", "b+c"]
+    same = pairs.set_index("pair").loc["a+c"]
+    assert same["cosine"] == pytest.approx(1.0) and same["cosine_task_vector"] == pytest.approx(1.0)
+    assert same["stable_rank_diff"] == 0 and same["l2_norm_diff"] == 0
+    other = pairs.set_index("pair").loc["a+b"]
+    assert abs(other["cosine_task_vector"]) < 0.2  # independent random task vectors
+    assert other["cosine"] > 0.5  # the shared init dominates raw weights
+    assert len(layers) == 3 * ARCH["layers"]
+
+
+def test_successive_members_follow_the_seeded_order():
+    langs = ["ara", "deu", "eng", "fra"]
+    order = merge.successive_order(langs, 3)
+    assert sorted(order) == langs and order == merge.successive_order(langs, 3)
+    assert merge.members("linear-succ3", langs, 3) == order[:3]
+    assert merge.members("ties-all4", langs, 3) == langs
+    assert merge.members("linear-deu+fra", langs, 3) == ["deu", "fra"]
+    with pytest.raises(ValueError, match="merges 10 models but 4"):
+        merge.members("ties-all10", langs, 3)
