@@ -35,16 +35,17 @@ def test_paper_dry_run_fetches_every_available_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_tiny_data_and_pretrain_stages_run(cfg, tmp_path):
+def test_tiny_data_pretrain_and_merge_stages_run(cfg, tmp_path):
     cfg["data"]["generated"].update(pretrain_docs=100, sentences_per_doc=4,
                                     items={"multiblimp": 20, "belebele": 10, "hellaswag": 10, "xcsqa": 10},
                                     flores={"dev": 5, "devtest": 10})
     cfg["data"]["tokenizer"]["vocab_size"] = 600
     cfg["pretrain"].update(steps=6, batch_size=2, checkpoints=[3, 6])
     cfg["pretrain"]["arch"].update(hidden=32, ffn=64, seq_len=32)
+    cfg["merge"].update(pairs=["deu+nld", "fra+tur"], all={"methods": ["linear", "dare_ties"], "steps": [6]})
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    proc = snakemake("--configfile", str(path), "--directory", str(tmp_path), "--cores", "2", "data", "pretrain")
+    proc = snakemake("--configfile", str(path), "--directory", str(tmp_path), "--cores", "2", "data", "pretrain", "merge")
     assert proc.returncode == 0, proc.stderr[-3000:]
     root = tmp_path / "results" / "tiny" / "data"
     for bench in languages.BENCHMARKS:
@@ -66,9 +67,22 @@ def test_tiny_data_and_pretrain_stages_run(cfg, tmp_path):
             meta = json.loads((models / name / f"step~{step}" / "train.json").read_text())
             assert meta["step"] == step and meta["config"]["seed"] == cfg["seeds"]["train"]
     assert "tokens/s" in (tmp_path / "logs" / "tiny" / "pretrain" / "mixed10.log").read_text()
+    # Merges: records beside temporary weights (deleted: nothing consumes them yet).
+    dare = json.loads((models / "dare_ties-all10" / "step~6" / "merge.json").read_text())
+    assert dare["seed"] == cfg["seeds"]["merge"] and dare["density"] == 0.75 and len(dare["members"]) == 10
+    assert not (models / "dare_ties-all10" / "step~6" / "model.safetensors").exists()
+    order = json.loads((tmp_path / "results/tiny/merges/successive_order.json").read_text())["order"]
+    succ = json.loads((models / "linear-succ3" / "step~6" / "merge.json").read_text())
+    assert [m.split("/")[-2] for m in succ["members"]] == [f"mono-{lang}" for lang in order[:3]]
+    sim = (tmp_path / "results/tiny/merges/parametric_similarity.tsv").read_text().splitlines()
+    assert len(sim) == 1 + 45
     # Nothing left to do: the stages are incremental.
-    again = snakemake("-n", "--configfile", str(path), "--directory", str(tmp_path), "data", "pretrain")
+    again = snakemake("-n", "--configfile", str(path), "--directory", str(tmp_path), "data", "pretrain", "merge")
     assert "Nothing to be done" in again.stdout + again.stderr
+    # One pair rebuilt alone: one merge job, nothing upstream.
+    one = snakemake("-n", "--quiet", "rules", "--configfile", str(path), "--directory", str(tmp_path),
+                    "--forcerun", "merge_models", "--", "results/tiny/models/linear-deu+nld/step~6/merge.json")
+    assert re.search(r"^merge_models\s+1$", one.stdout, re.M) and "pretrain_torch" not in one.stdout, one.stdout
 
 
 def test_paper_dry_run_with_the_lumi_profile(tmp_path):
