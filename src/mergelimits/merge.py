@@ -159,3 +159,16 @@ def members(model_id: str, langs: list[str], seed: int) -> list[str]:
     if not 2 <= mid.n <= len(langs):
         raise ValueError(f"{model_id}: successive merges take 2..{len(langs)} models")
     return successive_order(langs, seed)[: mid.n]
+
+
+def run_job(input, output, params) -> dict:
+    """The merge_models rule: members and base are checkpoint files, output the weights."""
+    import logging
+
+    members = [Path(m).parent for m in input.members]
+    out_dir = Path(output.weights).parent
+    record = run(params.method, members, out_dir, base=Path(input.base).parent, density=params.density,
+                 seed=params.seed)
+    logging.getLogger("mergelimits.merge").info("%s of %d models -> %s (seed %s, density %s)", params.method,
+                                                len(members), out_dir, record["seed"], record["density"])
+    return record

@@ -24,3 +24,29 @@ def from_snakemake(smk) -> logging.Logger:
 
     sys.excepthook = hook
     return log
+
+
+class job:
+    """Send the `mergelimits` loggers to one job's log file, for rules with `run:` blocks.
+
+    Such jobs may share a process (threads), so this adds and removes a handler rather
+    than reconfiguring logging; a failure's traceback is written to the log too.
+    """
+
+    def __init__(self, log_path: str, name: str):
+        self.handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.log = logging.getLogger("mergelimits")
+        self.name = name
+
+    def __enter__(self) -> logging.Logger:
+        self.log.setLevel(logging.INFO)
+        self.log.addHandler(self.handler)
+        return logging.getLogger(f"mergelimits.{self.name}")
+
+    def __exit__(self, kind, value, tb):
+        if value is not None:
+            logging.getLogger(f"mergelimits.{self.name}").error("failed", exc_info=(kind, value, tb))
+        self.log.removeHandler(self.handler)
+        self.handler.close()
+        return False

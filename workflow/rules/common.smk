@@ -4,13 +4,15 @@ import re
 from mergelimits import config as study_config
 from mergelimits import languages as langtable
 from mergelimits import merge as merging
-from mergelimits import modelid
+from mergelimits import modelid, runlog
 from mergelimits.modelid import mono
 from mergelimits.datasets import bench_files
 
 # Rejects an invalid config before the DAG is built, naming every offending key.
 study_config.validate(config)
 
+# Pathvars expand in input/output/log paths only: params that name a folder use this.
+RESULTS = config.get("pathvars", {}).get("results", "results")
 LANGS = config["languages"]
 BENCHES = config["benchmarks"]
 GENERATED = config["data"]["source"] == "generated"
@@ -77,7 +79,7 @@ wildcard_constraints:
     lang=alternatives(LANGS),
     bench=alternatives(BENCHES),
     corpus=alternatives(CORPORA),
-    model=alternatives(["init", *MODELS_PRETRAINED]) + "|" + MERGED_RE,
+    model=f'{alternatives(["init", *MODELS_PRETRAINED])}|{MERGED_RE}',
     step=r"\d+",
     split="test|validation|dev|devtest",
     ext="tsv|jsonl",

@@ -11,6 +11,8 @@ rule merge:
 
 
 rule merge_models:
+    # run: keeps mergekit imported once per Snakemake process (profiles/default uses
+    # threads), instead of paying its ~6 s import in each of the study's ~60 merges.
     input:
         members=lambda wc: [
             checkpoint_path(mono(lang), wc.step) for lang in merge_members(wc.model)
@@ -26,8 +28,6 @@ rule merge_models:
         "<benchmarks>/merge/{model}/step~{step}.tsv"
     wildcard_constraints:
         model=MERGED_RE,
-    conda:
-        "../../envs/mergelimits.yaml"
     resources:
         runtime=30,
         mem_mb=8000,
@@ -35,8 +35,9 @@ rule merge_models:
         method=lambda wc: modelid.parse(wc.model).method,
         density=config["merge"]["density"],
         seed=config["seeds"]["merge"],
-    script:
-        "../../scripts/merge_models.py"
+    run:
+        with runlog.job(log[0], rule):
+            merging.run_job(input, output, params)
 
 
 rule successive_order:

@@ -49,7 +49,7 @@ if config["pretrain"]["engine"] == "torch":
         params:
             train=config["pretrain"],
             seed=config["seeds"]["train"],
-            state="<results>/pretrain_state/{model}",
+            state=lambda wc: f"{RESULTS}/pretrain_state/{wc.model}",
         script:
             "../../scripts/pretrain_torch.py"
 
@@ -101,9 +101,9 @@ if config["pretrain"]["engine"] == "megatron":
             pretrain=config["pretrain"],
             seed=config["seeds"]["train"],
             env=config.get("megatron_env", {}),
-            state="<results>/megatron_state/{model}",
+            state=lambda wc: f"{RESULTS}/megatron_state/{wc.model}",
             outputs=lambda wc: {
-                step: f"<results>/megatron/{wc.model}/step~{step}" for step in STEPS
+                step: f"{RESULTS}/megatron/{wc.model}/step~{step}" for step in STEPS
             },
         script:
             "../../scripts/megatron_run_config.py"
