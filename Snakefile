@@ -23,6 +23,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/merge.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 rule all:
@@ -31,3 +32,4 @@ rule all:
         rules.data.input,
         rules.pretrain.input,
         rules.merge.input,
+        rules.tables.input,

@@ -35,17 +35,17 @@ def test_paper_dry_run_fetches_every_available_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_tiny_data_pretrain_and_merge_stages_run(cfg, tmp_path):
+def test_tiny_study_runs_to_its_tables(cfg, tmp_path):
     cfg["data"]["generated"].update(pretrain_docs=100, sentences_per_doc=4,
-                                    items={"multiblimp": 20, "belebele": 10, "hellaswag": 10, "xcsqa": 10},
-                                    flores={"dev": 5, "devtest": 10})
+                                    items={"multiblimp": 20, "belebele": 8, "hellaswag": 8, "xcsqa": 8},
+                                    flores={"dev": 3, "devtest": 6})
     cfg["data"]["tokenizer"]["vocab_size"] = 600
     cfg["pretrain"].update(steps=6, batch_size=2, checkpoints=[3, 6])
     cfg["pretrain"]["arch"].update(hidden=32, ffn=64, seq_len=32)
     cfg["merge"].update(pairs=["deu+nld", "fra+tur"], all={"methods": ["linear", "dare_ties"], "steps": [6]})
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    proc = snakemake("--configfile", str(path), "--directory", str(tmp_path), "--cores", "2", "data", "pretrain", "merge")
+    proc = snakemake("--configfile", str(path), "--directory", str(tmp_path), "--cores", "2", "data", "pretrain", "merge", "tables")
     assert proc.returncode == 0, proc.stderr[-3000:]
     root = tmp_path / "results" / "tiny" / "data"
     for bench in languages.BENCHMARKS:
@@ -67,7 +67,7 @@ def test_tiny_data_pretrain_and_merge_stages_run(cfg, tmp_path):
             meta = json.loads((models / name / f"step~{step}" / "train.json").read_text())
             assert meta["step"] == step and meta["config"]["seed"] == cfg["seeds"]["train"]
     assert "tokens/s" in (tmp_path / "logs" / "tiny" / "pretrain" / "mixed10.log").read_text()
-    # Merges: records beside temporary weights (deleted: nothing consumes them yet).
+    # Merges: records beside temporary weights, deleted once evaluated.
     dare = json.loads((models / "dare_ties-all10" / "step~6" / "merge.json").read_text())
     assert dare["seed"] == cfg["seeds"]["merge"] and dare["density"] == 0.75 and len(dare["members"]) == 10
     assert not (models / "dare_ties-all10" / "step~6" / "model.safetensors").exists()
@@ -77,7 +77,18 @@ def test_tiny_data_pretrain_and_merge_stages_run(cfg, tmp_path):
     sim = (tmp_path / "results/tiny/merges/parametric_similarity.tsv").read_text().splitlines()
     assert len(sim) == 1 + 45
     # Nothing left to do: the stages are incremental.
-    again = snakemake("-n", "--configfile", str(path), "--directory", str(tmp_path), "data", "pretrain", "merge")
+    # Tables come from the store: Table 1's Mixed10 row is the mean of its per-language scores.
+    import pandas as pd
+
+    store = pd.read_parquet(tmp_path / "results/tiny/eval/scores.parquet")
+    t1 = pd.read_csv(tmp_path / "results/tiny/tables/table1.csv").set_index("model")
+    mb = store[(store.model == "mixed10") & (store.step == 6) & (store.benchmark == "multiblimp")]
+    assert t1.loc["Mixed10", "multiblimp μ"] == pytest.approx(100 * mb.groupby("lang").acc.mean().mean())
+    assert set(store[store.model == "linear-deu+nld"].lang) == {"deu", "nld"}
+    for table in ("table2_multiblimp.md", "table6_flores.tex", "table7_flores_examples.csv"):
+        assert (tmp_path / "results/tiny/tables" / table).stat().st_size > 0
+    again = snakemake("-n", "--configfile", str(path), "--directory", str(tmp_path), "data", "pretrain", "merge",
+                      "tables")
     assert "Nothing to be done" in again.stdout + again.stderr
     # One pair rebuilt alone: one merge job, nothing upstream.
     one = snakemake("-n", "--quiet", "rules", "--configfile", str(path), "--directory", str(tmp_path),

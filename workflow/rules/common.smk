@@ -1,7 +1,9 @@
 # Validation, wildcard constraints and input functions shared by every stage.
 import re
+from pathlib import Path
 
 from mergelimits import config as study_config
+from mergelimits import evaluate as evaluation
 from mergelimits import languages as langtable
 from mergelimits import merge as merging
 from mergelimits import modelid, runlog
@@ -55,6 +57,61 @@ MERGES = (
 MERGED_RE = (
     r"(?:" + "|".join(modelid.METHODS) + r")-(?:all\d+|[a-z]{3}\+[a-z]{3}|succ\d+)"
 )
+
+
+# Evaluation: (model, step) -> [(benchmark, language)], and each task's local files.
+EVAL_PLAN = evaluation.plan(
+    LANGS, BENCHES, FINAL, MIXED, MERGES, {lang: mono(lang) for lang in LANGS}
+)
+_SPLITS = {
+    "multiblimp": "test",
+    "belebele": "test",
+    "hellaswag": "validation",
+    "xcsqa": "validation",
+}
+
+
+def _task_files(bench, lang):
+    if bench == "flores":
+        return {
+            s: f"{RESULTS}/eval/flores_pairs/lang~{lang}/{s}.jsonl"
+            for s in ("dev", "devtest")
+        }
+    (name,) = bench_files(bench)
+    return {_SPLITS[bench]: f"{RESULTS}/data/benchmarks/{bench}/lang~{lang}/{name}"}
+
+
+EVAL_TASK_FILES = {
+    (b, lang): _task_files(b, lang)
+    for b, lang in sorted({t for tasks in EVAL_PLAN.values() for t in tasks})
+}
+
+
+def flores_src(lang):
+    return evaluation.flores_source(lang)
+
+
+_ALL_LABEL = {
+    "linear": "linear",
+    "ties": "TIES",
+    "dare_ties": "DARE-TIES",
+    "task_arithmetic": "TA",
+}
+TABLE_ROWS = [("Monolingual experts", "mono"), (MIXED.capitalize(), MIXED)] + [
+    (f"Merged{len(LANGS)} {_ALL_LABEL[m]}", modelid.merged_all(m, len(LANGS)))
+    for m in config["merge"]["all"]["methods"]
+]
+_TABLE_NO = {"multiblimp": 2, "belebele": 3, "hellaswag": 4, "xcsqa": 5, "flores": 6}
+TABLE_STEMS = (
+    ["table1"]
+    + [f"table{_TABLE_NO[b]}_{b}" for b in BENCHES]
+    + (["table7_flores_examples"] if "flores" in BENCHES else [])
+)
+TABLES = [
+    f"<results>/tables/{stem}.{ext}"
+    for stem in TABLE_STEMS
+    for ext in ("csv", "md", "tex")
+]
 
 
 def merge_members(model):

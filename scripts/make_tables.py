@@ -1,0 +1,29 @@
+"""Snakemake adapter: Tables 1-7 (CSV, Markdown, LaTeX) from the score store."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from mergelimits import runlog, stats
+
+log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
+p = snakemake.params  # noqa: F821
+agg = pd.read_csv(snakemake.input.agg, sep="\t")  # noqa: F821
+out = Path(snakemake.output[0]).parent  # noqa: F821
+names = {"multiblimp": "MultiBLiMP accuracy", "belebele": "Belebele token-normalised accuracy",
+         "hellaswag": "HellaSwag token-normalised accuracy", "xcsqa": "X-CSQA token-normalised accuracy",
+         "flores": "FLORES chrF++"}
+numbers = {"multiblimp": 2, "belebele": 3, "hellaswag": 4, "xcsqa": 5, "flores": 6}
+t1 = stats.table1(agg, p.rows, p.languages, p.benchmarks, p.step)
+stats.write_table(t1, str(out / "table1"), "Table 1: mean over languages (μ) and coefficient of variation "
+                  "(CV%) per benchmark; missing benchmark × language combinations are excluded.")
+for bench in p.benchmarks:
+    t = stats.per_language(agg, bench, p.rows, p.languages, p.step)
+    stats.write_table(t, str(out / f"table{numbers[bench]}_{bench}"),
+                      f"Table {numbers[bench]}: {names[bench]} per language, ± 95% bootstrap CI; – no data.")
+if "flores" in p.benchmarks:
+    store = pd.read_parquet(snakemake.input.store)  # noqa: F821
+    t7 = stats.flores_examples(store, p.rows, p.flores_examples["lang"], p.step, p.flores_examples["n"])
+    stats.write_table(t7, str(out / "table7_flores_examples"),
+                      f"Table 7: FLORES devtest sentences ({p.flores_examples['lang']}) and each model's translation.")
+log.info("tables written to %s", out)

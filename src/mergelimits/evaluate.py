@@ -1,0 +1,232 @@
+"""Evaluation with lm-eval: the project's task YAMLs, one harness call per model, and
+per-item scores (the one store every table, CI and figure reads).
+
+lm-eval lacks several of the paper's tasks (X-CSQA, general FLORES-200, tr/zh HellaSwag,
+cloze Belebele), so `resources/lm_eval/<bench>.yaml` holds one template per benchmark;
+`render_tasks` fills in each language's local files. Per item we keep lm-eval's
+log-likelihoods and generations and compute ourselves: accuracy, character-normalised
+accuracy, token-normalised accuracy (log-likelihood / number of continuation tokens under
+the model's tokenizer: the paper's metric) and sentence chrF++ (sacrebleu).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import languages
+
+log = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).resolve().parents[2] / "resources" / "lm_eval"
+#: the metric each benchmark's tables report
+PRIMARY = {"multiblimp": "acc", "belebele": "acc_norm_token", "hellaswag": "acc_norm_token",
+           "xcsqa": "acc_norm_token", "flores": "chrf"}
+SCORE_COLUMNS = ["model", "step", "benchmark", "lang", "item", "acc", "acc_norm_char", "acc_norm_token",
+                 "chrf", "source", "hypothesis", "reference"]
+_LM_EVAL = threading.Lock()  # lm-eval seeds globals and mutates tasks: one call at a time per process
+
+
+def task_name(bench: str, lang: str) -> str:
+    return f"ml_{bench}_{lang}"
+
+
+def flores_source(lang: str) -> str:
+    """FLORES direction: eng→xxx, and fra→eng for English."""
+    return "fra" if lang == "eng" else "eng"
+
+
+def flores_pairs(src_rows: list[dict], tgt_rows: list[dict], src: str, tgt: str) -> list[dict]:
+    tgt_by_id = {r["id"]: r["text"] for r in tgt_rows}
+    missing = [r["id"] for r in src_rows if r["id"] not in tgt_by_id]
+    if missing:
+        raise ValueError(f"FLORES {src}→{tgt}: {len(missing)} source ids have no target (first: {missing[0]})")
+    return [{"id": r["id"], "source": r["text"], "target": tgt_by_id[r["id"]],
+             "source_name": languages.get(src).name, "target_name": languages.get(tgt).name} for r in src_rows]
+
+
+def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Path, flores: dict) -> list[Path]:
+    """Write one lm-eval task YAML per (benchmark, language).
+
+    files: (bench, lang) -> {split name: local data file}; each file must exist.
+    flores: num_fewshot and max_gen_toks of the translation task.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for (bench, lang), splits in sorted(files.items()):
+        template = TEMPLATES / f"{bench}.yaml"
+        if not template.exists():
+            raise FileNotFoundError(f"no lm-eval template for {bench}: {template}")
+        for split, path in splits.items():
+            if not Path(path).exists():
+                raise FileNotFoundError(f"{task_name(bench, lang)}: data file missing: {path}")
+        task = yaml.safe_load(template.read_text())
+        data_files = {s: str(Path(p).resolve()) for s, p in splits.items()}
+        if all(p.endswith(".tsv") for p in data_files.values()):
+            # Never read a generated word such as "nan" or "null" as a missing value.
+            task.update(dataset_path="csv", dataset_kwargs={"data_files": data_files, "delimiter": "\t",
+                                                            "keep_default_na": False, "na_filter": False})
+        else:
+            task.update(dataset_path="json", dataset_kwargs={"data_files": data_files})
+        task["task"] = task_name(bench, lang)
+        if bench == "flores":
+            task["num_fewshot"] = flores["num_fewshot"]
+            task["generation_kwargs"]["max_gen_toks"] = flores["max_gen_toks"]
+        path = out_dir / f"{task_name(bench, lang)}.yaml"
+        path.write_text(yaml.safe_dump(task, sort_keys=False, allow_unicode=True))
+        written.append(path)
+    return written
+
+
+def check_model_dir(model_dir: str | Path) -> None:
+    model_dir = Path(model_dir)
+    for name in ("config.json", "model.safetensors"):
+        if not (model_dir / name).exists():
+            raise FileNotFoundError(f"{model_dir}: {name} missing")
+    if not (model_dir / "tokenizer_config.json").exists():
+        raise FileNotFoundError(f"{model_dir} has no tokenizer (tokenizer_config.json missing)")
+
+
+def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, batch_size: int = 32,
+                seed: int = 0) -> dict:
+    """One lm-eval call for all tasks of one model (the model is loaded once)."""
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    check_model_dir(model_dir)
+    rendered = {p.stem for p in Path(tasks_dir).glob("*.yaml")}
+    unknown = sorted(set(tasks) - rendered)
+    if unknown:
+        raise KeyError(f"no task YAML in {tasks_dir} for: {', '.join(unknown)}")
+    with _LM_EVAL:
+        tm = TaskManager(include_path=str(tasks_dir), include_defaults=False)
+        return lm_eval.simple_evaluate(
+            model="hf", model_args={"pretrained": str(model_dir), "dtype": "float32", "device": "cpu"},
+            tasks=tasks, task_manager=tm, batch_size=batch_size, log_samples=True, bootstrap_iters=0,
+            random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed)
+
+
+class TokenCounter:
+    """Continuation length in tokens, split exactly as lm-eval's HF model splits it."""
+
+    def __init__(self, tokenizer):
+        self.tok = tokenizer
+
+    def encode(self, text: str) -> list[int]:
+        return self.tok(text, add_special_tokens=False)["input_ids"]
+
+    def __call__(self, context: str, continuation: str) -> int:
+        if context == "":
+            return len(self.encode(continuation))
+        n_spaces = len(context) - len(context.rstrip())
+        if n_spaces:
+            continuation, context = context[-n_spaces:] + continuation, context[:-n_spaces]
+        return len(self.encode(context + continuation)) - len(self.encode(context))
+
+
+def _chrf():
+    from sacrebleu.metrics import CHRF
+
+    return CHRF(word_order=2)  # chrF++
+
+
+def item_scores(samples: dict[str, list[dict]], tokenizer, model: str, step: int) -> pd.DataFrame:
+    """Per-item scores from lm-eval's logged samples (task name -> samples)."""
+    count = TokenCounter(tokenizer)
+    chrf = _chrf()
+    rows = []
+    for task, items in samples.items():
+        _, bench, lang = task.split("_", 2)
+        for s in items:
+            row = {"model": model, "step": step, "benchmark": bench, "lang": lang, "item": s["doc_id"]}
+            if bench == "flores":
+                hyp = s["filtered_resps"][0] if isinstance(s["filtered_resps"], list) else s["filtered_resps"]
+                ref = s["target"]
+                row.update(chrf=chrf.sentence_score(hyp, [ref]).score, source=s["doc"]["source"], hypothesis=hyp,
+                           reference=ref)
+            else:
+                lls = np.array([float(r[0]) for r in s["filtered_resps"]])
+                args = [(a[0], a[1]) for a in s["arguments"]]
+                gold = int(s["target"])
+                chars = np.array([len(cont) for _, cont in args])
+                toks = np.array([count(ctx, cont) for ctx, cont in args])
+                row.update(acc=float(np.argmax(lls) == gold),
+                           acc_norm_char=float(np.argmax(lls / chars) == gold),
+                           acc_norm_token=float(np.argmax(lls / toks) == gold))
+            rows.append(row)
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+
+
+def evaluate_model(model_dir: str | Path, model: str, step: int, tasks: list[str], tasks_dir: str | Path,
+                   batch_size: int, seed: int, samples_out: str | Path | None = None) -> pd.DataFrame:
+    from .tokenizer import load as load_tokenizer
+
+    result = run_harness(model_dir, tasks, tasks_dir, batch_size, seed)
+    samples = result["samples"]
+    missing = sorted(set(tasks) - set(samples))
+    if missing:
+        raise RuntimeError(f"lm-eval returned no samples for {', '.join(missing)}")
+    if samples_out:
+        with open(samples_out, "w", encoding="utf-8") as fh:
+            for task, items in samples.items():
+                for s in items:
+                    fh.write(json.dumps({"task": task, **s}, default=str, ensure_ascii=False) + "\n")
+    return item_scores(samples, load_tokenizer(model_dir), model, step)
+
+
+def plan(langs: list[str], benches: list[str], final: int, mixed: str, merges: list[tuple[str, int]],
+         monos: dict[str, str]) -> dict[tuple[str, int], list[tuple[str, str]]]:
+    """What each (model, step) is evaluated on: what the tables and figures need, no more.
+
+    Table 1-6 rows at the final step get every benchmark × language (monolingual experts:
+    their own language only); Figure 1's intermediate checkpoints, Figure 2's successive
+    merges and the bilingual merges (for Δ) get MultiBLiMP only, on the languages they need.
+    """
+    from . import modelid
+
+    def cover(bench_list, lang_list):
+        return [(b, lang) for b in bench_list for lang in languages.available(b, lang_list)]
+
+    mb = [b for b in benches if b == "multiblimp"]
+    out: dict[tuple[str, int], list[tuple[str, str]]] = {}
+    for lang, model in monos.items():
+        out[(model, final)] = cover(benches, [lang])
+    out[(mixed, final)] = cover(benches, langs)
+    for model, step in merges:
+        mid = modelid.parse(model)
+        if mid.family == "all":
+            out[(model, step)] = cover(benches if step == final else mb, langs)
+        elif mid.family == "pair":
+            out[(model, step)] = cover(mb, list(mid.pair))
+        else:
+            out[(model, step)] = cover(mb, langs)
+    for step in sorted({s for (m, s) in out if modelid.parse(m).family == "all"} - {final}):
+        out[(mixed, step)] = cover(mb, langs)  # Figure 1: Mixed10 beside Merged10
+    return {k: v for k, v in out.items() if v}
+
+
+def run_job(input, output, params, wildcards) -> None:
+    """The evaluate_model rule."""
+    df = evaluate_model(Path(input.weights).parent, wildcards.model, int(wildcards.step), params.tasks,
+                        Path(input.tasks[0]).parent, params.batch_size, params.seed, output.samples)
+    counts = df.groupby(["benchmark", "lang"]).size()
+    log.info("%s step %s: %d items in %d benchmark × language cells", wildcards.model, wildcards.step, len(df),
+             len(counts))
+    df.to_csv(output.scores, sep="\t", index=False)
+
+
+def write_flores_pairs(input, output, wildcards) -> None:
+    """The flores_pairs rule: source and target sentences of one language and split."""
+    from .datasets import load, write_jsonl
+
+    src, tgt = flores_source(wildcards.lang), wildcards.lang
+    rows = flores_pairs(load("flores", input.source).to_dict("records"), load("flores", input.target).to_dict("records"),
+                        src, tgt)
+    write_jsonl(rows, output[0])
+    log.info("%s→%s %s: %d pairs", src, tgt, wildcards.split, len(rows))

@@ -1,0 +1,188 @@
+"""Evaluation: the lm-eval tasks, per-item scores against hand computation, bootstrap CIs
+and Table 1 recomputed from the store."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mergelimits import datasets, evaluate, model, stats, tinydata, tokenizer
+
+ARCH = {"layers": 1, "hidden": 32, "ffn": 64, "heads": 4, "kv_heads": 4, "seq_len": 128, "tie_embeddings": True}
+SIZES = {"multiblimp": 12, "belebele": 4, "hellaswag": 6, "xcsqa": 6, "flores_dev": 3, "flores_devtest": 4}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    root = tmp_path_factory.mktemp("eval")
+    langs = ["eng", "fra", "deu"]
+    tinydata.write_benchmarks(langs, 4, SIZES, lambda b, c: root / "bench" / b / f"lang~{c}")
+    corpus = root / "c.jsonl"
+    datasets.write_jsonl([{"text": d} for c in langs for d in tinydata.corpus_docs(c, 4, 40, 4)], corpus)
+    tok = tokenizer.train([corpus], 400, root / "tok")
+    model.make_init(ARCH, tok, 2, root / "model")
+    files = {}
+    for lang in ("deu", "eng"):
+        for b, split in (("multiblimp", "test"), ("belebele", "test"), ("hellaswag", "validation"),
+                         ("xcsqa", "validation")):
+            name = datasets.bench_files(b)[0]
+            files[(b, lang)] = {split: str(root / "bench" / b / f"lang~{lang}" / name)}
+        pairs = {}
+        for split in ("dev", "devtest"):
+            src = evaluate.flores_source(lang)
+            rows = evaluate.flores_pairs(
+                datasets.load("flores", root / "bench" / "flores" / f"lang~{src}" / f"{split}.jsonl").to_dict("records"),
+                datasets.load("flores", root / "bench" / "flores" / f"lang~{lang}" / f"{split}.jsonl").to_dict("records"),
+                src, lang)
+            pairs[split] = str(root / "pairs" / lang / f"{split}.jsonl")
+            datasets.write_jsonl(rows, pairs[split])
+        files[("flores", lang)] = pairs
+    evaluate.render_tasks(files, root / "tasks", {"num_fewshot": 1, "max_gen_toks": 8})
+    tasks = [evaluate.task_name(b, lang) for b, lang in files]
+    scores = evaluate.evaluate_model(root / "model", "mono-deu", 6, tasks, root / "tasks", 8, 0, root / "samples.jsonl")
+    return root, files, scores
+
+
+def _logp(m, tok, context, continuation):
+    """log P(continuation | context) by hand, BOS standing in for an empty context."""
+    if context == "":
+        ctx = [tok.bos_token_id]
+    else:
+        ctx = tok(context, add_special_tokens=False)["input_ids"]
+    whole = tok(context + continuation, add_special_tokens=False)["input_ids"] if context else ctx + tok(
+        continuation, add_special_tokens=False)["input_ids"]
+    n_ctx = len(ctx) if context else 1
+    ids = torch.tensor([whole])
+    with torch.no_grad():
+        lp = m(ids).logits.log_softmax(-1)[0]
+    return sum(lp[i - 1, whole[i]].item() for i in range(n_ctx, len(whole)))
+
+
+def test_multiblimp_scores_equal_hand_computed_loglikelihoods(env):
+    root, files, scores = env
+    m = model.load_model(root / "model").eval()
+    tok = tokenizer.load(root / "model")
+    df = datasets.load("multiblimp", files[("multiblimp", "deu")]["test"])
+    got = scores[(scores.benchmark == "multiblimp") & (scores.lang == "deu")].sort_values("item")
+    samples = [json.loads(line) for line in open(root / "samples.jsonl")]
+    mb = sorted([s for s in samples if s["task"] == "ml_multiblimp_deu"], key=lambda s: s["doc_id"])
+    for (_, row), s, acc in zip(df.iterrows(), mb, got["acc"]):
+        good, bad = _logp(m, tok, "", row["sen"]), _logp(m, tok, "", row["wrong_sen"])
+        assert float(s["filtered_resps"][0][0]) == pytest.approx(good, abs=1e-3)
+        assert float(s["filtered_resps"][1][0]) == pytest.approx(bad, abs=1e-3)
+        assert acc == float(good > bad)
+
+
+def test_token_normalisation_counts_continuation_tokens(env):
+    root, _, _ = env
+    tok = tokenizer.load(root / "model")
+    count = evaluate.TokenCounter(tok)
+    cont = " Kaffee und Kuchen"
+    assert count("Was trinkt man?", cont) == len(tok("Was trinkt man?" + cont, add_special_tokens=False)["input_ids"]) \
+        - len(tok("Was trinkt man?", add_special_tokens=False)["input_ids"])
+    assert count("", "Hallo welt.") == len(tok("Hallo welt.", add_special_tokens=False)["input_ids"])
+    # lm-eval moves trailing context spaces onto the continuation
+    assert count("Frage ", "Antwort") == count("Frage", " Antwort")
+
+
+def test_item_scores_from_samples_by_hand():
+    class Tok:
+        def __call__(self, text, add_special_tokens=False):
+            return {"input_ids": list(range(len(text.split())))}
+
+    samples = {"ml_xcsqa_deu": [{"doc_id": 0, "target": 1, "arguments": [["Q", " a b c"], ["Q", " d"]],
+                                 "filtered_resps": [[-3.0, False], [-2.0, False]]}],
+               "ml_flores_deu": [{"doc_id": 0, "target": "das ist gut", "filtered_resps": ["das ist gut"],
+                                  "doc": {"source": "this is good"}}]}
+    df = evaluate.item_scores(samples, Tok(), "m", 1)
+    x = df[df.benchmark == "xcsqa"].iloc[0]
+    # raw: -2 > -3 → choice 1 (gold); per char: -3/6 = -0.5 > -2/2 = -1 → choice 0; per token: -1 > -2 → 0
+    assert (x.acc, x.acc_norm_char, x.acc_norm_token) == (1.0, 0.0, 0.0)
+    f = df[df.benchmark == "flores"].iloc[0]
+    assert f.chrf == pytest.approx(100.0) and f.source == "this is good"
+
+
+def test_chrf_equals_sacrebleu(env):
+    from sacrebleu.metrics import CHRF
+
+    _, _, scores = env
+    fl = scores[scores.benchmark == "flores"]
+    hyps, refs = list(fl.hypothesis), list(fl.reference)
+    want = CHRF(word_order=2).corpus_score(hyps, [refs]).score
+    score, se = stats.chrf_bootstrap(hyps, refs, 200, np.random.default_rng(0))
+    assert score == pytest.approx(want) and stats.chrf_corpus(hyps, refs) == pytest.approx(want)
+    for h, r, c in zip(hyps, refs, fl.chrf):
+        assert c == pytest.approx(CHRF(word_order=2).sentence_score(h, [r]).score)
+
+
+def test_bootstrap_ci_on_a_known_distribution():
+    rng = np.random.default_rng(0)
+    values = rng.binomial(1, 0.7, size=2000).astype(float)
+    se = stats.bootstrap_se(values, 1000, np.random.default_rng(1))
+    analytic = np.sqrt(values.mean() * (1 - values.mean()) / len(values))
+    assert se == pytest.approx(analytic, rel=0.1)
+    assert stats.bootstrap_se(values, 1000, np.random.default_rng(1)) == se  # seeded
+
+
+def test_every_task_ran_and_the_store_has_every_item(env):
+    _, files, scores = env
+    for (b, lang) in files:
+        n = len(scores[(scores.benchmark == b) & (scores.lang == lang)])
+        assert n == SIZES.get(b, SIZES.get("flores_devtest")), (b, lang)
+    mc = scores[scores.benchmark != "flores"]
+    assert mc[["acc", "acc_norm_char", "acc_norm_token"]].isin([0.0, 1.0]).all().all()
+
+
+def test_table1_is_recomputed_from_the_store():
+    rows = []
+    rng = np.random.default_rng(0)
+    for model_id, p in (("mixed10", 0.8), ("linear-all10", 0.55), ("mono-deu", 0.9), ("mono-zho", 0.9),
+                        ("mono-eng", 0.9)):
+        for lang in ("deu", "eng", "zho"):
+            for i in range(50):
+                rows.append({"model": model_id, "step": 1, "benchmark": "multiblimp", "lang": lang, "item": i,
+                             "acc": float(rng.random() < p), "acc_norm_char": np.nan, "acc_norm_token": np.nan,
+                             "chrf": np.nan, "source": None, "hypothesis": None, "reference": None})
+    store = pd.DataFrame(rows)
+    store = store[~((store.lang == "zho") & (store.benchmark == "multiblimp"))]  # zho has no MultiBLiMP
+    agg = stats.aggregate(store, 100, 0)
+    t1 = stats.table1(agg, [("Experts", "mono"), ("Mixed10", "mixed10"), ("Merged", "linear-all10")],
+                      ["deu", "eng", "zho"], ["multiblimp"], 1).set_index("model")
+    for label, model_id in (("Mixed10", "mixed10"), ("Merged", "linear-all10")):
+        per_lang = [100 * store[(store.model == model_id) & (store.lang == lang)].acc.mean() for lang in ("deu", "eng")]
+        assert t1.loc[label, "multiblimp μ"] == pytest.approx(np.mean(per_lang))
+        assert t1.loc[label, "multiblimp CV%"] == pytest.approx(np.std(per_lang, ddof=1) / np.mean(per_lang) * 100)
+    experts = [100 * store[(store.model == f"mono-{lang}") & (store.lang == lang)].acc.mean() for lang in ("deu", "eng")]
+    assert t1.loc["Experts", "multiblimp μ"] == pytest.approx(np.mean(experts))
+    t2 = stats.per_language(agg, "multiblimp", [("Mixed10", "mixed10")], ["deu", "eng", "zho"], 1)
+    assert t2.loc[0, "zho"] == stats.DASH
+
+
+def test_missing_inputs_are_named_before_the_harness(env, tmp_path):
+    root, files, _ = env
+    with pytest.raises(FileNotFoundError, match="data file missing"):
+        evaluate.render_tasks({("multiblimp", "deu"): {"test": str(tmp_path / "none.tsv")}}, tmp_path / "t",
+                              {"num_fewshot": 0, "max_gen_toks": 4})
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for f in ("config.json", "model.safetensors"):
+        (bare / f).write_bytes((root / "model" / f).read_bytes())
+    with pytest.raises(FileNotFoundError, match="has no tokenizer"):
+        evaluate.run_harness(bare, ["ml_multiblimp_deu"], root / "tasks")
+    with pytest.raises(KeyError, match="no task YAML .* ml_multiblimp_zho"):
+        evaluate.run_harness(root / "model", ["ml_multiblimp_zho"], root / "tasks")
+
+
+def test_plan_evaluates_what_the_tables_need():
+    langs = ["deu", "eng", "tur", "zho"]
+    benches = ["multiblimp", "belebele", "hellaswag", "xcsqa", "flores"]
+    merges = [("linear-all4", 5), ("linear-all4", 10), ("linear-deu+zho", 10), ("linear-succ2", 10)]
+    p = evaluate.plan(langs, benches, 10, "mixed4", merges, {lang: f"mono-{lang}" for lang in langs})
+    assert ("xcsqa", "tur") not in p[("mixed4", 10)] and ("multiblimp", "zho") not in p[("mixed4", 10)]
+    assert len(p[("mixed4", 10)]) == 3 + 4 + 4 + 3 + 4
+    assert p[("linear-all4", 5)] == [("multiblimp", lang) for lang in ("deu", "eng", "tur")]
+    assert p[("mixed4", 5)] == p[("linear-all4", 5)]
+    assert p[("linear-deu+zho", 10)] == [("multiblimp", "deu")]
+    assert p[("mono-zho", 10)] == [(b, "zho") for b in ("belebele", "hellaswag", "xcsqa", "flores")]
