@@ -41,7 +41,7 @@ def test_tiny_study_runs_to_its_tables(cfg, tmp_path):
                                     flores={"dev": 3, "devtest": 6})
     cfg["data"]["tokenizer"]["vocab_size"] = 600
     cfg["pretrain"].update(steps=6, batch_size=2, checkpoints=[3, 6])
-    cfg["pretrain"]["arch"].update(hidden=32, ffn=64, seq_len=32)
+    cfg["pretrain"]["arch"].update(hidden=32, ffn=64)
     cfg["merge"].update(pairs=["deu+nld", "fra+tur"], all={"methods": ["linear", "dare_ties"], "steps": [6]})
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(cfg))

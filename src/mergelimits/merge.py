@@ -165,6 +165,10 @@ def run_job(input, output, params) -> dict:
     """The merge_models rule: members and base are checkpoint files, output the weights."""
     import logging
 
+    from .warm import heavy_imports
+
+    heavy_imports()
+
     members = [Path(m).parent for m in input.members]
     out_dir = Path(output.weights).parent
     record = run(params.method, members, out_dir, base=Path(input.base).parent, density=params.density,

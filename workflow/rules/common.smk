@@ -13,6 +13,8 @@ from mergelimits.datasets import bench_files
 # Rejects an invalid config before the DAG is built, naming every offending key.
 study_config.validate(config)
 
+# The repository, for inputs that ship with it (runs may use another --directory).
+REPO = Path(workflow.basedir)
 # Pathvars expand in input/output/log paths only: params that name a folder use this.
 RESULTS = config.get("pathvars", {}).get("results", "results")
 LANGS = config["languages"]

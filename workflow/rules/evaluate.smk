@@ -25,7 +25,7 @@ rule flores_pairs:
 rule lm_eval_tasks:
     input:
         data=[f for files in EVAL_TASK_FILES.values() for f in files.values()],
-        templates=expand("resources/lm_eval/{bench}.yaml", bench=BENCHES),
+        templates=[REPO / "resources" / "lm_eval" / f"{b}.yaml" for b in BENCHES],
     output:
         [
             f"<results>/eval/tasks/{evaluation.task_name(b, lang)}.yaml"

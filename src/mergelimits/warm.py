@@ -1,0 +1,31 @@
+"""Import the heavy libraries once, under a lock, before jobs that share a process use them.
+
+With `force-use-threads` (profiles/default) merge and evaluation jobs run as threads of
+one Snakemake process. transformers resolves its classes lazily on first access, and two
+threads racing through that (one inside mergekit, one inside lm-eval) can see a
+half-initialised module (`transformers has no attribute AutoConfig`).
+"""
+
+from __future__ import annotations
+
+import threading
+
+_LOCK = threading.Lock()
+_DONE = False
+
+
+def heavy_imports() -> None:
+    global _DONE
+    with _LOCK:
+        if _DONE:
+            return
+        import transformers
+
+        for name in ("AutoConfig", "AutoModelForCausalLM", "AutoTokenizer", "LlamaForCausalLM",
+                     "PreTrainedTokenizerFast"):
+            getattr(transformers, name)
+        import lm_eval.evaluator  # noqa: F401
+        import lm_eval.models.huggingface  # noqa: F401
+        import mergekit.merge  # noqa: F401
+
+        _DONE = True
