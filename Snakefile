@@ -24,6 +24,8 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/merge.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/analysis.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:
@@ -33,3 +35,5 @@ rule all:
         rules.pretrain.input,
         rules.merge.input,
         rules.tables.input,
+        rules.analysis.input,
+        rules.figures.input,

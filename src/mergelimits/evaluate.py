@@ -105,6 +105,7 @@ def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, 
     if unknown:
         raise KeyError(f"no task YAML in {tasks_dir} for: {', '.join(unknown)}")
     with _LM_EVAL:
+        log.info("harness call: %s, %d tasks", model_dir, len(tasks))  # perf/bench_evaluate.py counts these
         tm = TaskManager(include_path=str(tasks_dir), include_defaults=False)
         return lm_eval.simple_evaluate(
             model="hf", model_args={"pretrained": str(model_dir), "dtype": "float32", "device": "cpu"},

@@ -12,6 +12,7 @@ import re
 from itertools import combinations
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from safetensors.torch import load_file
@@ -69,3 +70,51 @@ def parametric(models: dict[str, str | Path], init: str | Path) -> tuple[pd.Data
                       "l2_norm_diff": diff["l2_norm"].mean(),
                       "layers": len(per_layer)})
     return pd.DataFrame(pairs), pd.DataFrame(layers)
+
+
+# --- representational similarity --------------------------------------------------------
+
+def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
+    """Linear CKA (Kornblith et al. 2019) of two representations of the same n examples
+    (n × d1 and n × d2), in float64: ‖Yᵀ X‖F² / (‖Xᵀ X‖F ‖Yᵀ Y‖F) after centring."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"CKA needs the same examples on both sides: {x.shape[0]} vs {y.shape[0]} rows")
+    x = x - x.mean(axis=0, keepdims=True)
+    y = y - y.mean(axis=0, keepdims=True)
+    cross = np.linalg.norm(y.T @ x, "fro") ** 2
+    return float(cross / (np.linalg.norm(x.T @ x, "fro") * np.linalg.norm(y.T @ y, "fro")))
+
+
+def activations(model_dir: str | Path, texts: list[str], batch_size: int = 32) -> np.ndarray:
+    """Mean-pooled hidden state of every transformer layer (embedding output skipped):
+    an array layers × sentences × hidden, float32."""
+    from .model import load_model
+    from .tokenizer import load as load_tokenizer
+
+    m = load_model(model_dir).eval()
+    tok = load_tokenizer(model_dir)
+    out = []
+    for start in range(0, len(texts), batch_size):
+        batch = texts[start : start + batch_size]
+        enc = tok(batch, return_tensors="pt", padding=True, add_special_tokens=False)
+        with torch.no_grad():
+            hidden = m(**enc, output_hidden_states=True).hidden_states[1:]  # skip the embeddings
+        mask = enc["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
+        pooled = torch.stack([(h * mask).sum(1) / mask.sum(1) for h in hidden])  # layers × batch × hidden
+        out.append(pooled.float().numpy())
+    return np.concatenate(out, axis=1)
+
+
+def cka_pairs(cache: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Layer-wise CKA of every pair of cached models; one row per pair × layer."""
+    rows = []
+    names = sorted(cache)
+    for a, b in combinations(names, 2):
+        xa, xb = cache[a], cache[b]
+        if xa.shape[:2] != xb.shape[:2]:
+            raise ValueError(f"activations of {a} {xa.shape} and {b} {xb.shape} differ in layers or sentences")
+        for layer in range(xa.shape[0]):
+            rows.append({"model_a": a, "model_b": b, "layer": layer, "cka": linear_cka(xa[layer], xb[layer])})
+    return pd.DataFrame(rows)

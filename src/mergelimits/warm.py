@@ -24,8 +24,13 @@ def heavy_imports() -> None:
         for name in ("AutoConfig", "AutoModelForCausalLM", "AutoTokenizer", "LlamaForCausalLM",
                      "PreTrainedTokenizerFast"):
             getattr(transformers, name)
-        import lm_eval.evaluator  # noqa: F401
+        import lm_eval.evaluator
         import lm_eval.models.huggingface  # noqa: F401
+
+        # lm-eval describes the environment in every result (torch's collect_env: `pip
+        # list`, lscpu, ... in subprocesses, 1-3 s a call). The study keeps only the
+        # per-item samples and pins its environment in pyproject.toml, so skip it.
+        lm_eval.evaluator.add_env_info = lambda storage: None
         import mergekit.merge  # noqa: F401
 
         _DONE = True

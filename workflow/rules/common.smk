@@ -2,6 +2,7 @@
 import re
 from pathlib import Path
 
+from mergelimits import analysis as analysis_jobs
 from mergelimits import config as study_config
 from mergelimits import evaluate as evaluation
 from mergelimits import languages as langtable
@@ -113,6 +114,12 @@ TABLES = [
     f"<results>/tables/{stem}.{ext}"
     for stem in TABLE_STEMS
     for ext in ("csv", "md", "tex")
+]
+
+
+FIGURE_NAMES = ["figure1", "figure2", "figure3", "cka_heatmap"]
+FIGURES = [
+    f"<results>/figures/{n}.{ext}" for n in FIGURE_NAMES for ext in ("png", "pdf")
 ]
 
 

@@ -1,0 +1,106 @@
+"""The merge drop Δ of every bilingual pair and its correlation with similarity (Table 8).
+
+Δ(a+b) = mean over the pair's languages that have MultiBLiMP of
+         [accuracy of mono-l on l] − [accuracy of the bilingual merge on l], at the final step
+(zho has no MultiBLiMP, so pairs with zho use their other language).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+from . import languages, modelid
+
+MEASURES = {  # column -> label in Table 8
+    "cka_eng": "mean CKA (English)",
+    "cka_own": "mean CKA (in-language)",
+    "cosine": "layer-wise cosine (weights)",
+    "cosine_task_vector": "layer-wise cosine (task vectors)",
+    "stable_rank_diff": "stable-rank difference",
+    "l2_norm_diff": "L2-norm difference",
+    "lang2vec_knn": "lang2vec kNN distance",
+}
+
+
+def delta(agg: pd.DataFrame, pairs: list[tuple[str, str]], method: str, step: int) -> pd.DataFrame:
+    mb = agg[(agg.benchmark == "multiblimp") & (agg.step == step)].set_index(["model", "lang"])["score"]
+    rows = []
+    for a, b in pairs:
+        merged = modelid.merged_pair(method, a, b)
+        used = [lang for lang in (a, b) if languages.get(lang).has("multiblimp")]
+        drops = []
+        for lang in used:
+            for model in (f"mono-{lang}", merged):
+                if (model, lang) not in mb.index:
+                    raise KeyError(f"Δ({a}+{b}): no MultiBLiMP score of {model} on {lang} at step {step}")
+            drops.append(mb[(f"mono-{lang}", lang)] - mb[(merged, lang)])
+        rows.append({"lang_a": a, "lang_b": b, "pair": f"{a}+{b}", "method": method, "delta": float(np.mean(drops)),
+                     "languages": "+".join(used)})
+    return pd.DataFrame(rows)
+
+
+def correlations(measures: pd.DataFrame, columns=MEASURES) -> pd.DataFrame:
+    """Pearson r and Spearman ρ with p-values between Δ and each measure."""
+    if len(measures) < 3:
+        raise ValueError(f"a correlation needs at least three pairs; got {len(measures)}")
+    rows = []
+    for col, label in columns.items():
+        if col not in measures:
+            raise KeyError(f"measure {col!r} missing from the pair table")
+        x, y = measures[col].to_numpy(float), measures["delta"].to_numpy(float)
+        r, p_r = st.pearsonr(x, y)
+        rho, p_rho = st.spearmanr(x, y)
+        rows.append({"measure": label, "pearson_r": r, "pearson_p": p_r, "spearman_rho": rho, "spearman_p": p_rho,
+                     "pairs": len(measures)})
+    return pd.DataFrame(rows)
+
+
+def mean_cka(cka: pd.DataFrame, variant: str) -> pd.DataFrame:
+    """Mean over layers of the CKA between mono-a and mono-b, keyed by language pair."""
+    sub = cka[cka.variant == variant]
+    out = sub.groupby(["model_a", "model_b"])["cka"].mean().reset_index()
+    out["lang_a"] = out.model_a.str.removeprefix("mono-")
+    out["lang_b"] = out.model_b.str.removeprefix("mono-")
+    return out
+
+
+def pair_table(d: pd.DataFrame, cka: pd.DataFrame, parametric: pd.DataFrame, typology: pd.DataFrame) -> pd.DataFrame:
+    """One row per pair: Δ and every measure, whatever order each table names the pair in."""
+    def key(df):
+        return df.apply(lambda r: "+".join(sorted((r.lang_a, r.lang_b))), axis=1)
+
+    out = d.assign(key=key(d))
+    for name, table, cols in (("cka_eng", mean_cka(cka, "eng"), ["cka"]), ("cka_own", mean_cka(cka, "own"), ["cka"]),
+                              (None, parametric, ["cosine", "cosine_task_vector", "stable_rank_diff",
+                                                  "l2_norm_diff"]),
+                              (None, typology, ["lang2vec_knn"])):
+        t = table.assign(key=key(table))[["key", *cols]]
+        if name:
+            t = t.rename(columns={"cka": name})
+        missing = set(out.key) - set(t.key)
+        if missing:
+            raise KeyError(f"{name or cols[0]}: no value for pair(s) {', '.join(sorted(missing))}")
+        out = out.merge(t, on="key", how="left")
+    return out.drop(columns="key")
+
+
+def _flores_texts(path) -> list[str]:
+    from .datasets import load
+
+    return list(load("flores", path).sort_values("id")["text"])
+
+
+def activations_job(input, output, params) -> None:
+    """The activations rule: English and own-language devtest through one model, once."""
+    from pathlib import Path
+
+    from .similarity import activations
+    from .warm import heavy_imports
+
+    heavy_imports()
+    model_dir = Path(input.weights).parent
+    for variant, texts_path, out in (("eng", input.eng, output.eng), ("own", input.own, output.own)):
+        acts = activations(model_dir, _flores_texts(texts_path), params.batch_size)
+        np.save(out, acts)

@@ -1,0 +1,121 @@
+"""CKA, typological distance, the merge drop Δ and Table 8's correlations."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mergelimits import analysis, plots, similarity, typology
+
+RNG = np.random.default_rng(0)
+
+
+def hsic_cka(x, y):
+    """The textbook form: HSIC with linear kernels, K = XXᵀ, L = YYᵀ, H the centring matrix."""
+    n = x.shape[0]
+    h = np.eye(n) - np.ones((n, n)) / n
+    k, l_ = x @ x.T, y @ y.T
+    hsic = lambda a, b: np.trace(a @ h @ b @ h) / (n - 1) ** 2  # noqa: E731
+    return hsic(k, l_) / np.sqrt(hsic(k, k) * hsic(l_, l_))
+
+
+def test_cka_of_a_representation_with_itself_is_one():
+    x = RNG.normal(size=(50, 8))
+    assert similarity.linear_cka(x, x) == pytest.approx(1.0)
+
+
+def test_cka_is_invariant_to_orthogonal_transforms_and_isotropic_scaling():
+    x, y = RNG.normal(size=(40, 6)), RNG.normal(size=(40, 9))
+    q, _ = np.linalg.qr(RNG.normal(size=(6, 6)))
+    base = similarity.linear_cka(x, y)
+    assert similarity.linear_cka(x @ q, y) == pytest.approx(base)
+    assert similarity.linear_cka(3.7 * x, 0.2 * y) == pytest.approx(base)
+
+
+def test_cka_equals_the_hsic_formula():
+    x, y = RNG.normal(size=(30, 5)), RNG.normal(size=(30, 7))
+    y[:, 0] += 2 * x[:, 0]
+    assert similarity.linear_cka(x, y) == pytest.approx(hsic_cka(x, y))
+
+
+def test_cka_needs_the_same_examples():
+    with pytest.raises(ValueError, match="same examples on both sides: 30 vs 29"):
+        similarity.linear_cka(RNG.normal(size=(30, 4)), RNG.normal(size=(29, 4)))
+    with pytest.raises(ValueError, match="activations of a .* and b .* differ"):
+        similarity.cka_pairs({"a": RNG.normal(size=(2, 10, 4)), "b": RNG.normal(size=(2, 9, 4))})
+
+
+def test_cka_pairs_per_layer():
+    acts = {m: RNG.normal(size=(3, 20, 4)) for m in ("mono-a", "mono-b", "mono-c")}
+    acts["mono-c"] = acts["mono-a"] * 2
+    df = similarity.cka_pairs(acts)
+    assert len(df) == 3 * 3
+    same = df[(df.model_a == "mono-a") & (df.model_b == "mono-c")]
+    assert np.allclose(same.cka, 1.0)
+
+
+def test_typology_from_lang2vec():
+    d = typology.distances(["deu", "nld", "zho"]).set_index("pair")["lang2vec_knn"]
+    assert d["deu+nld"] < d["deu+zho"] and d["deu+nld"] < d["nld+zho"]
+    assert typology.cosine_distance(np.array([1.0, np.nan, 2.0]), np.array([2.0, 5.0, 4.0])) == pytest.approx(0.0)
+
+
+def _agg(scores):
+    return pd.DataFrame([{"model": m, "step": 10, "benchmark": "multiblimp", "lang": lang, "score": s}
+                         for (m, lang), s in scores.items()])
+
+
+def test_delta_uses_the_languages_with_multiblimp():
+    agg = _agg({("mono-deu", "deu"): 95, ("mono-nld", "nld"): 91, ("linear-deu+nld", "deu"): 60,
+                ("linear-deu+nld", "nld"): 55, ("mono-eng", "eng"): 90, ("linear-eng+zho", "eng"): 70})
+    d = analysis.delta(agg, [("deu", "nld"), ("eng", "zho")], "linear", 10).set_index("pair")
+    assert d.loc["deu+nld", "delta"] == pytest.approx(((95 - 60) + (91 - 55)) / 2)
+    assert d.loc["eng+zho", "delta"] == pytest.approx(20) and d.loc["eng+zho", "languages"] == "eng"
+    with pytest.raises(KeyError, match=r"Δ\(deu\+eng\): no MultiBLiMP score of linear-deu\+eng on deu"):
+        analysis.delta(agg, [("deu", "eng")], "linear", 10)
+
+
+def test_correlations_match_scipy_and_need_three_pairs():
+    from scipy import stats as st
+
+    pairs = pd.DataFrame({"delta": [10, 20, 30, 35.0], "cka_eng": [0.9, 0.7, 0.5, 0.52]})
+    corr = analysis.correlations(pairs, {"cka_eng": "mean CKA (English)"}).iloc[0]
+    r, p = st.pearsonr(pairs.cka_eng, pairs.delta)
+    assert corr.pearson_r == pytest.approx(r) and corr.pearson_p == pytest.approx(p) and corr.spearman_rho == pytest.approx(-0.8)
+    with pytest.raises(ValueError, match="at least three pairs; got 2"):
+        analysis.correlations(pairs.head(2), {"cka_eng": "x"})
+
+
+def test_pair_table_names_a_missing_pair():
+    d = pd.DataFrame({"lang_a": ["deu", "deu"], "lang_b": ["nld", "eng"], "pair": ["deu+nld", "deu+eng"],
+                      "delta": [1.0, 2.0]})
+    cka = pd.DataFrame({"model_a": ["mono-nld"], "model_b": ["mono-deu"], "layer": [0], "cka": [0.5],
+                        "variant": ["eng"]})
+    par = pd.DataFrame({"lang_a": ["deu"], "lang_b": ["nld"], "cosine": [1], "cosine_task_vector": [1],
+                        "stable_rank_diff": [0], "l2_norm_diff": [0]})
+    with pytest.raises(KeyError, match=r"cka_eng: no value for pair\(s\) deu\+eng"):
+        analysis.pair_table(d, cka, par, pd.DataFrame({"lang_a": ["deu"], "lang_b": ["nld"], "lang2vec_knn": [0.1]}))
+
+
+def test_figures_are_drawn_from_tables(tmp_path):
+    langs = ["deu", "nld", "eng"]
+    rows = []
+    for step in (5, 10):
+        for m in ("mixed3", "linear-all3"):
+            for lang in langs:
+                rows.append({"model": m, "step": step, "benchmark": "multiblimp", "lang": lang, "score": 60 + step})
+    for k in (2, 3):
+        for lang in langs:
+            rows.append({"model": f"linear-succ{k}", "step": 10, "benchmark": "multiblimp", "lang": lang, "score": 55})
+    agg = pd.DataFrame(rows)
+    pairs = pd.DataFrame({"pair": ["deu+nld", "deu+eng", "nld+eng"], "cka_eng": [0.8, 0.6, 0.5],
+                          "delta": [20, 30, 33.0]})
+    corr = analysis.correlations(pairs, {"cka_eng": "mean CKA (English)"})
+    cka = pd.DataFrame([{"model_a": f"mono-{a}", "model_b": f"mono-{b}", "layer": 0, "cka": 0.5, "variant": "eng"}
+                        for a, b in (("deu", "nld"), ("deu", "eng"), ("nld", "eng"))])
+    out = [plots.figure1(agg, "mixed3", {"Merged3 linear": "linear-all3"}, langs, str(tmp_path / "f1")),
+           plots.figure2(agg, "linear", ["eng", "deu", "nld"], str(tmp_path / "f2")),
+           plots.figure3(pairs, corr, str(tmp_path / "f3")),
+           plots.cka_heatmap(cka, langs, str(tmp_path / "h"))]
+    for paths in out:
+        for p in paths:
+            assert (tmp_path / p.split("/")[-1]).stat().st_size > 1000

@@ -1,0 +1,87 @@
+# Analysis: activations cached once per monolingual model, layer-wise CKA of every pair,
+# lang2vec distances, the merge drop Δ of every bilingual pair, and Table 8.
+
+
+rule analysis:
+    input:
+        "<results>/analysis/pairs.tsv",
+        [f"<results>/tables/table8.{ext}" for ext in ("csv", "md", "tex")],
+
+
+rule activations:
+    # run: shares the process's transformers import (see merge_models).
+    input:
+        weights=checkpoint_path("{model}", FINAL),
+        eng="<results>/data/benchmarks/flores/lang~eng/devtest.jsonl",
+        own=lambda wc: f"<results>/data/benchmarks/flores/lang~{wc.model.removeprefix('mono-')}/devtest.jsonl",
+    output:
+        eng="<results>/analysis/activations/{model}/eng.npy",
+        own="<results>/analysis/activations/{model}/own.npy",
+    log:
+        "<logs>/analysis/activations/{model}.log",
+    benchmark:
+        "<benchmarks>/analysis/activations/{model}.tsv"
+    wildcard_constraints:
+        model=alternatives(MONO),
+    resources:
+        runtime=60,
+        mem_mb=16000,
+        gpu=1 if config["pretrain"]["engine"] == "megatron" else 0,
+    params:
+        batch_size=config["analysis"]["batch_size"],
+    run:
+        with runlog.job(log[0], rule):
+            analysis_jobs.activations_job(input, output, params)
+
+
+rule cka:
+    input:
+        expand(
+            "<results>/analysis/activations/{model}/{variant}.npy",
+            model=MONO,
+            variant=["eng", "own"],
+        ),
+    output:
+        "<results>/analysis/cka.tsv",
+    log:
+        "<logs>/analysis/cka.log",
+    benchmark:
+        "<benchmarks>/analysis/cka.tsv"
+    conda:
+        "../../envs/mergelimits.yaml"
+    script:
+        "../../scripts/cka.py"
+
+
+rule typology:
+    output:
+        "<results>/analysis/lang2vec.tsv",
+    log:
+        "<logs>/analysis/typology.log",
+    conda:
+        "../../envs/mergelimits.yaml"
+    params:
+        languages=LANGS,
+    script:
+        "../../scripts/typology.py"
+
+
+rule table8:
+    input:
+        agg="<results>/eval/aggregate.tsv",
+        cka="<results>/analysis/cka.tsv",
+        parametric="<results>/merges/parametric_similarity.tsv",
+        typology="<results>/analysis/lang2vec.tsv",
+    output:
+        pairs="<results>/analysis/pairs.tsv",
+        tables=[f"<results>/tables/table8.{ext}" for ext in ("csv", "md", "tex")],
+    log:
+        "<logs>/analysis/table8.log",
+    conda:
+        "../../envs/mergelimits.yaml"
+    params:
+        pairs=study_config.pairs(config),
+        method=config["merge"]["pair_methods"][0],
+        step=FINAL,
+    script:
+        "../../scripts/table8.py"
