@@ -102,14 +102,14 @@ def per_language(agg: pd.DataFrame, bench: str, rows: list[tuple[str, str]], lan
     return pd.DataFrame(out)
 
 
-def write_table(df: pd.DataFrame, stem: str, caption: str) -> list[str]:
+def write_table(df: pd.DataFrame, stem: str, caption: str, digits: int = 1) -> list[str]:
     """CSV, Markdown and LaTeX of one table; numbers rounded for reading, not in the CSV."""
     paths = [f"{stem}.csv", f"{stem}.md", f"{stem}.tex"]
     df.to_csv(paths[0], index=False)
     shown = df.copy()
     for c in shown.columns:
         if shown[c].dtype.kind == "f":
-            shown[c] = shown[c].map(lambda v: DASH if pd.isna(v) else f"{v:.1f}")
+            shown[c] = shown[c].map(lambda v: DASH if pd.isna(v) else f"{v:.{digits}f}")
     with open(paths[1], "w", encoding="utf-8") as fh:
         fh.write(f"{caption}\n\n{shown.to_markdown(index=False)}\n")
     latex = shown.to_latex(index=False, caption=caption, escape=True).replace("μ", r"$\mu$").replace("–", "--")
