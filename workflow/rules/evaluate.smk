@@ -33,14 +33,13 @@ rule lm_eval_tasks:
         ],
     log:
         "<logs>/evaluate/lm_eval_tasks.log",
+    conda:
+        "../../envs/mergelimits.yaml"
     params:
         files=EVAL_TASK_FILES,
         flores=config["evaluate"]["flores"],
-    run:
-        with runlog.job(log[0], rule):
-            evaluation.render_tasks(
-                params.files, Path(output[0]).parent, params.flores
-            )
+    script:
+        "../../scripts/lm_eval_tasks.py"
 
 
 rule evaluate_model:
