@@ -74,7 +74,9 @@ rule table8:
         typology="<results>/analysis/lang2vec.tsv",
     output:
         pairs="<results>/analysis/pairs.tsv",
-        tables=[f"<results>/tables/table8.{ext}" for ext in ("csv", "md", "tex")],
+        tables=[
+            in_report(f"<results>/tables/table8.{ext}") for ext in ("csv", "md", "tex")
+        ],
     log:
         "<logs>/analysis/table8.log",
     conda:

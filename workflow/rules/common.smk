@@ -123,6 +123,13 @@ FIGURES = [
 ]
 
 
+def in_report(path):
+    """Tables' CSVs go into `snakemake --report`, captioned by workflow/report/tables.rst."""
+    if path.endswith(".csv"):
+        return report(path, caption="../report/tables.rst", category="Tables")
+    return path
+
+
 def merge_members(model):
     return merging.members(model, LANGS, config["seeds"]["successive"])
 

@@ -109,7 +109,7 @@ rule make_tables:
         store="<results>/eval/scores.parquet",
         agg="<results>/eval/aggregate.tsv",
     output:
-        TABLES,
+        [in_report(path) for path in TABLES],
     log:
         "<logs>/evaluate/make_tables.log",
     conda:
