@@ -108,9 +108,16 @@ def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, 
         log.info("harness call: %s, %d tasks", model_dir, len(tasks))  # perf/bench_evaluate.py counts these
         tm = TaskManager(include_path=str(tasks_dir), include_defaults=False)
         return lm_eval.simple_evaluate(
-            model="hf", model_args={"pretrained": str(model_dir), "dtype": "float32", "device": "cpu"},
+            model="hf", model_args={"pretrained": str(model_dir), "dtype": "float32", "device": _device()},
             tasks=tasks, task_manager=tm, batch_size=batch_size, log_samples=True, bootstrap_iters=0,
             random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed)
+
+
+def _device() -> str:
+    """A GPU where the job got one (LUMI's small-g: ROCm shows as cuda), else the CPU."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 class TokenCounter:

@@ -93,17 +93,18 @@ def activations(model_dir: str | Path, texts: list[str], batch_size: int = 32) -
     from .model import load_model
     from .tokenizer import load as load_tokenizer
 
-    m = load_model(model_dir).eval()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    m = load_model(model_dir).eval().to(device)
     tok = load_tokenizer(model_dir)
     out = []
     for start in range(0, len(texts), batch_size):
         batch = texts[start : start + batch_size]
-        enc = tok(batch, return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = tok(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         with torch.no_grad():
             hidden = m(**enc, output_hidden_states=True).hidden_states[1:]  # skip the embeddings
         mask = enc["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
         pooled = torch.stack([(h * mask).sum(1) / mask.sum(1) for h in hidden])  # layers × batch × hidden
-        out.append(pooled.float().numpy())
+        out.append(pooled.float().cpu().numpy())
     return np.concatenate(out, axis=1)
 
 
