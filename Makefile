@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
 
-.PHONY: install study dry-run test lint
+.PHONY: install study dry-run test lint test-slurm
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,4 +30,10 @@ lint: $(STAMP)
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 
 test: $(STAMP) lint dry-run
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q -m "not slurm"
+
+# The study through a real one-node Slurm (root; installs Debian's slurm packages).
+test-slurm: $(STAMP)
+	tools/local-slurm.sh start
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q -m slurm tests/test_slurm.py; \
+		rc=$$?; tools/local-slurm.sh stop; exit $$rc

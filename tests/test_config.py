@@ -48,6 +48,7 @@ BAD = [
     ("unknown nested key", "data.generated.items.mmlu", 10, "data.generated.items.mmlu: unknown key"),
     ("missing required key", "seeds.data", DELETE, "seeds.data: required key missing"),
     ("unknown data source", "data.source", "web", "data.source:"),
+    ("FLORES source language missing", "languages", ["deu", "nld"], "FLORES translates eng→deu, so 'eng' must"),
     ("tiny vocabulary", "data.tokenizer.vocab_size", 10, "data.tokenizer.vocab_size"),
     ("hub source without its entries", "data.source", "hub", "data.hub.multiblimp: required"),
 ]

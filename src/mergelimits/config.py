@@ -75,6 +75,15 @@ def semantic_errors(cfg: dict) -> list[str]:
             errors.append(f"benchmarks[{i}]: unknown benchmark {bench!r}; known: {', '.join(languages.BENCHMARKS)}")
     errors += _duplicates(benches, "benchmarks")
 
+    if "flores" in benches:
+        from .evaluate import flores_source
+
+        for lang in langs:
+            src = flores_source(lang)
+            if lang in known and src not in langs:
+                errors.append(f"languages: FLORES translates {src}→{lang}, so {src!r} must be configured too "
+                              f"(or drop 'flores' from benchmarks)")
+
     pairs = cfg.get("merge", {}).get("pairs")
     if isinstance(pairs, list):
         seen = {}

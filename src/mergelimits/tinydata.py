@@ -34,12 +34,16 @@ def mix(docs_by_lang: dict[str, list[str]], n_docs: int, seed: int) -> list[dict
 
 
 def write_corpora(codes: list[str], seed: int, n_docs: int, sentences_per_doc: int, out: dict[str, str]) -> None:
-    """out: corpus id (`mono-<lang>` or `mixed10`) -> path of its train.jsonl."""
+    """out: corpus id (`mono-<lang>`, or `mixed<N>` for the equal mix) -> path of its train.jsonl."""
     docs = {c: corpus_docs(c, seed, n_docs, sentences_per_doc) for c in codes}
     for code, lang_docs in docs.items():
         write_jsonl([{"text": d, "lang": code} for d in lang_docs], out[f"mono-{code}"])
-    if "mixed10" in out:
-        write_jsonl(mix(docs, n_docs, seed), out["mixed10"])
+    mixed = [k for k in out if k.startswith("mixed")]
+    for key in mixed:
+        write_jsonl(mix(docs, n_docs, seed), out[key])
+    unknown = set(out) - {f"mono-{c}" for c in codes} - set(mixed)
+    if unknown:
+        raise KeyError(f"no corpus named {', '.join(sorted(unknown))}")
 
 
 def benchmark_rows(codes: list[str], seed: int, sizes: dict) -> dict[str, dict[str, dict[str, list[dict]]]]:

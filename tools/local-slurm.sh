@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# A real one-node Slurm on localhost, for the Slurm tests (tests/test_slurm.py).
+#   tools/local-slurm.sh start   install (Debian packages) if needed, configure, start, wait for the node
+#   tools/local-slurm.sh stop    stop the daemons this script started
+# Needs root. The configuration must live at /etc/slurm/slurm.conf: the Slurm executor's job
+# step drops SLURM_CONF before its inner srun. State and logs go to $SLURM_TEST_DIR.
+set -euo pipefail
+DIR=${SLURM_TEST_DIR:-/tmp/mergelimits-slurm}
+CONF=/etc/slurm/slurm.conf
+
+install() {
+  command -v slurmctld >/dev/null && command -v munged >/dev/null && command -v sbatch >/dev/null && return
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurmctld slurmd slurm-client munge >/dev/null
+}
+
+configure() {
+  local host cpus mem
+  host=$(hostname -s)
+  cpus=$(nproc)
+  mem=$(( $(free -m | awk '/^Mem:/ {print $2}') - 1024 ))
+  mkdir -p "$DIR"/{state,spool,log} /etc/slurm
+  cat > "$CONF" <<CONF
+ClusterName=mergelimits-test
+SlurmctldHost=${host}(127.0.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+MpiDefault=none
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SwitchType=switch/none
+ReturnToService=2
+StateSaveLocation=$DIR/state
+SlurmdSpoolDir=$DIR/spool
+SlurmctldPidFile=$DIR/slurmctld.pid
+SlurmdPidFile=$DIR/slurmd.pid
+SlurmctldLogFile=$DIR/log/slurmctld.log
+SlurmdLogFile=$DIR/log/slurmd.log
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+NodeName=${host} NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${mem} State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+CONF
+}
+
+start() {
+  install
+  configure
+  mkdir -p /run/munge && chown munge:munge /run/munge
+  pgrep -x munged >/dev/null || runuser -u munge -- /usr/sbin/munged
+  slurmctld
+  slurmd
+  for _ in $(seq 60); do
+    if sinfo -h -o %T 2>/dev/null | grep -qx idle; then
+      echo "slurm up: $(sinfo -h -o '%P %D %T %c CPUs %m MB')"
+      return
+    fi
+    sleep 0.5
+  done
+  echo "slurm did not come up; logs in $DIR/log" >&2
+  exit 1
+}
+
+stop() {
+  for pid in "$DIR/slurmd.pid" "$DIR/slurmctld.pid"; do
+    [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
+  done
+}
+
+"${1:?usage: $0 start|stop}"
