@@ -48,6 +48,8 @@ BAD = [
     ("unknown nested key", "data.generated.items.mmlu", 10, "data.generated.items.mmlu: unknown key"),
     ("missing required key", "seeds.data", DELETE, "seeds.data: required key missing"),
     ("unknown data source", "data.source", "web", "data.source:"),
+    ("density above one", "merge.density", 1.5, "merge.density: 1.5 is greater than the maximum of 1"),
+    ("density zero", "merge.density", 0, "merge.density: 0 is less than or equal to the minimum of 0"),
     ("FLORES source language missing", "languages", ["deu", "nld"], "FLORES translates eng→deu, so 'eng' must"),
     ("tiny vocabulary", "data.tokenizer.vocab_size", 10, "data.tokenizer.vocab_size"),
     ("hub source without its entries", "data.source", "hub", "data.hub.multiblimp: required"),

@@ -99,8 +99,15 @@ def activations_job(input, output, params) -> None:
     from .similarity import activations
     from .warm import heavy_imports
 
+    import logging
+    import time
+
     heavy_imports()
     model_dir = Path(input.weights).parent
     for variant, texts_path, out in (("eng", input.eng, output.eng), ("own", input.own, output.own)):
+        t0 = time.perf_counter()
         acts = activations(model_dir, _flores_texts(texts_path), params.batch_size)
         np.save(out, acts)
+        logging.getLogger("mergelimits.activations").info(
+            "%s, %s: %d layers × %d sentences × %d in %.1f s", model_dir, variant, *acts.shape,
+            time.perf_counter() - t0)
