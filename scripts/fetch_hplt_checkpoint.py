@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mergelimits import hub, languages, runlog, tinydata
+from mergelimits import datasets, hub, languages, runlog
 
 log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
 wc, p = snakemake.wildcards, snakemake.params  # noqa: F821
@@ -11,4 +11,4 @@ revision = p.hplt["revision"].format(step=int(wc.step))
 out_dir = Path(snakemake.output.weights).parent  # noqa: F821
 snapshot = hub.fetch_checkpoint(repo, revision, out_dir, p.arch)
 log.info("%s@%s resolved to %s", repo, revision, snapshot.name)
-tinydata.write_record(snakemake.output.record, repo=repo, revision=revision, commit=snapshot.name)  # noqa: F821
+datasets.write_record(snakemake.output.record, repo=repo, revision=revision, commit=snapshot.name)  # noqa: F821

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mergelimits import hub, runlog, tinydata, tokenizer
+from mergelimits import datasets, hub, runlog, tokenizer
 
 log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
 source = hub.resolve_tokenizer(snakemake.params.source)  # noqa: F821
@@ -10,5 +10,5 @@ out_dir = Path(snakemake.output[0]).parent  # noqa: F821
 snapshot = hub.fetch_tokenizer(source, out_dir)
 tok = tokenizer.load(out_dir)
 log.info("%s@%s (%s): vocabulary %d", source.repo, source.revision, snapshot.name, len(tok))
-tinydata.write_record(snakemake.output.record, repo=source.repo, revision=source.revision,  # noqa: F821
+datasets.write_record(snakemake.output.record, repo=source.repo, revision=source.revision,  # noqa: F821
                       commit=snapshot.name)

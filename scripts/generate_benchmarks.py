@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mergelimits import runlog, tinydata
+from mergelimits import datasets, runlog, tinydata
 
 log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
 p = snakemake.params  # noqa: F821
@@ -13,4 +13,4 @@ expected = {Path(f) for f in snakemake.output.files}  # noqa: F821
 if set(written) != expected:
     raise RuntimeError(f"generator and workflow disagree on files: {sorted(set(written) ^ expected)}")
 log.info("wrote %d benchmark files", len(written))
-tinydata.write_record(snakemake.output.record, seed=p.seed, languages=p.languages, sizes=sizes)  # noqa: F821
+datasets.write_record(snakemake.output.record, seed=p.seed, languages=p.languages, sizes=sizes)  # noqa: F821

@@ -6,7 +6,6 @@ leaves the other files unchanged, and the same config always gives the same byte
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
@@ -89,8 +88,3 @@ def write_benchmarks(codes: list[str], seed: int, sizes: dict, out_dir_for) -> l
             written += write_benchmark(bench, files, out_dir_for(bench, code))
     return written
 
-
-def write_record(path: str | Path, **record) -> None:
-    """The seed and sizes next to the outputs they made."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
