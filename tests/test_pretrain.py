@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,7 +13,6 @@ from safetensors.torch import load_file
 
 from mergelimits import datasets, model, tinydata, tokenizer, train
 
-from .conftest import ROOT
 
 ARCH = {"layers": 2, "hidden": 32, "ffn": 64, "heads": 4, "kv_heads": 4, "seq_len": 32,
         "rope_theta": 10000.0, "init_std": 0.02, "tie_embeddings": True}
