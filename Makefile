@@ -17,7 +17,7 @@ install: $(STAMP)
 
 # Runs the tiny study (config/config.yaml), offline, through the same DAG as the paper.
 study: $(STAMP)
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/snakemake --profile profiles/default --cores $(CORES)
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/snakemake --profile profiles/local --cores $(CORES)
 
 dry-run: $(STAMP)
 	$(BIN)/snakemake -n --quiet rules

@@ -50,6 +50,31 @@ def test_init_is_the_configured_llama(setup):
     assert abs(std - 0.02) < 0.002
 
 
+def test_models_built_in_parallel_threads_hold_their_weights(setup):
+    """Jobs sharing a process (force-use-threads) build models at the same time; without
+    the build lock transformers left some of them on the meta device."""
+    import threading
+
+    _, _, init = setup
+    ref = load_file(str(init / model.WEIGHTS))
+    failures = []
+
+    def build():
+        for _ in range(5):
+            try:
+                weights = model.load_model(init).to("cpu").state_dict()
+                assert torch.equal(weights["model.embed_tokens.weight"], ref["model.embed_tokens.weight"])
+            except Exception as err:  # noqa: BLE001 - collected and reported below
+                failures.append(repr(err))
+
+    threads = [threading.Thread(target=build) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures[0]
+
+
 def test_vocab_padding():
     assert model.padded_vocab(262145, 128) == 262272 and model.padded_vocab(1024, 1) == 1024
 

@@ -45,7 +45,8 @@ def test_tiny_study_runs_to_its_tables(cfg, tmp_path):
     cfg["merge"].update(pairs=["deu+nld", "fra+tur"], all={"methods": ["linear", "dare_ties"], "steps": [6]})
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    proc = snakemake("--configfile", str(path), "--directory", str(tmp_path), "--cores", "2", "data", "pretrain", "merge", "tables")
+    proc = snakemake("--configfile", str(path), "--directory", str(tmp_path), "--profile", str(ROOT / "profiles/local"),
+                     "data", "pretrain", "merge", "tables")
     assert proc.returncode == 0, proc.stderr[-3000:]
     root = tmp_path / "results" / "tiny" / "data"
     for bench in languages.BENCHMARKS:
@@ -109,3 +110,17 @@ def test_paper_dry_run_with_the_lumi_profile(tmp_path):
     assert "python -m mergelimits.megatron.train_gpt" in out
     assert out.count("rule fetch_hplt_checkpoint:") == 10 * 7  # ten languages × seven steps
     assert out.count("rule export_megatron:") == 7
+
+
+def test_lumi_profile_is_not_overridden_by_a_workflow_profile(tmp_path):
+    """Snakemake applies a workflow's `profiles/default` on top of any --profile; a local
+    one there once replaced LUMI's partitions and runtimes. Every LUMI job must keep them."""
+    assert not (ROOT / "profiles/default").exists()
+    proc = snakemake("-n", "--configfile", str(ROOT / "config/paper.yaml"), "--profile", str(ROOT / "profiles/lumi"),
+                     "--sdm", "env-modules", "--directory", str(tmp_path), "--", "merge")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    jobs = re.findall(r"^rule (\w+):.*?resources: ([^\n]*)", proc.stdout, re.M | re.S)
+    merges = [res for rule, res in jobs if rule == "merge_models"]
+    assert len(merges) == 75
+    for res in merges:
+        assert "slurm_partition=small," in res and "cpus_per_task=4" in res and "mem_mb=64000" in res, res

@@ -41,7 +41,13 @@ SlurmdLogFile=$DIR/log/slurmd.log
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
-JobAcctGatherType=jobacct_gather/none
+# Memory limits enforced without cgroups: usage polled every second, a step over --mem killed.
+JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherFrequency=task=1
+JobAcctGatherParams=OverMemoryKill
+# Time limits: kill at the limit, SIGKILL 5 s after SIGTERM (tests wait for it).
+OverTimeLimit=0
+KillWait=5
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 NodeName=${host} NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${mem} State=UNKNOWN

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from . import languages
+from . import languages, warm
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parents[2] / "resources" / "lm_eval"
@@ -29,7 +28,9 @@ PRIMARY = {"multiblimp": "acc", "belebele": "acc_norm_token", "hellaswag": "acc_
            "xcsqa": "acc_norm_token", "flores": "chrf"}
 SCORE_COLUMNS = ["model", "step", "benchmark", "lang", "item", "acc", "acc_norm_char", "acc_norm_token",
                  "chrf", "source", "hypothesis", "reference"]
-_LM_EVAL = threading.Lock()  # lm-eval seeds globals and mutates tasks: one call at a time per process
+# lm-eval seeds globals, mutates tasks and builds its model inside the call: one call at a
+# time per process, and no other model built meanwhile.
+_LM_EVAL = warm.MODEL_BUILD
 
 
 def task_name(bench: str, lang: str) -> str:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import torch
 
+from . import warm
+
 WEIGHTS = "model.safetensors"
 RECORD = "init.json"
 
@@ -107,7 +109,8 @@ def load_model(model_dir: str | Path, dtype=torch.float32):
     if not weights.exists():
         raise FileNotFoundError(f"checkpoint weights missing: {weights}")
     try:
-        return AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
+        with warm.MODEL_BUILD:
+            return AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
     except Exception as err:  # safetensors raises several kinds on a truncated file
         raise ValueError(f"corrupt checkpoint {weights}: {err}") from err
 

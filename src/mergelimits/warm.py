@@ -1,6 +1,6 @@
 """Import the heavy libraries once, under a lock, before jobs that share a process use them.
 
-With `force-use-threads` (profiles/default) merge and evaluation jobs run as threads of
+With `force-use-threads` (profiles/local) merge and evaluation jobs run as threads of
 one Snakemake process. transformers resolves its classes lazily on first access, and two
 threads racing through that (one inside mergekit, one inside lm-eval) can see a
 half-initialised module (`transformers has no attribute AutoConfig`).
@@ -12,6 +12,12 @@ import threading
 
 _LOCK = threading.Lock()
 _DONE = False
+
+# transformers builds every model on the meta device through process-wide state (torch's
+# default device, patched init functions): a thread building a model while another does
+# can be left with meta tensors ("Cannot copy out of meta tensor", seen with an activation
+# job beside an evaluation). One model build at a time in a process.
+MODEL_BUILD = threading.RLock()
 
 
 def heavy_imports() -> None:

@@ -2,7 +2,10 @@
 import re
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
+
 from mergelimits import analysis as analysis_jobs
+from mergelimits import cluster
 from mergelimits import config as study_config
 from mergelimits import evaluate as evaluation
 from mergelimits import languages as langtable
@@ -187,3 +190,10 @@ def corpus_paths(corpora=CORPORA):
 
 
 TOKENIZER = "<results>/data/tokenizer/tokenizer_config.json"
+
+
+# A Slurm profile with no Slurm behind it: one line before any job is submitted, instead
+# of the plugin's traceback per job. onstart runs only in the main process of real runs.
+onstart:
+    if workflow.executor_plugin.name == "slurm" and (problem := cluster.slurm_problem()):
+        raise WorkflowError(problem)

@@ -11,7 +11,7 @@ rule merge:
 
 
 rule merge_models:
-    # run: keeps mergekit imported once per Snakemake process (profiles/default uses
+    # run: keeps mergekit imported once per Snakemake process (profiles/local uses
     # threads), instead of paying its ~6 s import in each of the study's ~60 merges.
     input:
         members=lambda wc: [
