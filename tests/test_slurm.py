@@ -1,55 +1,203 @@
-"""The tiny study (three languages, short) dispatched through a real one-node Slurm by the
-Snakemake Slurm executor plugin, against a local run of the same config.
+"""The study through a real Slurm: the one-node cluster of tools/local-slurm.sh, the
+Snakemake Slurm executor plugin and profiles/slurm-test (LUMI's executor settings and
+resource mapping on one partition).
 
-Run with `make test-slurm` (root: it installs and starts Slurm with tools/local-slurm.sh).
+One module-scoped session does what a user meets, in this order:
+  1. the study submitted to Slurm; one pre-training job cancelled with scancel mid-run;
+  2. the same command again, which finishes the study (the cancelled model resumes);
+  3. reruns through Slurm: one bilingual pair end to end, one model's evaluation, figures;
+  4. meanwhile a local run of the same config, the reference, and, in a workdir of their
+     own, two jobs over their time and memory limits.
+The `slurm` fixture (conftest.py) starts Slurm when none answers (root; installs Debian's
+packages) and skips otherwise, unless MERGELIMITS_REQUIRE_SLURM is set, as in CI.
 """
 
-import shutil
+import os
+import re
 import subprocess
 import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 import yaml
+from safetensors.torch import load_file
 
 from .conftest import ROOT
 
-pytestmark = [pytest.mark.slurm,
-              pytest.mark.skipif(shutil.which("sbatch") is None, reason="no Slurm here (make test-slurm)")]
+pytestmark = pytest.mark.slurm
+
+STEPS = 400  # long enough (a few seconds) for scancel to land mid-training
+PAIR = "linear-eng+fra"
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
-def mini(cfg):
-    cfg["languages"] = ["deu", "fra", "eng"]  # fra: the source of English FLORES
+def mini(cfg, steps=STEPS):
+    cfg["languages"] = ["deu", "eng", "fra"]  # three pairs for Table 8; fra: the source of English FLORES
     cfg["data"]["generated"].update(pretrain_docs=60, sentences_per_doc=4, flores={"dev": 2, "devtest": 4},
                                     items={"multiblimp": 12, "belebele": 4, "hellaswag": 4, "xcsqa": 4})
     cfg["data"]["tokenizer"]["vocab_size"] = 400
-    cfg["pretrain"].update(steps=6, batch_size=2, checkpoints=[3, 6])
+    cfg["pretrain"].update(steps=steps, batch_size=2, checkpoints=[steps])
     cfg["pretrain"]["arch"].update(hidden=32, ffn=64)
     cfg["merge"].update(all={"methods": ["linear"], "steps": "all"}, pair_methods=["linear"],
                         successive={"methods": ["linear"]})
-    cfg["evaluate"].update(bootstrap=50, flores_examples={"lang": "deu", "n": 2})
+    cfg["evaluate"].update(bootstrap=50, flores_examples={"lang": "fra", "n": 2})
     return cfg
 
 
-def run(workdir, configfile, *extra):
-    return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-                           "--configfile", str(configfile), "--directory", str(workdir), *extra],
-                          capture_output=True, text=True, env={**__import__("os").environ, "HF_HUB_OFFLINE": "1",
-                                                               "HF_DATASETS_OFFLINE": "1"})
+def start(workdir: Path, configfile: Path, *args: str, name: str) -> subprocess.Popen:
+    """Snakemake in the background, its output in workdir/<name>.out."""
+    workdir.mkdir(exist_ok=True)
+    out = open(workdir / f"{name}.out", "w")
+    return subprocess.Popen([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+                             "--configfile", str(configfile), "--directory", str(workdir), *args],
+                            stdout=out, stderr=subprocess.STDOUT, env=ENV)
 
 
-def test_slurm_run_equals_local_run(cfg, tmp_path):
-    path = tmp_path / "mini.yaml"
-    path.write_text(yaml.safe_dump(mini(cfg)))
-    local = run(tmp_path / "local", path, "--cores", "2")
-    assert local.returncode == 0, local.stderr[-3000:]
-    slurm = run(tmp_path / "slurm", path, "--profile", str(ROOT / "profiles/slurm-test"))
-    assert slurm.returncode == 0, slurm.stderr[-3000:]
-    assert "has been submitted with SLURM jobid" in slurm.stdout + slurm.stderr
+def run(workdir, configfile, *args, name):
+    proc = start(workdir, configfile, *args, name=name)
+    proc.wait(900)
+    return proc.returncode, (workdir / f"{name}.out").read_text()
+
+
+def wait_for(condition, what: str, proc: subprocess.Popen, timeout: float = 600):
+    t0 = time.monotonic()
+    while not condition():
+        if proc.poll() is not None:
+            raise AssertionError(f"Snakemake ended (exit {proc.returncode}) before {what}")
+        if time.monotonic() - t0 > timeout:
+            raise AssertionError(f"no {what} after {timeout} s")
+        time.sleep(0.05)
+
+
+def slurm_job(rule: str, wildcard: str) -> str | None:
+    """The id of the queued or running Slurm job of `rule` for `wildcard` (the plugin's --comment)."""
+    out = subprocess.run(["squeue", "--noheader", "--format=%i %T %k"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        jobid, state, comment = line.split(maxsplit=2)
+        if comment.startswith(f"rule_{rule}_wildcards_") and wildcard in comment and state == "RUNNING":
+            return jobid
+    return None
+
+
+def jobs_run(out: str) -> dict[str, int]:
+    """The job counts of a run's 'Job stats' table."""
+    stats = out.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)}
+
+
+@pytest.fixture(scope="module")
+def session(slurm, tiny_config, tmp_path_factory):
+    import copy
+
+    root = tmp_path_factory.mktemp("slurm")
+    config = root / "mini.yaml"
+    config.write_text(yaml.safe_dump(mini(copy.deepcopy(tiny_config))))
+    profile = ["--profile", str(ROOT / "profiles/slurm-test")]
+    s = SimpleNamespace(root=root, slurm=root / "slurm", local=root / "local", faults=root / "faults")
+
+    # 1. The study on Slurm; mono-fra's training cancelled once it has saved a state.
+    proc = start(s.slurm, config, *profile, name="first")
+    state = s.slurm / "results/tiny/pretrain_state/mono-fra/train_state.pt"
+    wait_for(state.exists, "saved training state of mono-fra", proc)
+    jobid = slurm_job("pretrain_torch", "mono-fra")
+    assert jobid, "mono-fra's training job is not running"
+    subprocess.run(["scancel", jobid], check=True)
+    s.cancelled = jobid
+    s.first_rc, s.first = proc.wait(600), (s.slurm / "first.out").read_text()
+
+    # 4. Meanwhile the reference and the faults, which Slurm runs beside the study.
+    faults_cfg = root / "faults.yaml"
+    faults_cfg.write_text(yaml.safe_dump(mini(copy.deepcopy(tiny_config), steps=10**6)))
+    local = start(s.local, config, "--profile", str(ROOT / "profiles/local"), name="local")
+    rc, out = run(s.faults, faults_cfg, "--profile", str(ROOT / "profiles/local"), "--",
+                  "results/tiny/models/init/model.safetensors", name="prepare")
+    assert rc == 0, out[-3000:]
+    faults = start(s.faults, faults_cfg, *profile, "--keep-going",
+                   "--set-resources", "pretrain_torch:runtime=1", "generate_benchmarks:mem_mb=60", "--",
+                   f"results/tiny/models/mono-eng/step~{10**6}/model.safetensors",
+                   "results/tiny/data/benchmarks/generated.json", name="faults")
+
+    # 2. The same command again finishes the study.
+    s.second_rc, s.second = run(s.slurm, config, *profile, name="second")
+    s.local_rc = local.wait(900)
+    s.faults_rc, s.faults_out = faults.wait(900), (s.faults / "faults.out").read_text()
+
+    # 3. Reruns: one pair end to end, one model's evaluation, figures only.
+    s.reruns = {}
+    pairs = s.slurm / "results/tiny/analysis/pairs.tsv"
+    s.pairs_before = pairs.read_text() if pairs.exists() else None
+    for name, args in {
+        # -R names the pair's merge: it and everything downstream of it in `analysis`.
+        "pair": ["-R", f"results/tiny/models/{PAIR}/step~{STEPS}/merge.json", "--", "analysis"],
+        "evaluation": ["--forcerun", "evaluate_model", "--", f"results/tiny/eval/mixed3/step~{STEPS}/scores.tsv"],
+        "figures": ["--forcerun", "make_figures", "--", "figures"],
+    }.items():
+        s.reruns[name] = run(s.slurm, config, *profile, *args, name=f"rerun-{name}")
+    return s
+
+
+def test_a_cancelled_job_is_reported_and_leaves_no_output(session):
+    s = session
+    assert s.first_rc != 0
+    assert f"SLURM-job '{s.cancelled}' failed, SLURM status is: 'CANCELLED'" in s.first
+    log = f".snakemake/slurm_logs/rule_pretrain_torch/mono-fra/{s.cancelled}.log"
+    assert log in s.first and "CANCELLED" in (s.slurm / log).read_text()
+    assert "Error in rule pretrain_torch" in s.first
+    # Nothing of the cancelled job looks complete; its resumable state is kept.
+    assert not list((s.slurm / "results/tiny/models/mono-fra").glob("step~*/model.safetensors"))
+    assert (s.slurm / "results/tiny/pretrain_state/mono-fra/train_state.pt").exists()
+
+
+def test_the_rerun_resumes_and_equals_a_local_run(session):
+    s = session
+    assert s.second_rc == 0, s.second[-3000:]
+    assert s.local_rc == 0, (s.local / "local.out").read_text()[-3000:]
+    assert "has been submitted with SLURM jobid" in s.second
+    assert re.search(r"resumed from .*mono-fra/train_state.pt at step \d+",
+                     (s.slurm / "logs/tiny/pretrain/mono-fra.log").read_text())
+    a, b = (load_file(str(d / f"results/tiny/models/mono-fra/step~{STEPS}/model.safetensors"))
+            for d in (s.local, s.slurm))
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
     keys = ["model", "step", "benchmark", "lang", "item"]
-    a, b = (pd.read_parquet(tmp_path / d / "results/tiny/eval/scores.parquet").sort_values(keys).reset_index(drop=True)
-            for d in ("local", "slurm"))
+    a, b = (pd.read_parquet(d / "results/tiny/eval/scores.parquet").sort_values(keys).reset_index(drop=True)
+            for d in (s.local, s.slurm))
     pd.testing.assert_frame_equal(a, b)
-    for table in ("table1.csv", "table8.csv"):
-        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "local/results/tiny/tables" / table),
-                                      pd.read_csv(tmp_path / "slurm/results/tiny/tables" / table))
+    for table in ("tables/table1.csv", "tables/table8.csv", "analysis/pairs.tsv"):
+        pd.testing.assert_frame_equal(pd.read_csv(s.local / "results/tiny" / table, sep=None, engine="python"),
+                                      pd.read_csv(s.slurm / "results/tiny" / table, sep=None, engine="python"))
+
+
+def test_jobs_over_their_time_or_memory_are_reported_with_their_slurm_log(session):
+    s = session
+    assert s.faults_rc != 0
+    out = s.faults_out
+    for rule, status in (("pretrain_torch", "TIMEOUT"), ("generate_benchmarks", "FAILED")):
+        m = re.search(rf"SLURM-job '(\d+)' failed, SLURM status is: '{status}'.*?\n(.*?\n)*?.*?Error in rule {rule}"
+                      rf"|Error in rule {rule}:(.*?\n)*?.*?SLURM-job '(\d+)' failed, SLURM status is: '{status}'",
+                      out)
+        assert m, f"{rule}: no {status} report in\n{out[-4000:]}"
+    logs = {p.parent.parent.name: p for p in (s.faults / ".snakemake/slurm_logs").glob("rule_*/**/*.log")}
+    assert "DUE TO TIME LIMIT" in logs["rule_pretrain_torch"].read_text()
+    assert "Exceeded job memory limit" in logs["rule_generate_benchmarks"].read_text()
+    for log in logs.values():
+        assert str(log.relative_to(s.faults)) in out
+    # Neither left an output that looks complete.
+    assert not (s.faults / "results/tiny/data/benchmarks/generated.json").exists()
+    assert not (s.faults / f"results/tiny/models/mono-eng/step~{10**6}").exists()
+
+
+def test_reruns_run_only_what_they_name(session):
+    s = session
+    for name, (rc, out) in s.reruns.items():
+        assert rc == 0, f"{name}: {out[-3000:]}"
+    # The pair: its merge (weights are temporary), its evaluation, and the analysis
+    # downstream of its new scores; nothing trained or merged besides.
+    assert jobs_run(s.reruns["pair"][1]) == {"merge_models": 1, "evaluate_model": 1, "score_store": 1,
+                                             "aggregate_scores": 1, "table8": 1, "analysis": 1}
+    assert jobs_run(s.reruns["evaluation"][1]) == {"evaluate_model": 1}
+    assert jobs_run(s.reruns["figures"][1]) == {"make_figures": 1}
+    # Deterministic: the pair's rebuilt row of the Table 8 data is the row it replaced.
+    assert (s.slurm / "results/tiny/analysis/pairs.tsv").read_text() == s.pairs_before

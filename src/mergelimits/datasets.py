@@ -12,7 +12,10 @@ import json
 import os
 from pathlib import Path
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # bench_files is read when the Snakefile is parsed; pandas loads with the readers
+    import pandas as pd
 
 #: benchmark -> (file names under results/data/benchmarks/<bench>/lang~<lang>/, required columns)
 SCHEMAS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -50,6 +53,8 @@ def write_jsonl(rows: list[dict], path: str | Path) -> None:
 
 
 def write_tsv(rows: list[dict], path: str | Path) -> None:
+    import pandas as pd
+
     path, tmp = _atomic(path)
     pd.DataFrame(rows).to_csv(tmp, sep="\t", index=False, quoting=csv.QUOTE_MINIMAL)
     os.replace(tmp, path)
@@ -57,6 +62,8 @@ def write_tsv(rows: list[dict], path: str | Path) -> None:
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Any of the formats the hub serves these datasets in, as a DataFrame."""
+    import pandas as pd
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"benchmark file missing: {path}")
@@ -120,6 +127,8 @@ def write_benchmark(bench: str, rows_by_file: dict[str, list[dict]], out_dir: st
 
 def write_file(bench: str, rows: list[dict], path: str | Path) -> Path:
     """Write one benchmark file after checking its rows have the benchmark's columns."""
+    import pandas as pd
+
     path = Path(path)
     if path.name not in SCHEMAS[bench][0]:
         raise ValueError(f"{path}: {bench} files are named {', '.join(SCHEMAS[bench][0])}")

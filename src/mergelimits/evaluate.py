@@ -15,11 +15,14 @@ import json
 import logging
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
+
 import yaml
 
 from . import languages, warm
+
+if TYPE_CHECKING:  # the Snakefile imports this module; pandas loads with the jobs that use it
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parents[2] / "resources" / "lm_eval"
@@ -147,6 +150,9 @@ def _chrf():
 
 def item_scores(samples: dict[str, list[dict]], tokenizer, model: str, step: int) -> pd.DataFrame:
     """Per-item scores from lm-eval's logged samples (task name -> samples)."""
+    import numpy as np
+    import pandas as pd
+
     count = TokenCounter(tokenizer)
     chrf = _chrf()
     rows = []

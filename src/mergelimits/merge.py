@@ -14,7 +14,7 @@ from pathlib import Path
 
 from safetensors import safe_open
 
-from .model import WEIGHTS
+from .modelid import WEIGHTS
 
 TASK_VECTOR_METHODS = ("ties", "dare_ties", "task_arithmetic")
 SPARSIFIED = ("ties", "dare_ties")
@@ -106,6 +106,9 @@ def run(method: str, members: list[str | Path], out_dir: str | Path, *, base: st
         record = {"method": method, "members": [str(m) for m in members],
                   "base": str(base) if method in TASK_VECTOR_METHODS else None,
                   "density": density if method in SPARSIFIED else None, "seed": seed, "dtype": dtype,
+                  # DARE's drops come from the device's generator: the same seed on another device
+                  # gives other drops, so the device is part of what reproduces a merge.
+                  "device": opts["device"],
                   "mergekit": getattr(mergekit, "__version__", "0.1.5"), "mergekit_config": cfg}
         (tmp / "merge.json").write_text(json.dumps(record, indent=2) + "\n")
     except BaseException:
@@ -169,10 +172,14 @@ def run_job(input, output, params) -> dict:
 
     heavy_imports()
 
+    import torch
+
     members = [Path(m).parent for m in input.members]
     out_dir = Path(output.weights).parent
+    # On LUMI a merge runs in one job with its evaluations, on a GCD (ROCm shows as cuda).
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     record = run(params.method, members, out_dir, base=Path(input.base).parent, density=params.density,
-                 seed=params.seed)
-    logging.getLogger("mergelimits.merge").info("%s of %d models -> %s (seed %s, density %s)", params.method,
-                                                len(members), out_dir, record["seed"], record["density"])
+                 seed=params.seed, options={"device": device})
+    logging.getLogger("mergelimits.merge").info("%s of %d models -> %s on %s (seed %s, density %s)", params.method,
+                                                len(members), out_dir, device, record["seed"], record["density"])
     return record

@@ -16,7 +16,7 @@ import torch
 
 from . import warm
 
-WEIGHTS = "model.safetensors"
+from .modelid import WEIGHTS  # noqa: F401 - model.WEIGHTS, as callers know it
 RECORD = "init.json"
 
 #: config key -> LlamaConfig field

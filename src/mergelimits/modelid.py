@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+WEIGHTS = "model.safetensors"  # every checkpoint's single weights file
+
 METHODS = ("linear", "ties", "dare_ties", "task_arithmetic")
 
 _RE = re.compile(

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from safetensors.torch import load_file
 
-from .model import WEIGHTS
+from .modelid import WEIGHTS
 
 _LAYER = re.compile(r"^model\.layers\.(\d+)\.")
 

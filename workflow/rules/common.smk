@@ -4,7 +4,6 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from mergelimits import analysis as analysis_jobs
 from mergelimits import cluster
 from mergelimits import config as study_config
 from mergelimits import evaluate as evaluation
