@@ -112,15 +112,24 @@ def test_paper_dry_run_with_the_lumi_profile(tmp_path):
     assert out.count("rule export_megatron:") == 7
 
 
-def test_lumi_profile_is_not_overridden_by_a_workflow_profile(tmp_path):
-    """Snakemake applies a workflow's `profiles/default` on top of any --profile; a local
-    one there once replaced LUMI's partitions and runtimes. Every LUMI job must keep them."""
+def test_lumi_sbatch_lines():
+    """The lines the Slurm plugin builds from the paper config's resources and the LUMI profile
+    (a workflow `profiles/default` once replaced the profile's partitions and runtimes)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import sbatch_lines
+
     assert not (ROOT / "profiles/default").exists()
-    proc = snakemake("-n", "--configfile", str(ROOT / "config/paper.yaml"), "--profile", str(ROOT / "profiles/lumi"),
-                     "--sdm", "env-modules", "--directory", str(tmp_path), "--", "merge")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    jobs = re.findall(r"^rule (\w+):.*?resources: ([^\n]*)", proc.stdout, re.M | re.S)
-    merges = [res for rule, res in jobs if rule == "merge_models"]
-    assert len(merges) == 75
-    for res in merges:
-        assert "slurm_partition=small," in res and "cpus_per_task=4" in res and "mem_mb=64000" in res, res
+    lines = sbatch_lines.lines(str(ROOT / "config/paper.yaml"), str(ROOT / "profiles/lumi"), ["all"])
+    pre = lines["pretrain_megatron"].split()
+    for flag in ("standard-g", "--nodes=16", "--gpus=128", "--ntasks=128", "--ntasks-per-gpu=1", "--cpus-per-task=7",
+                 "--exclusive", "--mem", "480000", "2880"):
+        assert flag in pre, (flag, pre)
+    assert lines["group merge_eval: merge_models + evaluate_model"] == \
+        "sbatch -p small-g -t 150 --mem 60000 --cpus-per-task=7 --gpus=1"
+    assert lines["group merge_eval: evaluate_model"].startswith("sbatch -p small-g")
+    assert "merge_models" not in lines and "evaluate_model" not in lines  # always in their group
+    assert lines["activations"] == "sbatch -p small-g -t 60 --mem 60000 --cpus-per-task=7 --gpus=1"
+    for rule in ("make_tables", "table8", "cka", "init_model"):
+        assert lines[rule] == "sbatch -p small -t 60 --mem 16000 --ntasks=1 --cpus-per-task=4"
+    for rule in ("fetch_benchmark", "fetch_hplt_checkpoint", "fetch_corpus", "fetch_tokenizer", "all"):
+        assert lines[rule].startswith("local rule")
