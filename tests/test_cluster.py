@@ -48,3 +48,32 @@ def test_an_unreachable_controller_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("SLURM_CONF", str(conf))
     problem = cluster.slurm_problem(timeout=60)
     assert problem.startswith("No Slurm controller reachable") and "Unable to contact slurm controller" in problem
+
+
+def test_why_slurm_ended_a_job_is_read_from_its_log(tmp_path):
+    """Without sacct the plugin knows only the state; the job's Slurm log says why (lines
+    as slurmstepd 22.05 wrote them in tests/test_slurm.py's runs)."""
+    endings = {
+        "101": "slurmstepd-vm: error: StepId=101.batch exceeded memory limit (125378560 > 62914560), being killed\n"
+               "slurmstepd-vm: error: Exceeded job memory limit\n"
+               "slurmstepd-vm: error: *** JOB 101 ON vm CANCELLED AT 2026-11-23T17:25:45 ***\n",
+        "102": "slurmstepd-vm: error: *** JOB 102 ON vm CANCELLED AT 2026-11-23T17:27:02 DUE TO TIME LIMIT ***\n",
+        "103": "slurmstepd-vm: error: *** JOB 103 ON vm CANCELLED AT 2026-11-23T17:24:36 ***\n",
+        "104": "Traceback (most recent call last):\nValueError: bad input\n",
+    }
+    blocks = []
+    for (jobid, text), state in zip(endings.items(), ["FAILED", "TIMEOUT", "CANCELLED", "FAILED"]):
+        log = tmp_path / ".snakemake/slurm_logs/rule_x" / f"{jobid}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("Building DAG of jobs...\n" + text)
+        blocks.append(f"Error in rule rule{jobid}:\n    message: SLURM-job '{jobid}' failed, SLURM status is: "
+                      f"'{state}'. Detailed failure reason unavailable.\n    jobid: 3\n"
+                      f"    log: logs/x.log, {log} (check log file(s) for error details)\n")
+    lines = cluster.slurm_failures("Select jobs to execute...\n" + "".join(blocks) + "Error in rule local:\n  x\n")
+    assert [line.split(";")[0] for line in lines] == [
+        "rule101: Slurm job 101 exceeded its memory limit (mem_mb), state FAILED",
+        "rule102: Slurm job 102 ran past its time limit (runtime), state TIMEOUT",
+        "rule103: Slurm job 103 was cancelled (scancel or an administrator), state CANCELLED",
+        "rule104: Slurm job 104 failed, state FAILED",
+    ]
+    assert all(line.endswith(f"{jobid}.log") for line, jobid in zip(lines, endings))

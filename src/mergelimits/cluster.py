@@ -1,11 +1,14 @@
-"""What a cluster profile needs before any job is submitted.
+"""What a Slurm run needs before its first job, and what it says after its last.
 
-Without it, a Slurm profile on a machine with no Slurm fails inside the executor plugin at
-the first submission ("No such file or directory: 'sacct'"), once per job.
+Without the check, a Slurm profile on a machine with no Slurm fails inside the executor
+plugin at the first submission ("No such file or directory: 'sacct'"), once per job. Without
+the summary, a job Slurm killed for memory is reported as 'FAILED' and nothing more.
 """
 
+import re
 import shutil
 import subprocess
+from pathlib import Path
 
 
 def slurm_problem(timeout: float = 30) -> str | None:
@@ -23,3 +26,32 @@ def slurm_problem(timeout: float = 30) -> str | None:
         lines = proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"]
         return f"No Slurm controller reachable (`sinfo`: {lines[-1].strip()}); no job was submitted."
     return None
+
+
+# What slurmstepd writes into a job's log when Slurm ends it, most specific first: a job
+# killed for memory is also "CANCELLED AT".
+_ENDINGS = [
+    (re.compile(r"exceeded (job )?memory limit|oom[-_ ]kill", re.I), "exceeded its memory limit (mem_mb)"),
+    (re.compile(r"CANCELLED AT \S+ DUE TO TIME LIMIT"), "ran past its time limit (runtime)"),
+    (re.compile(r"CANCELLED AT \S+ DUE TO PREEMPTION"), "was preempted"),
+    (re.compile(r"CANCELLED AT \S+ \*\*\*"), "was cancelled (scancel or an administrator)"),
+]
+
+
+def slurm_failures(snakemake_log: str) -> list[str]:
+    """One line per Slurm job that failed in a Snakemake run: rule, job id, why Slurm ended
+    it (read from the job's Slurm log; the plugin only knows the state without sacct) and
+    the log's path."""
+    lines = []
+    for block in snakemake_log.split("Error in rule ")[1:]:
+        rule = block.split(":", 1)[0]
+        job = re.search(r"SLURM-job '(\d+)' failed, SLURM status is: '(\w+)'", block)
+        if not job:
+            continue
+        log = re.search(r"^\s*log: .*?(\S*slurm_logs/\S+?\.log)", block, re.M)
+        why = "failed"
+        if log and Path(log[1]).exists():
+            text = Path(log[1]).read_text(errors="replace")
+            why = next((ending for pattern, ending in _ENDINGS if pattern.search(text)), why)
+        lines.append(f"{rule}: Slurm job {job[1]} {why}, state {job[2]}; Slurm log: {log[1] if log else 'none'}")
+    return lines

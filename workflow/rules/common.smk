@@ -1,5 +1,6 @@
 # Validation, wildcard constraints and input functions shared by every stage.
 import re
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -194,5 +195,14 @@ TOKENIZER = "<results>/data/tokenizer/tokenizer_config.json"
 # A Slurm profile with no Slurm behind it: one line before any job is submitted, instead
 # of the plugin's traceback per job. onstart runs only in the main process of real runs.
 onstart:
-    if workflow.executor_plugin.name == "slurm" and (problem := cluster.slurm_problem()):
+    if workflow.executor_plugin.name == "slurm" and (
+        problem := cluster.slurm_problem()
+    ):
         raise WorkflowError(problem)
+
+
+# Why Slurm ended each failed job, read from its Slurm log, at the end of the run.
+onerror:
+    if workflow.executor_plugin.name == "slurm":
+        for line in cluster.slurm_failures(Path(log).read_text()):
+            print(line, file=sys.stderr)
