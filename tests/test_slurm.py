@@ -6,8 +6,8 @@ One module-scoped session does what a user meets, in this order:
   1. the study submitted to Slurm; one pre-training job cancelled with scancel mid-run;
   2. the same command again, which finishes the study (the cancelled model resumes);
   3. reruns through Slurm: one bilingual pair end to end, one model's evaluation, figures;
-  4. meanwhile a local run of the same config, the reference, and, in a workdir of their
-     own, two jobs over their time and memory limits.
+  4. beside them, a local run of the same config (the reference) and, in a workdir of
+     their own, two jobs over their time and memory limits.
 The `slurm` fixture (conftest.py) starts Slurm when none answers (root; installs Debian's
 packages) and skips otherwise, unless MERGELIMITS_REQUIRE_SLURM is set, as in CI.
 """
@@ -110,8 +110,8 @@ def session(slurm, tiny_config, tmp_path_factory):
     s.left_by_cancel = sorted((s.slurm / "results/tiny/models").glob("mono-fra/step~*/*"))
     s.state_kept = state.exists()
 
-    # 2. The same command again finishes the study; 4. meanwhile the reference, and the
-    # faults (prepared locally, then submitted), which Slurm runs beside the study.
+    # 2. The same command again finishes the study; meanwhile the local reference run, and
+    # the fault workdir prepared locally.
     second = start(s.slurm, config, *profile, name="second")
     local = start(s.local, config, "--profile", str(ROOT / "profiles/local"), name="local")
     faults_cfg = root / "faults.yaml"
@@ -119,15 +119,16 @@ def session(slurm, tiny_config, tmp_path_factory):
     rc, out = run(s.faults, faults_cfg, "--profile", str(ROOT / "profiles/local"), "--",
                   "results/tiny/models/init/model.safetensors", name="prepare")
     assert rc == 0, out[-3000:]
+    s.second_rc, s.second = second.wait(900), (s.slurm / "second.out").read_text()
+    s.local_rc = local.wait(900)
+
+    # 4. Jobs over their time and memory limits, beside 3. the reruns (one job at a time,
+    # which leaves Slurm a core for the over-time job): one pair end to end, one model's
+    # evaluation, figures only.
     faults = start(s.faults, faults_cfg, *profile, "--keep-going",
                    "--set-resources", "pretrain_torch:runtime=1", "generate_benchmarks:mem_mb=60", "--",
                    f"results/tiny/models/mono-eng/step~{10**6}/model.safetensors",
                    "results/tiny/data/benchmarks/generated.json", name="faults")
-    s.second_rc, s.second = second.wait(900), (s.slurm / "second.out").read_text()
-    s.local_rc = local.wait(900)
-    s.faults_rc, s.faults_out = faults.wait(900), (s.faults / "faults.out").read_text()
-
-    # 3. Reruns: one pair end to end, one model's evaluation, figures only.
     s.reruns = {}
     pairs = s.slurm / "results/tiny/analysis/pairs.tsv"
     s.pairs_before = pairs.read_text() if pairs.exists() else None
@@ -138,6 +139,7 @@ def session(slurm, tiny_config, tmp_path_factory):
         "figures": ["--forcerun", "make_figures", "--", "figures"],
     }.items():
         s.reruns[name] = run(s.slurm, config, *profile, *args, name=f"rerun-{name}")
+    s.faults_rc, s.faults_out = faults.wait(900), (s.faults / "faults.out").read_text()
     return s
 
 

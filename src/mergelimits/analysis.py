@@ -7,11 +7,12 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-from scipy import stats as st
+from typing import TYPE_CHECKING
 
 from . import languages, modelid
+
+if TYPE_CHECKING:  # the Snakefile imports this module: the libraries load with the jobs
+    import pandas as pd
 
 MEASURES = {  # column -> label in Table 8
     "cka_eng": "mean CKA (English)",
@@ -25,6 +26,9 @@ MEASURES = {  # column -> label in Table 8
 
 
 def delta(agg: pd.DataFrame, pairs: list[tuple[str, str]], method: str, step: int) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
     mb = agg[(agg.benchmark == "multiblimp") & (agg.step == step)].set_index(["model", "lang"])["score"]
     rows = []
     for a, b in pairs:
@@ -43,6 +47,9 @@ def delta(agg: pd.DataFrame, pairs: list[tuple[str, str]], method: str, step: in
 
 def correlations(measures: pd.DataFrame, columns=MEASURES) -> pd.DataFrame:
     """Pearson r and Spearman ρ with p-values between Δ and each measure."""
+    import pandas as pd
+    from scipy import stats as st
+
     if len(measures) < 3:
         raise ValueError(f"a correlation needs at least three pairs; got {len(measures)}")
     rows = []
@@ -94,15 +101,17 @@ def _flores_texts(path) -> list[str]:
 
 def activations_job(input, output, params) -> None:
     """The activations rule: English and own-language devtest through one model, once."""
-    from pathlib import Path
-
-    from .similarity import activations
-    from .warm import heavy_imports
-
     import logging
     import time
+    from pathlib import Path
 
-    heavy_imports()
+    from .warm import heavy_imports
+
+    heavy_imports()  # first: a run: job may share its process (see warm)
+    import numpy as np
+
+    from .similarity import activations
+
     model_dir = Path(input.weights).parent
     for variant, texts_path, out in (("eng", input.eng, output.eng), ("own", input.own, output.own)):
         t0 = time.perf_counter()

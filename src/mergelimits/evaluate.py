@@ -243,6 +243,8 @@ def write_flores_pairs(input, output, wildcards) -> None:
     """The flores_pairs rule: source and target sentences of one language and split."""
     from .datasets import load, write_jsonl
 
+    warm.imports("pandas")  # a run: job, maybe beside others importing (see warm)
+
     src, tgt = flores_source(wildcards.lang), wildcards.lang
     rows = flores_pairs(load("flores", input.source).to_dict("records"), load("flores", input.target).to_dict("records"),
                         src, tgt)

@@ -1,17 +1,21 @@
 """Import the heavy libraries once, under a lock, before jobs that share a process use them.
 
-With `force-use-threads` (profiles/local) merge and evaluation jobs run as threads of
-one Snakemake process. transformers resolves its classes lazily on first access, and two
-threads racing through that (one inside mergekit, one inside lm-eval) can see a
-half-initialised module (`transformers has no attribute AutoConfig`).
+With `force-use-threads` (profiles/local) the `run:` jobs (merges, evaluations,
+activations, FLORES pairs) run as threads of one Snakemake process, and the Snakefile
+itself imports nothing heavy. Two threads importing the same library at once can see it
+half-initialised: torch while scipy probes for it (`partially initialized module 'torch'
+has no attribute 'Tensor'`), transformers' lazily resolved classes (`transformers has no
+attribute AutoConfig`). So every `run:` job imports what it needs here first.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()
 _DONE = False
+_IMPORTED: set[str] = set()
 
 # transformers builds every model on the meta device through process-wide state (torch's
 # default device, patched init functions): a thread building a model while another does
@@ -20,11 +24,22 @@ _DONE = False
 MODEL_BUILD = threading.RLock()
 
 
+def imports(*modules: str) -> None:
+    """Import `modules`, one thread at a time, once per process."""
+    with _LOCK:
+        for name in modules:
+            if name not in _IMPORTED:
+                importlib.import_module(name)
+                _IMPORTED.add(name)
+
+
 def heavy_imports() -> None:
+    """Everything a merge, an evaluation or an activation pass imports."""
     global _DONE
     with _LOCK:
         if _DONE:
             return
+        imports("numpy", "pandas", "torch", "scipy.stats")
         import transformers
 
         for name in ("AutoConfig", "AutoModelForCausalLM", "AutoTokenizer", "LlamaForCausalLM",

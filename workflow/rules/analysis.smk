@@ -30,8 +30,6 @@ rule activations:
     params:
         batch_size=config["analysis"]["batch_size"],
     run:
-        from mergelimits import analysis as analysis_jobs
-
         with runlog.job(log[0], rule):
             analysis_jobs.activations_job(input, output, params)
 

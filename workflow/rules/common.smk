@@ -5,6 +5,7 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from mergelimits import analysis as analysis_jobs
 from mergelimits import cluster
 from mergelimits import config as study_config
 from mergelimits import evaluate as evaluation
@@ -204,5 +205,6 @@ onstart:
 # Why Slurm ended each failed job, read from its Slurm log, at the end of the run.
 onerror:
     if workflow.executor_plugin.name == "slurm":
-        for line in cluster.slurm_failures(Path(log).read_text()):
-            print(line, file=sys.stderr)
+        for path in [log] if isinstance(log, str) else log:
+            for line in cluster.slurm_failures(Path(path).read_text()):
+                print(line, file=sys.stderr)
