@@ -30,6 +30,14 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     assert any((a / f).read_bytes() != (c / f).read_bytes() for f in files)
 
 
+def test_a_benchmark_subset_writes_only_its_files_with_the_same_items(written, tmp_path):
+    files = tinydata.write_benchmarks(LANGS, 7, SIZES, lambda b, c: tmp_path / b / f"lang~{c}", ["multiblimp", "flores"])
+    assert {p.relative_to(tmp_path).parts[0] for p in files} == {"multiblimp", "flores"}
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.*")) == sorted(p.relative_to(tmp_path) for p in files)
+    assert all((tmp_path / f.relative_to(tmp_path)).read_bytes() == (written / f.relative_to(tmp_path)).read_bytes()
+               for f in files)
+
+
 def test_every_file_is_read_by_the_benchmark_loader(written):
     for bench in languages.BENCHMARKS:
         for code in languages.available(bench, LANGS):

@@ -80,10 +80,14 @@ def benchmark_rows(codes: list[str], seed: int, sizes: dict) -> dict[str, dict[s
     return out
 
 
-def write_benchmarks(codes: list[str], seed: int, sizes: dict, out_dir_for) -> list[Path]:
-    """out_dir_for(bench, lang) -> the directory that lang's files of bench go to."""
+def write_benchmarks(codes: list[str], seed: int, sizes: dict, out_dir_for,
+                     benches: list[str] | None = None) -> list[Path]:
+    """out_dir_for(bench, lang) -> the directory that lang's files of bench go to. Only
+    `benches` are written; all are generated, so an item does not depend on which are."""
     written = []
     for bench, by_lang in benchmark_rows(codes, seed, sizes).items():
+        if benches is not None and bench not in benches:
+            continue
         for code, files in by_lang.items():
             written += write_benchmark(bench, files, out_dir_for(bench, code))
     return written

@@ -23,6 +23,7 @@ if GENERATED:
             "../../envs/mergelimits.yaml"
         params:
             languages=LANGS,
+            benchmarks=BENCHES,
             seed=config["seeds"]["data"],
             sizes=config["data"]["generated"],
             mixed=MIXED,
@@ -41,6 +42,7 @@ if GENERATED:
             "../../envs/mergelimits.yaml"
         params:
             languages=LANGS,
+            benchmarks=BENCHES,
             seed=config["seeds"]["data"],
             sizes=config["data"]["generated"],
         script:
