@@ -29,7 +29,7 @@ from .conftest import ROOT
 
 pytestmark = pytest.mark.slurm
 
-STEPS = 400  # long enough (a few seconds) for scancel to land mid-training
+STEPS = 200  # long enough (a few seconds) for scancel to land mid-training
 PAIR = "linear-eng+fra"
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 

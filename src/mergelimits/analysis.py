@@ -105,9 +105,9 @@ def activations_job(input, output, params) -> None:
     import time
     from pathlib import Path
 
-    from .warm import heavy_imports
+    from . import warm
 
-    heavy_imports()  # first: a run: job may share its process (see warm)
+    warm.models()  # first: a run: job may share its process (see warm)
     import numpy as np
 
     from .similarity import activations

@@ -228,9 +228,7 @@ def plan(langs: list[str], benches: list[str], final: int, mixed: str, merges: l
 
 def run_job(input, output, params, wildcards) -> None:
     """The evaluate_model rule."""
-    from .warm import heavy_imports
-
-    heavy_imports()
+    warm.lm_eval()
     df = evaluate_model(Path(input.weights).parent, wildcards.model, int(wildcards.step), params.tasks,
                         Path(input.tasks[0]).parent, params.batch_size, params.seed, output.samples)
     counts = df.groupby(["benchmark", "lang"]).size()

@@ -168,9 +168,9 @@ def run_job(input, output, params) -> dict:
     """The merge_models rule: members and base are checkpoint files, output the weights."""
     import logging
 
-    from .warm import heavy_imports
+    from . import warm
 
-    heavy_imports()
+    warm.mergekit()
 
     import torch
 

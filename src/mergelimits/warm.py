@@ -5,7 +5,8 @@ activations, FLORES pairs) run as threads of one Snakemake process, and the Snak
 itself imports nothing heavy. Two threads importing the same library at once can see it
 half-initialised: torch while scipy probes for it (`partially initialized module 'torch'
 has no attribute 'Tensor'`), transformers' lazily resolved classes (`transformers has no
-attribute AutoConfig`). So every `run:` job imports what it needs here first.
+attribute AutoConfig`). So every `run:` job imports what it needs here first, and only
+that: on Slurm each job is its own process and pays for what it imports.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import importlib
 import threading
 
 _LOCK = threading.RLock()
-_DONE = False
+_MODELS = _LM_EVAL = False
 _IMPORTED: set[str] = set()
 
 # transformers builds every model on the meta device through process-wide state (torch's
@@ -33,25 +34,40 @@ def imports(*modules: str) -> None:
                 _IMPORTED.add(name)
 
 
-def heavy_imports() -> None:
-    """Everything a merge, an evaluation or an activation pass imports."""
-    global _DONE
+def models() -> None:
+    """torch and transformers, its lazily resolved classes resolved: what loading a model needs."""
+    global _MODELS
     with _LOCK:
-        if _DONE:
+        if _MODELS:
             return
-        imports("numpy", "pandas", "torch", "scipy.stats")
+        imports("numpy", "pandas", "torch")
         import transformers
 
         for name in ("AutoConfig", "AutoModelForCausalLM", "AutoTokenizer", "LlamaForCausalLM",
                      "PreTrainedTokenizerFast"):
             getattr(transformers, name)
+        _MODELS = True
+
+
+def lm_eval() -> None:
+    """What an evaluation imports (on top of `models`)."""
+    global _LM_EVAL
+    with _LOCK:
+        if _LM_EVAL:
+            return
+        models()
+        imports("scipy.stats", "lm_eval.evaluator", "lm_eval.models.huggingface")
         import lm_eval.evaluator
-        import lm_eval.models.huggingface  # noqa: F401
 
         # lm-eval describes the environment in every result (torch's collect_env: `pip
         # list`, lscpu, ... in subprocesses, 1-3 s a call). The study keeps only the
         # per-item samples and pins its environment in pyproject.toml, so skip it.
         lm_eval.evaluator.add_env_info = lambda storage: None
-        import mergekit.merge  # noqa: F401
+        _LM_EVAL = True
 
-        _DONE = True
+
+def mergekit() -> None:
+    """What a merge imports (on top of `models`); mergekit alone takes seconds."""
+    with _LOCK:
+        models()
+        imports("mergekit.merge")
