@@ -12,6 +12,7 @@ The `slurm` fixture (conftest.py) starts Slurm when none answers (root; installs
 packages) and skips otherwise, unless MERGELIMITS_REQUIRE_SLURM is set, as in CI.
 """
 
+import copy
 import os
 import re
 import subprocess
@@ -76,7 +77,7 @@ def wait_for(condition, what: str, proc: subprocess.Popen, timeout: float = 600)
 
 
 def slurm_job(rule: str, wildcard: str) -> str | None:
-    """The id of the queued or running Slurm job of `rule` for `wildcard` (the plugin's --comment)."""
+    """The id of the running Slurm job of `rule` for `wildcard` (found by the plugin's --comment)."""
     out = subprocess.run(["squeue", "--noheader", "--format=%i %T %k"], capture_output=True, text=True).stdout
     for line in out.splitlines():
         jobid, state, comment = line.split(maxsplit=2)
@@ -93,8 +94,6 @@ def jobs_run(out: str) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def session(slurm, tiny_config, tmp_path_factory):
-    import copy
-
     root = tmp_path_factory.mktemp("slurm")
     config = root / "mini.yaml"
     config.write_text(yaml.safe_dump(mini(copy.deepcopy(tiny_config))))
