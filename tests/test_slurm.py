@@ -112,21 +112,19 @@ def session(slurm, tiny_config, tmp_path_factory):
     s.left_by_cancel = sorted((s.slurm / "results/tiny/models").glob("mono-fra/step~*/*"))
     s.state_kept = state.exists()
 
-    # 2. The same command again finishes the study; meanwhile the local reference run, and
-    # the fault workdir prepared locally.
+    # 2. The same command again finishes the study; meanwhile the fault workdir is
+    # prepared locally.
     second = start(s.slurm, config, *profile, name="second")
-    local = start(s.local, config, "--profile", str(ROOT / "profiles/local"), name="local")
     faults_cfg = root / "faults.yaml"
     faults_cfg.write_text(yaml.safe_dump(mini(copy.deepcopy(tiny_config), steps=10**6)))
     rc, out = run(s.faults, faults_cfg, "--profile", str(ROOT / "profiles/local"), "--",
                   "results/tiny/models/init/model.safetensors", name="prepare")
     assert rc == 0, out[-3000:]
     s.second_rc, s.second = second.wait(900), (s.slurm / "second.out").read_text()
-    s.local_rc = local.wait(900)
 
-    # 4. Jobs over their time and memory limits, beside 3. the reruns (one job at a time,
-    # which leaves Slurm a core for the over-time job): one pair end to end, one model's
-    # evaluation, figures only.
+    # 3. The reruns (one job at a time) and, beside them, 4. the local reference run and the
+    # jobs over their time and memory limits, which Slurm gives the other core.
+    local = start(s.local, config, "--profile", str(ROOT / "profiles/local"), name="local")
     faults = start(s.faults, faults_cfg, *profile, "--keep-going",
                    "--set-resources", "pretrain_torch:runtime=1", "generate_benchmarks:mem_mb=60", "--",
                    f"results/tiny/models/mono-eng/step~{10**6}/model.safetensors",
@@ -142,6 +140,7 @@ def session(slurm, tiny_config, tmp_path_factory):
     }.items():
         s.reruns[name] = run(s.slurm, config, *profile, *args, name=f"rerun-{name}")
     s.faults_rc, s.faults_out = faults.wait(900), (s.faults / "faults.out").read_text()
+    s.local_rc = local.wait(900)
     return s
 
 

@@ -129,7 +129,8 @@ def test_lumi_sbatch_lines():
     assert lines["group merge_eval: evaluate_model"].startswith("sbatch -p small-g")
     assert "merge_models" not in lines and "evaluate_model" not in lines  # always in their group
     assert lines["activations"] == "sbatch -p small-g -t 60 --mem 60000 --cpus-per-task=7 --gpus=1"
-    for rule in ("make_tables", "table8", "cka", "init_model"):
+    for rule in ("make_tables", "score_store", "aggregate_scores", "init_model"):
         assert lines[rule] == "sbatch -p small -t 60 --mem 16000 --ntasks=1 --cpus-per-task=4"
-    for rule in ("fetch_benchmark", "fetch_hplt_checkpoint", "fetch_corpus", "fetch_tokenizer", "all"):
+    for rule in ("fetch_benchmark", "fetch_hplt_checkpoint", "fetch_corpus", "fetch_tokenizer", "flores_pairs",
+                 "lm_eval_tasks", "cka", "table8", "make_figures", "all"):
         assert lines[rule].startswith("local rule")
