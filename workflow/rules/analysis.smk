@@ -1,6 +1,7 @@
 # Analysis: activations cached once per monolingual model, layer-wise CKA of every pair,
 # lang2vec distances, the merge drop Δ of every bilingual pair, and Table 8.
 
+
 # Seconds of work even at paper scale: on a cluster they run where Snakemake runs rather
 # than wait in a queue for a node.
 localrules:

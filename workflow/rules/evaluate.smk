@@ -1,6 +1,7 @@
 # Evaluation: lm-eval task YAMLs for every benchmark × language, one harness call per
 # model, per-item scores in one store, bootstrap CIs and Tables 1-7.
 
+
 # Seconds of work even at paper scale: on a cluster they run where Snakemake runs rather
 # than wait in a queue for a node.
 # (score_store and make_tables read every per-item score: gigabytes at paper scale.)

@@ -1,5 +1,6 @@
 # Figures 1-3 and the CKA heat map, from stored tables only: forcing them touches no model.
 
+
 # Seconds of work even at paper scale: on a cluster they run where Snakemake runs rather
 # than wait in a queue for a node.
 localrules:

@@ -2,6 +2,7 @@
 # mergekit, task vectors against the shared init. Also the parametric similarity of the
 # monolingual models (Appendix C).
 
+
 # Seconds of work even at paper scale: on a cluster they run where Snakemake runs rather
 # than wait in a queue for a node.
 localrules:
