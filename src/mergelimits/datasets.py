@@ -11,7 +11,6 @@ import csv
 import json
 import os
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # bench_files is read when the Snakefile is parsed; pandas loads with the readers

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import yaml
@@ -103,6 +102,8 @@ def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, 
     import lm_eval
     from lm_eval.tasks import TaskManager
 
+    from .model import device
+
     check_model_dir(model_dir)
     rendered = {p.stem for p in Path(tasks_dir).glob("*.yaml")}
     unknown = sorted(set(tasks) - rendered)
@@ -112,16 +113,9 @@ def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, 
         log.info("harness call: %s, %d tasks", model_dir, len(tasks))  # perf/bench_evaluate.py counts these
         tm = TaskManager(include_path=str(tasks_dir), include_defaults=False)
         return lm_eval.simple_evaluate(
-            model="hf", model_args={"pretrained": str(model_dir), "dtype": "float32", "device": _device()},
+            model="hf", model_args={"pretrained": str(model_dir), "dtype": "float32", "device": device()},
             tasks=tasks, task_manager=tm, batch_size=batch_size, log_samples=True, bootstrap_iters=0,
             random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed)
-
-
-def _device() -> str:
-    """A GPU where the job got one (LUMI's small-g: ROCm shows as cuda), else the CPU."""
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 class TokenCounter:

@@ -171,13 +171,11 @@ def run_job(input, output, params) -> dict:
     from . import warm
 
     warm.mergekit()
-
-    import torch
+    from .model import device as model_device
 
     members = [Path(m).parent for m in input.members]
     out_dir = Path(output.weights).parent
-    # On LUMI a merge runs in one job with its evaluations, on a GCD (ROCm shows as cuda).
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = model_device()  # on LUMI a merge shares a GCD job with its evaluation
     record = run(params.method, members, out_dir, base=Path(input.base).parent, density=params.density,
                  seed=params.seed, options={"device": device})
     logging.getLogger("mergelimits.merge").info("%s of %d models -> %s on %s (seed %s, density %s)", params.method,

@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 
 from . import warm
-
 from .modelid import WEIGHTS  # noqa: F401 - model.WEIGHTS, as callers know it
+
 RECORD = "init.json"
 
 #: config key -> LlamaConfig field
@@ -98,6 +98,11 @@ def check_arch(model_dir: str | Path, arch: dict) -> None:
              for key in values if key in arch and values[key] != arch[key]]
     if diffs:
         raise ValueError(f"{model_dir} does not match the configured architecture:\n  " + "\n  ".join(diffs))
+
+
+def device() -> str:
+    """A GPU where the job got one (LUMI's small-g: a ROCm GCD shows as cuda), else the CPU."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def load_model(model_dir: str | Path, dtype=torch.float32):
