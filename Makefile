@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Runs the tiny study (config/config.yaml), offline, through the same DAG as the paper.
+# Its headline numbers then go into README.md (between the results markers) from the tables.
 study: $(STAMP)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/snakemake --profile profiles/local --cores $(CORES)
+	$(BIN)/python tools/readme_results.py results/tiny
 
 dry-run: $(STAMP)
 	$(BIN)/snakemake -n --quiet rules
@@ -26,6 +28,7 @@ dry-run: $(STAMP)
 	$(BIN)/snakemake -n --quiet rules --configfile config/paper.yaml --profile profiles/lumi --sdm env-modules
 
 lint: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from mergelimits import datasets, model, tinydata, tokenizer, train
+from mergelimits import benchfiles, model, tinydata, tokenizer, train
 
 
 def main():
@@ -27,7 +27,7 @@ def main():
         tmp = Path(tmp)
         corpus = tmp / "corpus.jsonl"
         docs = tinydata.corpus_docs(args.lang, cfg["seeds"]["data"], gen["pretrain_docs"], gen["sentences_per_doc"])
-        datasets.write_jsonl([{"text": d} for d in docs], corpus)
+        benchfiles.write_jsonl([{"text": d} for d in docs], corpus)
         tok = tokenizer.train([corpus], cfg["data"]["tokenizer"]["vocab_size"], tmp / "tok")
         model.make_init(pre["arch"], tok, cfg["seeds"]["init"], tmp / "init")
         tc = train.TrainConfig(steps=pre["steps"], batch_size=pre["batch_size"], seq_len=pre["arch"]["seq_len"],

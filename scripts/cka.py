@@ -5,12 +5,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mergelimits import runlog, similarity
+from mergelimits import joblog, similarity
 
-log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
+log = joblog.from_snakemake(snakemake)
 frames = []
 for variant in ("eng", "own"):
-    cache = {Path(p).parent.name: np.load(p) for p in snakemake.input if Path(p).stem == variant}  # noqa: F821
+    cache = {Path(p).parent.name: np.load(p) for p in snakemake.input if Path(p).stem == variant}
     frames.append(similarity.cka_pairs(cache).assign(variant=variant))
-pd.concat(frames).to_csv(snakemake.output[0], sep="\t", index=False, float_format="%.6g")  # noqa: F821
+pd.concat(frames).to_csv(snakemake.output[0], sep="\t", index=False, float_format="%.6g")
 log.info("CKA of %d pair-layers", sum(len(f) for f in frames))

@@ -2,14 +2,14 @@
 
 from pathlib import Path
 
-from mergelimits import datasets, hub, runlog
+from mergelimits import benchfiles, hub, joblog
 
-log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
-wc = snakemake.wildcards  # noqa: F821
-source = hub.resolve(snakemake.params.source, wc.bench, wc.lang)  # noqa: F821
+log = joblog.from_snakemake(snakemake)
+wc = snakemake.wildcards
+source = hub.resolve(snakemake.params.source, wc.bench, wc.lang)
 name = f"{wc.split}.{wc.ext}"
 snapshot = hub.fetch(source, [source.files[name]])
 log.info("%s@%s resolved to %s", source.repo, source.revision, snapshot.name)
-hub.prepare(wc.bench, source, name, snapshot, Path(snakemake.output.data))  # noqa: F821
-datasets.write_record(snakemake.output.record, repo=source.repo, revision=source.revision,  # noqa: F821
+hub.prepare(wc.bench, source, name, snapshot, Path(snakemake.output.data))
+benchfiles.write_record(snakemake.output.record, repo=source.repo, revision=source.revision,
                       commit=snapshot.name, pattern=source.files[name])

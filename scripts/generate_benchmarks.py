@@ -2,16 +2,16 @@
 
 from pathlib import Path
 
-from mergelimits import datasets, runlog, tinydata
+from mergelimits import benchfiles, joblog, tinydata
 
-log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
-p = snakemake.params  # noqa: F821
+log = joblog.from_snakemake(snakemake)
+p = snakemake.params
 sizes = {**p.sizes["items"], **{f"flores_{k}": v for k, v in p.sizes["flores"].items()}}
-root = Path(snakemake.output.record).parent  # noqa: F821
+root = Path(snakemake.output.record).parent
 written = tinydata.write_benchmarks(p.languages, p.seed, sizes, lambda b, c: root / b / f"lang~{c}", p.benchmarks)
-expected = {Path(f) for f in snakemake.output.files}  # noqa: F821
+expected = {Path(f) for f in snakemake.output.files}
 if set(written) != expected:
     raise RuntimeError(f"generator and workflow disagree on files: {sorted(set(written) ^ expected)}")
 log.info("wrote %d benchmark files", len(written))
-datasets.write_record(snakemake.output.record, seed=p.seed, languages=p.languages, benchmarks=p.benchmarks,
-                      sizes=sizes)  # noqa: F821
+benchfiles.write_record(snakemake.output.record, seed=p.seed, languages=p.languages, benchmarks=p.benchmarks,
+                      sizes=sizes)

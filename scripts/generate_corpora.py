@@ -1,13 +1,13 @@
 """Snakemake adapter: generated pre-training corpora (tiny study)."""
 
-from mergelimits import datasets, runlog, tinydata
+from mergelimits import benchfiles, joblog, modelid, tinydata
 
-log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
-p = snakemake.params  # noqa: F821
+log = joblog.from_snakemake(snakemake)
+p = snakemake.params
 sizes = p.sizes
-out = dict(zip([f"mono-{c}" for c in p.languages] + [p.mixed], snakemake.output.corpora))  # noqa: F821
+out = dict(zip([modelid.mono(c) for c in p.languages] + [p.mixed], snakemake.output.corpora))
 tinydata.write_corpora(p.languages, p.seed, sizes["pretrain_docs"], sizes["sentences_per_doc"], out)
-for corpus, path in out.items():
+for path in out.values():
     log.info("wrote %s", path)
-datasets.write_record(snakemake.output.record, seed=p.seed, languages=p.languages,  # noqa: F821
+benchfiles.write_record(snakemake.output.record, seed=p.seed, languages=p.languages,
                       pretrain_docs=sizes["pretrain_docs"], sentences_per_doc=sizes["sentences_per_doc"])

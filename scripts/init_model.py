@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from mergelimits import model, runlog
+from mergelimits import joblog, model
 
-log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
-p = snakemake.params  # noqa: F821
-tok_dir = Path(snakemake.input[0]).parent  # noqa: F821
-record = model.make_init(p.arch, tok_dir, p.seed, Path(snakemake.output.weights).parent)  # noqa: F821
+log = joblog.from_snakemake(snakemake)
+p = snakemake.params
+tok_dir = Path(snakemake.input[0]).parent
+record = model.make_init(p.arch, tok_dir, p.seed, Path(snakemake.output.weights).parent)
 log.info("init: %d parameters, seed %d, sha256 %s", record["params"], p.seed, record["sha256"])

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from mergelimits import evaluate, runlog
+from mergelimits import evaluate, joblog
 
-log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
-p = snakemake.params  # noqa: F821
-written = evaluate.render_tasks(p.files, Path(snakemake.output[0]).parent, p.flores)  # noqa: F821
+log = joblog.from_snakemake(snakemake)
+p = snakemake.params
+written = evaluate.render_tasks(p.files, Path(snakemake.output[0]).parent, p.flores)
 log.info("%d task YAMLs", len(written))

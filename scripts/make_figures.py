@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from mergelimits import plots, runlog
+from mergelimits import joblog, plots
 
-log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
-inp, p = snakemake.input, snakemake.params  # noqa: F821
-out = Path(snakemake.output[0]).parent  # noqa: F821
+log = joblog.from_snakemake(snakemake)
+inp, p = snakemake.input, snakemake.params
+out = Path(snakemake.output[0]).parent
 agg = pd.read_csv(inp.agg, sep="\t")
 order = json.loads(Path(inp.order).read_text())["order"]
 plots.figure1(agg, p.mixed, p.merged, p.languages, str(out / "figure1"))

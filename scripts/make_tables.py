@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from mergelimits import runlog, stats
+from mergelimits import joblog, stats
 
-log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
-p = snakemake.params  # noqa: F821
-agg = pd.read_csv(snakemake.input.agg, sep="\t")  # noqa: F821
-out = Path(snakemake.output[0]).parent  # noqa: F821
+log = joblog.from_snakemake(snakemake)
+p = snakemake.params
+agg = pd.read_csv(snakemake.input.agg, sep="\t")
+out = Path(snakemake.output[0]).parent
 names = {"multiblimp": "MultiBLiMP accuracy", "belebele": "Belebele token-normalised accuracy",
          "hellaswag": "HellaSwag token-normalised accuracy", "xcsqa": "X-CSQA token-normalised accuracy",
          "flores": "FLORES chrF++"}
@@ -22,7 +22,7 @@ for bench in p.benchmarks:
     stats.write_table(t, str(out / f"table{numbers[bench]}_{bench}"),
                       f"Table {numbers[bench]}: {names[bench]} per language, ± 95% bootstrap CI; – no data.")
 if "flores" in p.benchmarks:
-    store = pd.read_parquet(snakemake.input.store)  # noqa: F821
+    store = pd.read_parquet(snakemake.input.store)
     t7 = stats.flores_examples(store, p.rows, p.flores_examples["lang"], p.step, p.flores_examples["n"])
     stats.write_table(t7, str(out / "table7_flores_examples"),
                       f"Table 7: FLORES devtest sentences ({p.flores_examples['lang']}) and each model's translation.")

@@ -3,10 +3,10 @@
 import json
 from pathlib import Path
 
-from mergelimits import runlog
+from mergelimits import joblog
 
-log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
-p, inp = snakemake.params, snakemake.input  # noqa: F821
+log = joblog.from_snakemake(snakemake)
+p, inp = snakemake.params, snakemake.input
 pre = p.pretrain
 prefixes = [str(Path(i).with_suffix("")) for i in inp.idx]
 run = {
@@ -24,5 +24,5 @@ run = {
     "outputs": {str(k): v for k, v in p.outputs.items()},
     "env": p.env,
 }
-Path(snakemake.output[0]).write_text(json.dumps(run, indent=2) + "\n")  # noqa: F821
-log.info("run file for %s: %d data prefixes", snakemake.wildcards.model, len(prefixes))  # noqa: F821
+Path(snakemake.output[0]).write_text(json.dumps(run, indent=2) + "\n")
+log.info("run file for %s: %d data prefixes", snakemake.wildcards.model, len(prefixes))

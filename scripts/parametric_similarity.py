@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from mergelimits import runlog, similarity
+from mergelimits import joblog, similarity
 
-log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
-models = {lang: Path(p).parent for lang, p in zip(snakemake.params.languages, snakemake.input.models)}  # noqa: F821
-pairs, layers = similarity.parametric(models, Path(snakemake.input.init).parent)  # noqa: F821
-pairs.to_csv(snakemake.output.pairs, sep="\t", index=False, float_format="%.6g")  # noqa: F821
-layers.to_csv(snakemake.output.layers, sep="\t", index=False, float_format="%.6g")  # noqa: F821
+log = joblog.from_snakemake(snakemake)
+models = {lang: Path(p).parent for lang, p in zip(snakemake.params.languages, snakemake.input.models)}
+pairs, layers = similarity.parametric(models, Path(snakemake.input.init).parent)
+pairs.to_csv(snakemake.output.pairs, sep="\t", index=False, float_format="%.6g")
+layers.to_csv(snakemake.output.layers, sep="\t", index=False, float_format="%.6g")
 log.info("%d pairs, %d pair-layers", len(pairs), len(layers))

@@ -2,15 +2,15 @@
 
 import pandas as pd
 
-from mergelimits import runlog
+from mergelimits import joblog
 
-log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
+log = joblog.from_snakemake(snakemake)
 frames = [pd.read_csv(p, sep="\t", keep_default_na=False, na_values={"acc": [""], "acc_norm_char": [""],
                                                                        "acc_norm_token": [""], "chrf": [""]})
-          for p in snakemake.input]  # noqa: F821
+          for p in snakemake.input]
 store = pd.concat(frames, ignore_index=True)
 dupes = store.duplicated(["model", "step", "benchmark", "lang", "item"])
 if dupes.any():
     raise ValueError(f"{dupes.sum()} items scored twice in the store")
-store.to_parquet(snakemake.output[0], index=False)  # noqa: F821
+store.to_parquet(snakemake.output[0], index=False)
 log.info("%d items from %d evaluations", len(store), len(frames))

@@ -1,8 +1,8 @@
 """Snakemake adapter: record the seeded order of the successive merges."""
 
-from mergelimits import datasets, runlog
+from mergelimits import benchfiles, joblog
 
-log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
-p = snakemake.params  # noqa: F821
-datasets.write_record(snakemake.output[0], seed=p.seed, order=p.order)  # noqa: F821
+log = joblog.from_snakemake(snakemake)
+p = snakemake.params
+benchfiles.write_record(snakemake.output[0], seed=p.seed, order=p.order)
 log.info("successive order (seed %d): %s", p.seed, " ".join(p.order))

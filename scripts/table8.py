@@ -4,17 +4,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from mergelimits import analysis, runlog, stats
+from mergelimits import analysis, joblog, stats
 
-log = runlog.from_snakemake(snakemake)  # noqa: F821 - injected by Snakemake
-inp, p = snakemake.input, snakemake.params  # noqa: F821
+log = joblog.from_snakemake(snakemake)
+inp, p = snakemake.input, snakemake.params
 agg = pd.read_csv(inp.agg, sep="\t")
 d = analysis.delta(agg, [tuple(x) for x in p.pairs], p.method, p.step)
 pairs = analysis.pair_table(d, pd.read_csv(inp.cka, sep="\t"), pd.read_csv(inp.parametric, sep="\t"),
                             pd.read_csv(inp.typology, sep="\t"))
-pairs.to_csv(snakemake.output.pairs, sep="\t", index=False, float_format="%.6g")  # noqa: F821
+pairs.to_csv(snakemake.output.pairs, sep="\t", index=False, float_format="%.6g")
 corr = analysis.correlations(pairs)
-stem = str(Path(snakemake.output.tables[0]).with_suffix(""))  # noqa: F821
+stem = str(Path(snakemake.output.tables[0]).with_suffix(""))
 stats.write_table(corr, stem, f"Table 8: correlation of the merge drop Δ ({p.method} merges, {len(pairs)} pairs) "
                   "with similarity measures: Pearson r and Spearman ρ with p-values.", digits=3)
 log.info("Δ of %d pairs: mean %.1f points", len(pairs), pairs.delta.mean())

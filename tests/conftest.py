@@ -30,9 +30,9 @@ def slurm():
     import os
     import subprocess
 
-    from mergelimits import cluster
+    from mergelimits import slurm
 
-    if cluster.slurm_problem(timeout=10) is None:
+    if slurm.slurm_problem(timeout=10) is None:
         yield
         return
     if os.geteuid() != 0:

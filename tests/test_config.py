@@ -73,13 +73,6 @@ def test_every_error_is_reported_at_once(cfg):
     assert "languages[1]" in text and "languages[2]" in text and "benchmarks[0]" in text
 
 
-def test_pairs_all_gives_45(cfg):
-    pairs = config.pairs(cfg)
-    assert len(pairs) == 45 and len(set(pairs)) == 45
-    cfg["merge"]["pairs"] = ["nld+deu"]
-    assert config.pairs(cfg) == [("deu", "nld")]  # in the order of `languages`
-
-
 def test_snakemake_rejects_bad_config_before_any_job(cfg, tmp_path):
     cfg["languages"] = ["deu", "klingon"]
     bad = tmp_path / "bad.yaml"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from mergelimits import datasets, evaluate, model, stats, tinydata, tokenizer
+from mergelimits import benchfiles, evaluate, model, stats, tinydata, tokenizer
 
 ARCH = {"layers": 1, "hidden": 32, "ffn": 64, "heads": 4, "kv_heads": 4, "seq_len": 128, "tie_embeddings": True}
 SIZES = {"multiblimp": 12, "belebele": 4, "hellaswag": 6, "xcsqa": 6, "flores_dev": 3, "flores_devtest": 4}
@@ -20,24 +20,24 @@ def env(tmp_path_factory):
     langs = ["eng", "fra", "deu"]
     tinydata.write_benchmarks(langs, 4, SIZES, lambda b, c: root / "bench" / b / f"lang~{c}")
     corpus = root / "c.jsonl"
-    datasets.write_jsonl([{"text": d} for c in langs for d in tinydata.corpus_docs(c, 4, 40, 4)], corpus)
+    benchfiles.write_jsonl([{"text": d} for c in langs for d in tinydata.corpus_docs(c, 4, 40, 4)], corpus)
     tok = tokenizer.train([corpus], 400, root / "tok")
     model.make_init(ARCH, tok, 2, root / "model")
     files = {}
     for lang in ("deu", "eng"):
         for b, split in (("multiblimp", "test"), ("belebele", "test"), ("hellaswag", "validation"),
                          ("xcsqa", "validation")):
-            name = datasets.bench_files(b)[0]
+            name = benchfiles.bench_files(b)[0]
             files[(b, lang)] = {split: str(root / "bench" / b / f"lang~{lang}" / name)}
         pairs = {}
         for split in ("dev", "devtest"):
             src = evaluate.flores_source(lang)
             rows = evaluate.flores_pairs(
-                datasets.load("flores", root / "bench" / "flores" / f"lang~{src}" / f"{split}.jsonl").to_dict("records"),
-                datasets.load("flores", root / "bench" / "flores" / f"lang~{lang}" / f"{split}.jsonl").to_dict("records"),
+                benchfiles.load("flores", root / "bench" / "flores" / f"lang~{src}" / f"{split}.jsonl").to_dict("records"),
+                benchfiles.load("flores", root / "bench" / "flores" / f"lang~{lang}" / f"{split}.jsonl").to_dict("records"),
                 src, lang)
             pairs[split] = str(root / "pairs" / lang / f"{split}.jsonl")
-            datasets.write_jsonl(rows, pairs[split])
+            benchfiles.write_jsonl(rows, pairs[split])
         files[("flores", lang)] = pairs
     evaluate.render_tasks(files, root / "tasks", {"num_fewshot": 1, "max_gen_toks": 8})
     tasks = [evaluate.task_name(b, lang) for b, lang in files]
@@ -64,7 +64,7 @@ def test_multiblimp_scores_equal_hand_computed_loglikelihoods(env):
     root, files, scores = env
     m = model.load_model(root / "model").eval()
     tok = tokenizer.load(root / "model")
-    df = datasets.load("multiblimp", files[("multiblimp", "deu")]["test"])
+    df = benchfiles.load("multiblimp", files[("multiblimp", "deu")]["test"])
     got = scores[(scores.benchmark == "multiblimp") & (scores.lang == "deu")].sort_values("item")
     samples = [json.loads(line) for line in open(root / "samples.jsonl")]
     mb = sorted([s for s in samples if s["task"] == "ml_multiblimp_deu"], key=lambda s: s["doc_id"])
@@ -173,16 +173,3 @@ def test_missing_inputs_are_named_before_the_harness(env, tmp_path):
         evaluate.run_harness(bare, ["ml_multiblimp_deu"], root / "tasks")
     with pytest.raises(KeyError, match="no task YAML .* ml_multiblimp_zho"):
         evaluate.run_harness(root / "model", ["ml_multiblimp_zho"], root / "tasks")
-
-
-def test_plan_evaluates_what_the_tables_need():
-    langs = ["deu", "eng", "tur", "zho"]
-    benches = ["multiblimp", "belebele", "hellaswag", "xcsqa", "flores"]
-    merges = [("linear-all4", 5), ("linear-all4", 10), ("linear-deu+zho", 10), ("linear-succ2", 10)]
-    p = evaluate.plan(langs, benches, 10, "mixed4", merges, {lang: f"mono-{lang}" for lang in langs})
-    assert ("xcsqa", "tur") not in p[("mixed4", 10)] and ("multiblimp", "zho") not in p[("mixed4", 10)]
-    assert len(p[("mixed4", 10)]) == 3 + 4 + 4 + 3 + 4
-    assert p[("linear-all4", 5)] == [("multiblimp", lang) for lang in ("deu", "eng", "tur")]
-    assert p[("mixed4", 5)] == p[("linear-all4", 5)]
-    assert p[("linear-deu+zho", 10)] == [("multiblimp", "deu")]
-    assert p[("mono-zho", 10)] == [(b, "zho") for b in ("belebele", "hellaswag", "xcsqa", "flores")]

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from mergelimits import datasets, generate, languages, tinydata, tokenizer
+from mergelimits import benchfiles, generate, languages, tinydata, tokenizer
 
 LANGS = list(languages.table())
 SIZES = {"multiblimp": 60, "belebele": 20, "hellaswag": 30, "xcsqa": 30, "flores_dev": 10, "flores_devtest": 20}
@@ -41,8 +41,8 @@ def test_a_benchmark_subset_writes_only_its_files_with_the_same_items(written, t
 def test_every_file_is_read_by_the_benchmark_loader(written):
     for bench in languages.BENCHMARKS:
         for code in languages.available(bench, LANGS):
-            for name in datasets.bench_files(bench):
-                df = datasets.load(bench, written / bench / f"lang~{code}" / name)
+            for name in benchfiles.bench_files(bench):
+                df = benchfiles.load(bench, written / bench / f"lang~{code}" / name)
                 assert len(df) == SIZES.get(bench) or len(df) == SIZES[f"flores_{name.split('.')[0]}"]
 
 
@@ -53,7 +53,7 @@ def test_no_files_for_missing_combinations(written):
 
 def test_minimal_pairs_differ_only_in_the_verb(written):
     for code in languages.available("multiblimp", LANGS):
-        df = datasets.load("multiblimp", written / "multiblimp" / f"lang~{code}" / "test.tsv")
+        df = benchfiles.load("multiblimp", written / "multiblimp" / f"lang~{code}" / "test.tsv")
         assert set(df.phenomenon) <= {"SV-#", "SV-P", "SV-G"}
         assert (df["lang"] == languages.get(code).source_code("multiblimp")).all()
         for sen, wrong, verb, wrong_verb in zip(df.sen, df.wrong_sen, df.verb, df.wrong_verb):
@@ -66,7 +66,7 @@ def test_minimal_pairs_differ_only_in_the_verb(written):
 def test_gender_agreement_only_where_the_real_language_has_it(written):
     phen = {}
     for code in languages.available("multiblimp", LANGS):
-        df = datasets.load("multiblimp", written / "multiblimp" / f"lang~{code}" / "test.tsv")
+        df = benchfiles.load("multiblimp", written / "multiblimp" / f"lang~{code}" / "test.tsv")
         phen[code] = set(df.phenomenon)
     assert "SV-G" in phen["ara"] and "SV-G" in phen["rus"]
     assert all("SV-G" not in phen[c] for c in ("deu", "eng", "fra", "tur"))
@@ -79,7 +79,7 @@ def test_chinese_has_no_agreement_to_violate():
 
 def test_flores_is_parallel_and_in_flores_plus_codes(written):
     for split in ("dev", "devtest"):
-        frames = {c: datasets.load("flores", written / "flores" / f"lang~{c}" / f"{split}.jsonl") for c in LANGS}
+        frames = {c: benchfiles.load("flores", written / "flores" / f"lang~{c}" / f"{split}.jsonl") for c in LANGS}
         assert {len(f) for f in frames.values()} == {SIZES[f"flores_{split}"]}
         assert all(list(f.id) == list(frames["eng"].id) for f in frames.values())
         assert frames["zho"].iso_639_3[0] == "cmn" and frames["zho"].iso_15924[0] == "Hans"
@@ -87,7 +87,7 @@ def test_flores_is_parallel_and_in_flores_plus_codes(written):
 
 
 def test_reading_items_answer_is_in_the_passage(written):
-    df = datasets.load("belebele", written / "belebele" / "lang~deu" / "test.jsonl")
+    df = benchfiles.load("belebele", written / "belebele" / "lang~deu" / "test.jsonl")
     for row in df.to_dict(orient="records"):
         answer = row[f"mc_answer{row['correct_answer_num']}"]
         assert answer.lower() in row["flores_passage"].lower()
@@ -144,7 +144,7 @@ def test_agreement_is_learnable_in_language_and_not_across(tmp_path):
     for code in codes:
         path = tmp_path / f"{code}.jsonl"
         docs = tinydata.corpus_docs(code, 11, 1200, 8)
-        datasets.write_jsonl([{"text": d} for d in docs], path)
+        benchfiles.write_jsonl([{"text": d} for d in docs], path)
         corpora[code] = (path, docs)
     tok = tokenizer.load(tokenizer.train([p for p, _ in corpora.values()], 2000, tmp_path / "tok"))
     pairs = {}
@@ -171,7 +171,7 @@ def test_tokenizer_loads_with_autotokenizer_and_round_trips(tmp_path):
     paths = []
     for code, docs in texts.items():
         paths.append(tmp_path / f"{code}.jsonl")
-        datasets.write_jsonl([{"text": d} for d in docs], paths[-1])
+        benchfiles.write_jsonl([{"text": d} for d in docs], paths[-1])
     tok = tokenizer.load(tokenizer.train(paths, 500, tmp_path / "tok"))
     assert tok.bos_token == "<s>" and tok.eos_token == "</s>" and tok.pad_token == "<pad>"
     for docs in texts.values():

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mergelimits import datasets, hub, tinydata, tokenizer
+from mergelimits import benchfiles, hub, tinydata, tokenizer
 
 from .conftest import ROOT
 
@@ -73,7 +73,7 @@ def hub_cache(tmp_path_factory, paper_config):
     _put(snap("flores"), "devtest/deu_Latn.parquet", frame=flores)
     # A small real tokenizer stands in for Gemma-3's files (same file names, same loader).
     corpus = cache.parent / "tok.jsonl"
-    datasets.write_jsonl([{"text": t} for t in tinydata.corpus_docs("deu", 1, 50, 4)], corpus)
+    benchfiles.write_jsonl([{"text": t} for t in tinydata.corpus_docs("deu", 1, 50, 4)], corpus)
     tok_dir = tokenizer.train([corpus], 400, cache.parent / "tok")
     tsnap = snap("tokenizer")
     for name in ("tokenizer.json", "tokenizer_config.json"):
@@ -99,11 +99,11 @@ CASES = [("multiblimp", "deu"), ("belebele", "deu"), ("hellaswag", "deu"), ("hel
 @pytest.mark.parametrize("bench,lang", CASES)
 def test_fetch_and_prepare_give_the_files_the_loader_reads(offline, paper_config, tmp_path, bench, lang):
     source = hub.resolve(paper_config["data"]["hub"][bench], bench, lang)
-    for name in datasets.bench_files(bench):
+    for name in benchfiles.bench_files(bench):
         snapshot = hub.fetch(source, [source.files[name]])
         assert snapshot.name == (source.revision if len(source.revision) == 40 else COMMIT)
         out = hub.prepare(bench, source, name, snapshot, tmp_path / name)
-        df = datasets.load(bench, out)
+        df = benchfiles.load(bench, out)
         assert len(df) >= 1
     if bench == "xcsqa":
         q = df["question"][0]
@@ -121,10 +121,10 @@ def test_generated_and_fetched_files_share_a_schema(offline, paper_config, tmp_p
         if lang != "deu":
             continue
         source = hub.resolve(paper_config["data"]["hub"][bench], bench, lang)
-        name = datasets.bench_files(bench)[0]
-        fetched = datasets.load(bench, hub.prepare(bench, source, name, hub.fetch(source), tmp_path / bench / name))
-        generated = datasets.load(bench, gen / bench / name)
-        assert set(datasets.SCHEMAS[bench][1]) <= set(fetched.columns) & set(generated.columns)
+        name = benchfiles.bench_files(bench)[0]
+        fetched = benchfiles.load(bench, hub.prepare(bench, source, name, hub.fetch(source), tmp_path / bench / name))
+        generated = benchfiles.load(bench, gen / bench / name)
+        assert set(benchfiles.SCHEMAS[bench][1]) <= set(fetched.columns) & set(generated.columns)
 
 
 def test_a_missing_file_names_the_pattern_and_the_snapshot(offline, paper_config):
@@ -151,7 +151,7 @@ def test_gated_source_without_token_says_which_variable(paper_config, monkeypatc
 def test_paper_rules_fetch_through_snakemake(hub_cache, tmp_path):
     """The fetch rules of the paper config, run by Snakemake against the fixture cache."""
     targets = [f"results/paper/data/benchmarks/{b}/lang~{lang}/{n}" for b, lang in CASES
-               for n in datasets.bench_files(b)] + ["results/paper/data/tokenizer/tokenizer_config.json"]
+               for n in benchfiles.bench_files(b)] + ["results/paper/data/tokenizer/tokenizer_config.json"]
     env = {**os.environ, "HF_HUB_CACHE": str(hub_cache), "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),

@@ -10,8 +10,8 @@ import torch
 
 pytest.importorskip("megatron.core")
 
+from mergelimits import benchfiles, tinydata, tokenizer  # noqa: E402
 from mergelimits import model as hf_model  # noqa: E402
-from mergelimits import tinydata, datasets, tokenizer  # noqa: E402
 from mergelimits.megatron import convert, cpu_compat  # noqa: E402
 from mergelimits.megatron import model as mmodel  # noqa: E402
 
@@ -29,7 +29,7 @@ def megatron_cpu():
 def tok_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("mtok")
     corpus = root / "c.jsonl"
-    datasets.write_jsonl([{"text": t} for t in tinydata.corpus_docs("eng", 1, 100, 4)], corpus)
+    benchfiles.write_jsonl([{"text": t} for t in tinydata.corpus_docs("eng", 1, 100, 4)], corpus)
     return tokenizer.train([corpus], 400, root / "tok")
 
 
@@ -129,7 +129,7 @@ def test_indexed_corpus_and_blended_dataset(tok_dir, tmp_path):
     for code in ("deu", "ita", "tur"):
         corpus = tmp_path / f"{code}.jsonl"
         docs = tinydata.corpus_docs(code, 2, 60, 4)
-        datasets.write_jsonl([{"text": d} for d in docs], corpus)
+        benchfiles.write_jsonl([{"text": d} for d in docs], corpus)
         counts[code] = data.build_indexed(corpus, tok_dir, tmp_path / "idx" / code)
         prefixes.append(str(tmp_path / "idx" / code))
         assert counts[code]["documents"] == 60

@@ -4,7 +4,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from mergelimits import datasets, merge, model, modelid, tinydata, tokenizer
+from mergelimits import benchfiles, merge, model, modelid, tinydata, tokenizer
 from mergelimits.model import WEIGHTS
 
 ARCH = {"layers": 2, "hidden": 32, "ffn": 64, "heads": 4, "kv_heads": 4, "seq_len": 32, "tie_embeddings": True}
@@ -15,7 +15,7 @@ def models(tmp_path_factory):
     """The shared init and three 'trained' models: the init moved by different task vectors."""
     root = tmp_path_factory.mktemp("merge")
     corpus = root / "c.jsonl"
-    datasets.write_jsonl([{"text": t} for t in tinydata.corpus_docs("deu", 1, 30, 3)], corpus)
+    benchfiles.write_jsonl([{"text": t} for t in tinydata.corpus_docs("deu", 1, 30, 3)], corpus)
     tok = tokenizer.train([corpus], 350, root / "tok")
     model.make_init(ARCH, tok, 0, root / "init")
     init = model.load_model(root / "init")
@@ -168,14 +168,3 @@ def test_parametric_similarity_table(models):
     assert abs(other["cosine_task_vector"]) < 0.2  # independent random task vectors
     assert other["cosine"] > 0.5  # the shared init dominates raw weights
     assert len(layers) == 3 * ARCH["layers"]
-
-
-def test_successive_members_follow_the_seeded_order():
-    langs = ["ara", "deu", "eng", "fra"]
-    order = merge.successive_order(langs, 3)
-    assert sorted(order) == langs and order == merge.successive_order(langs, 3)
-    assert merge.members("linear-succ3", langs, 3) == order[:3]
-    assert merge.members("ties-all4", langs, 3) == langs
-    assert merge.members("linear-deu+fra", langs, 3) == ["deu", "fra"]
-    with pytest.raises(ValueError, match="merges 10 models but 4"):
-        merge.members("ties-all10", langs, 3)

@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from mergelimits import datasets, languages, tokenizer
+from mergelimits import benchfiles, languages, tokenizer
 
 from .conftest import ROOT
 
@@ -29,7 +29,7 @@ def test_paper_dry_run_fetches_every_available_file(tmp_path):
                      "--directory", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]
     langs = list(languages.table())
-    expected = sum(len(languages.available(b, langs)) * len(datasets.bench_files(b)) for b in languages.BENCHMARKS)
+    expected = sum(len(languages.available(b, langs)) * len(benchfiles.bench_files(b)) for b in languages.BENCHMARKS)
     assert re.search(rf"^fetch_benchmark\s+{expected}$", proc.stdout, re.M), proc.stdout
     assert expected == 9 + 10 + 10 + 9 + 20
 
@@ -51,8 +51,8 @@ def test_tiny_study_runs_to_its_tables(cfg, tmp_path):
     root = tmp_path / "results" / "tiny" / "data"
     for bench in languages.BENCHMARKS:
         for lang in languages.available(bench, cfg["languages"]):
-            for name in datasets.bench_files(bench):
-                assert len(datasets.load(bench, root / "benchmarks" / bench / f"lang~{lang}" / name)) > 0
+            for name in benchfiles.bench_files(bench):
+                assert len(benchfiles.load(bench, root / "benchmarks" / bench / f"lang~{lang}" / name)) > 0
     mixed = [json.loads(line) for line in (root / "corpus" / "mixed10" / "train.jsonl").read_text().splitlines()]
     assert {r["lang"] for r in mixed} == set(cfg["languages"]) and len(mixed) == 100
     record = json.loads((root / "benchmarks" / "generated.json").read_text())
@@ -93,8 +93,8 @@ def test_tiny_study_runs_to_its_tables(cfg, tmp_path):
     assert "Nothing to be done" in again.stdout + again.stderr
     # One pair rebuilt alone: one merge job, nothing upstream.
     one = snakemake("-n", "--quiet", "rules", "--configfile", str(path), "--directory", str(tmp_path),
-                    "--forcerun", "merge_models", "--", "results/tiny/models/linear-deu+nld/step~6/merge.json")
-    assert re.search(r"^merge_models\s+1$", one.stdout, re.M) and "pretrain_torch" not in one.stdout, one.stdout
+                    "--forcerun", "merge_evaluate", "--", "results/tiny/models/linear-deu+nld/step~6/merge.json")
+    assert re.search(r"^merge_evaluate\s+1$", one.stdout, re.M) and "pretrain_torch" not in one.stdout, one.stdout
 
 
 def test_paper_dry_run_with_the_lumi_profile(tmp_path):
@@ -124,10 +124,8 @@ def test_lumi_sbatch_lines():
     for flag in ("standard-g", "--nodes=16", "--gpus=128", "--ntasks=128", "--ntasks-per-gpu=1", "--cpus-per-task=7",
                  "--exclusive", "--mem", "480000", "2880"):
         assert flag in pre, (flag, pre)
-    assert lines["group merge_eval: merge_models + evaluate_model"] == \
-        "sbatch -p small-g -t 150 --mem 60000 --cpus-per-task=7 --gpus=1"
-    assert lines["group merge_eval: evaluate_model"].startswith("sbatch -p small-g")
-    assert "merge_models" not in lines and "evaluate_model" not in lines  # always in their group
+    assert lines["merge_evaluate"] == "sbatch -p small-g -t 150 --mem 60000 --cpus-per-task=7 --gpus=1"
+    assert lines["evaluate_model"] == "sbatch -p small-g -t 120 --mem 60000 --cpus-per-task=7 --gpus=1"
     assert lines["activations"] == "sbatch -p small-g -t 60 --mem 60000 --cpus-per-task=7 --gpus=1"
     for rule in ("make_tables", "score_store", "aggregate_scores", "init_model"):
         assert lines[rule] == "sbatch -p small -t 60 --mem 16000 --ntasks=1 --cpus-per-task=4"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # A real one-node Slurm on localhost, for the Slurm tests (tests/test_slurm.py).
 #   tools/local-slurm.sh start   install (Debian packages) if needed, configure, start, wait for the node
-#   tools/local-slurm.sh stop    stop the daemons this script started
+#   tools/local-slurm.sh stop    stop the daemons this script started, and put back the
+#                                slurm.conf found at start (or remove ours): the Slurm executor
+#                                plugin runs `scontrol show config` whenever Snakemake starts,
+#                                and a config naming a stopped controller makes that wait ~9 s
 # Needs root. The configuration must live at /etc/slurm/slurm.conf: the Slurm executor's job
 # step drops SLURM_CONF before its inner srun. State and logs go to $SLURM_TEST_DIR.
 set -euo pipefail
@@ -20,6 +23,9 @@ configure() {
   cpus=$(nproc)
   mem=$(( $(free -m | awk '/^Mem:/ {print $2}') - 1024 ))
   mkdir -p "$DIR"/{state,spool,log} /etc/slurm
+  if [ -f "$CONF" ] && ! grep -q '^ClusterName=mergelimits-test$' "$CONF"; then
+    cp -p "$CONF" "$DIR/slurm.conf.found"
+  fi
   cat > "$CONF" <<CONF
 ClusterName=mergelimits-test
 SlurmctldHost=${host}(127.0.0.1)
@@ -59,7 +65,10 @@ start() {
   install
   configure
   mkdir -p /run/munge && chown munge:munge /run/munge
-  pgrep -x munged >/dev/null || runuser -u munge -- /usr/sbin/munged
+  if ! pgrep -x munged >/dev/null; then
+    runuser -u munge -- /usr/sbin/munged
+    touch "$DIR/munged.ours"
+  fi
   slurmctld
   slurmd
   for _ in $(seq 60); do
@@ -77,6 +86,15 @@ stop() {
   for pid in "$DIR/slurmd.pid" "$DIR/slurmctld.pid"; do
     [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
   done
+  if [ -f "$DIR/munged.ours" ]; then
+    pkill -x munged || true
+    rm -f "$DIR/munged.ours"
+  fi
+  if [ -f "$DIR/slurm.conf.found" ]; then
+    mv "$DIR/slurm.conf.found" "$CONF"
+  elif [ -f "$CONF" ] && grep -q '^ClusterName=mergelimits-test$' "$CONF"; then
+    rm -f "$CONF"
+  fi
 }
 
 "${1:?usage: $0 start|stop}"

@@ -122,7 +122,7 @@ def lines(configfile: str, profile: str, targets: list[str]) -> dict[str, str]:
         else:
             out.setdefault(job["rule"], sbatch_line(job["rule"], job["resources"], job["threads"]))
     for (name, _), members in grouped.items():
-        rules = " + ".join(sorted({j["rule"] for j in members}, key=lambda r: r != "merge_models"))
+        rules = " + ".join(sorted({j["rule"] for j in members}))
         out.setdefault(f"group {name}: {rules}", sbatch_line(name, group_resources(members)))
     return out
 

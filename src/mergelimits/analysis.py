@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import languages, modelid
@@ -36,10 +37,10 @@ def delta(agg: pd.DataFrame, pairs: list[tuple[str, str]], method: str, step: in
         used = [lang for lang in (a, b) if languages.get(lang).has("multiblimp")]
         drops = []
         for lang in used:
-            for model in (f"mono-{lang}", merged):
+            for model in (modelid.mono(lang), merged):
                 if (model, lang) not in mb.index:
                     raise KeyError(f"Δ({a}+{b}): no MultiBLiMP score of {model} on {lang} at step {step}")
-            drops.append(mb[(f"mono-{lang}", lang)] - mb[(merged, lang)])
+            drops.append(mb[(modelid.mono(lang), lang)] - mb[(merged, lang)])
         rows.append({"lang_a": a, "lang_b": b, "pair": f"{a}+{b}", "method": method, "delta": float(np.mean(drops)),
                      "languages": "+".join(used)})
     return pd.DataFrame(rows)
@@ -68,8 +69,8 @@ def mean_cka(cka: pd.DataFrame, variant: str) -> pd.DataFrame:
     """Mean over layers of the CKA between mono-a and mono-b, keyed by language pair."""
     sub = cka[cka.variant == variant]
     out = sub.groupby(["model_a", "model_b"])["cka"].mean().reset_index()
-    out["lang_a"] = out.model_a.str.removeprefix("mono-")
-    out["lang_b"] = out.model_b.str.removeprefix("mono-")
+    out["lang_a"] = out.model_a.map(modelid.mono_lang)
+    out["lang_b"] = out.model_b.map(modelid.mono_lang)
     return out
 
 
@@ -94,29 +95,25 @@ def pair_table(d: pd.DataFrame, cka: pd.DataFrame, parametric: pd.DataFrame, typ
 
 
 def _flores_texts(path) -> list[str]:
-    from .datasets import load
+    from .benchfiles import load
 
     return list(load("flores", path).sort_values("id")["text"])
 
 
-def activations_job(input, output, params) -> None:
-    """The activations rule: English and own-language devtest through one model, once."""
+def cache_activations(model_dir: str | Path, texts: dict[str, str | Path], out: dict[str, str | Path],
+                      batch_size: int) -> None:
+    """Each variant's FLORES devtest (English, own language) through one model, cached as .npy."""
     import logging
     import time
-    from pathlib import Path
 
-    from . import warm
-
-    warm.models()  # first: a run: job may share its process (see warm)
     import numpy as np
 
     from .similarity import activations
 
-    model_dir = Path(input.weights).parent
-    for variant, texts_path, out in (("eng", input.eng, output.eng), ("own", input.own, output.own)):
+    for variant, texts_path in texts.items():
         t0 = time.perf_counter()
-        acts = activations(model_dir, _flores_texts(texts_path), params.batch_size)
-        np.save(out, acts)
+        acts = activations(model_dir, _flores_texts(texts_path), batch_size)
+        np.save(out[variant], acts)
         logging.getLogger("mergelimits.activations").info(
             "%s, %s: %d layers × %d sentences × %d in %.1f s", model_dir, variant, *acts.shape,
             time.perf_counter() - t0)

@@ -7,12 +7,11 @@ key it is about, e.g. ``merge.pairs[2]: 'deu+deu' names one language twice``.
 
 from __future__ import annotations
 
-from itertools import combinations
 from pathlib import Path
 
 import yaml
 
-from . import languages
+from . import languages, registry
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -28,10 +27,18 @@ def _key(path) -> str:
     return out or "(top level)"
 
 
+def load_schema() -> dict:
+    """The JSON Schema, its merge-method enum taken from the registry (the file's copy is
+    documentation; tests/test_registry.py checks that the two agree)."""
+    schema = yaml.safe_load(SCHEMA.read_text())
+    schema["properties"]["merge"]["$defs"]["methods"]["items"]["enum"] = list(registry.MERGE_METHODS)
+    return schema
+
+
 def schema_errors(cfg: dict) -> list[str]:
     import jsonschema
 
-    schema = yaml.safe_load(SCHEMA.read_text())
+    schema = load_schema()
     validator = jsonschema.Draft202012Validator(schema)
     errors = []
     for err in sorted(validator.iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path))):
@@ -162,16 +169,6 @@ def validate(cfg: dict) -> dict:
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
     return cfg
-
-
-def pairs(cfg: dict) -> list[tuple[str, str]]:
-    """The bilingual pairs to merge, each in the order of `languages`."""
-    langs = cfg["languages"]
-    spec = cfg["merge"]["pairs"]
-    if spec == "all":
-        return list(combinations(langs, 2))
-    order = {c: i for i, c in enumerate(langs)}
-    return [tuple(sorted(p.split("+"), key=order.__getitem__)) for p in spec]
 
 
 def load(path: str | Path) -> dict:

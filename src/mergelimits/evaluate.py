@@ -18,21 +18,17 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from . import languages, warm
+from . import languages, registry
 
-if TYPE_CHECKING:  # the Snakefile imports this module; pandas loads with the jobs that use it
+if TYPE_CHECKING:  # the Snakefile imports this module (through mergelimits.study)
     import pandas as pd
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parents[2] / "resources" / "lm_eval"
 #: the metric each benchmark's tables report
-PRIMARY = {"multiblimp": "acc", "belebele": "acc_norm_token", "hellaswag": "acc_norm_token",
-           "xcsqa": "acc_norm_token", "flores": "chrf"}
+PRIMARY = {b.name: b.metric for b in registry.BENCHMARKS.values()}
 SCORE_COLUMNS = ["model", "step", "benchmark", "lang", "item", "acc", "acc_norm_char", "acc_norm_token",
                  "chrf", "source", "hypothesis", "reference"]
-# lm-eval seeds globals, mutates tasks and builds its model inside the call: one call at a
-# time per process, and no other model built meanwhile.
-_LM_EVAL = warm.MODEL_BUILD
 
 
 def task_name(bench: str, lang: str) -> str:
@@ -66,7 +62,7 @@ def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Pa
         template = TEMPLATES / f"{bench}.yaml"
         if not template.exists():
             raise FileNotFoundError(f"no lm-eval template for {bench}: {template}")
-        for split, path in splits.items():
+        for path in splits.values():
             if not Path(path).exists():
                 raise FileNotFoundError(f"{task_name(bench, lang)}: data file missing: {path}")
         task = yaml.safe_load(template.read_text())
@@ -98,8 +94,19 @@ def check_model_dir(model_dir: str | Path) -> None:
 
 def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, batch_size: int = 32,
                 seed: int = 0) -> dict:
-    """One lm-eval call for all tasks of one model (the model is loaded once)."""
-    import lm_eval
+    """One lm-eval call for all tasks of one model (the model is loaded once).
+
+    lm-eval's `evaluate` with the seeding and few-shot defaults of its `simple_evaluate`
+    (lm_eval/evaluator.py), without what `simple_evaluate` adds around it: a description of
+    the environment (`pip list`, lscpu: 1-3 s a call) and git hashes. The study pins its
+    environment in pyproject.toml and keeps only the per-item samples.
+    """
+    import random
+
+    import numpy as np
+    import torch
+    from lm_eval.evaluator import evaluate
+    from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
     from .model import device
@@ -109,13 +116,17 @@ def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, 
     unknown = sorted(set(tasks) - rendered)
     if unknown:
         raise KeyError(f"no task YAML in {tasks_dir} for: {', '.join(unknown)}")
-    with _LM_EVAL:
-        log.info("harness call: %s, %d tasks", model_dir, len(tasks))  # perf/bench_evaluate.py counts these
-        tm = TaskManager(include_path=str(tasks_dir), include_defaults=False)
-        return lm_eval.simple_evaluate(
-            model="hf", model_args={"pretrained": str(model_dir), "dtype": "float32", "device": device()},
-            tasks=tasks, task_manager=tm, batch_size=batch_size, log_samples=True, bootstrap_iters=0,
-            random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed)
+    log.info("harness call: %s, %d tasks", model_dir, len(tasks))  # perf/bench_evaluate.py counts these
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    lm = HFLM(pretrained=str(model_dir), dtype="float32", device=device(), batch_size=batch_size)
+    loaded = TaskManager(include_path=str(tasks_dir), include_defaults=False).load(tasks)
+    for task in loaded["tasks"].values():
+        if task.get_config("num_fewshot") is None:
+            task.set_config(key="num_fewshot", value=0)
+        task.set_fewshot_seed(seed=seed)
+    return evaluate(lm=lm, task_dict=loaded, log_samples=True, bootstrap_iters=0)
 
 
 class TokenCounter:
@@ -189,56 +200,23 @@ def evaluate_model(model_dir: str | Path, model: str, step: int, tasks: list[str
     return item_scores(samples, load_tokenizer(model_dir), model, step)
 
 
-def plan(langs: list[str], benches: list[str], final: int, mixed: str, merges: list[tuple[str, int]],
-         monos: dict[str, str]) -> dict[tuple[str, int], list[tuple[str, str]]]:
-    """What each (model, step) is evaluated on: what the tables and figures need, no more.
-
-    Table 1-6 rows at the final step get every benchmark × language (monolingual experts:
-    their own language only); Figure 1's intermediate checkpoints, Figure 2's successive
-    merges and the bilingual merges (for Δ) get MultiBLiMP only, on the languages they need.
-    """
-    from . import modelid
-
-    def cover(bench_list, lang_list):
-        return [(b, lang) for b in bench_list for lang in languages.available(b, lang_list)]
-
-    mb = [b for b in benches if b == "multiblimp"]
-    out: dict[tuple[str, int], list[tuple[str, str]]] = {}
-    for lang, model in monos.items():
-        out[(model, final)] = cover(benches, [lang])
-    out[(mixed, final)] = cover(benches, langs)
-    for model, step in merges:
-        mid = modelid.parse(model)
-        if mid.family == "all":
-            out[(model, step)] = cover(benches if step == final else mb, langs)
-        elif mid.family == "pair":
-            out[(model, step)] = cover(mb, list(mid.pair))
-        else:
-            out[(model, step)] = cover(mb, langs)
-    for step in sorted({s for (m, s) in out if modelid.parse(m).family == "all"} - {final}):
-        out[(mixed, step)] = cover(mb, langs)  # Figure 1: Mixed10 beside Merged10
-    return {k: v for k, v in out.items() if v}
-
-
-def run_job(input, output, params, wildcards) -> None:
-    """The evaluate_model rule."""
-    warm.lm_eval()
-    df = evaluate_model(Path(input.weights).parent, wildcards.model, int(wildcards.step), params.tasks,
-                        Path(input.tasks[0]).parent, params.batch_size, params.seed, output.samples)
+def evaluate_to_files(model_dir: str | Path, model: str, step: int, tasks: list[str], tasks_dir: str | Path,
+                      batch_size: int, seed: int, scores_out: str | Path, samples_out: str | Path) -> pd.DataFrame:
+    """The evaluation of one checkpoint: per-item scores (TSV) and lm-eval's samples (JSONL)."""
+    df = evaluate_model(model_dir, model, step, tasks, tasks_dir, batch_size, seed, samples_out)
     counts = df.groupby(["benchmark", "lang"]).size()
-    log.info("%s step %s: %d items in %d benchmark × language cells", wildcards.model, wildcards.step, len(df),
-             len(counts))
-    df.to_csv(output.scores, sep="\t", index=False)
+    log.info("%s step %s: %d items in %d benchmark × language cells", model, step, len(df), len(counts))
+    df.to_csv(scores_out, sep="\t", index=False)
+    return df
 
 
-def write_flores_pairs(input, output, wildcards) -> None:
-    """The flores_pairs rule: source and target sentences of one language and split."""
-    from .datasets import load, write_jsonl
+def write_flores_pairs(source: str | Path, target: str | Path, out: str | Path, lang: str) -> int:
+    """Source and target sentences of one language's FLORES direction, as one JSONL file."""
+    from .benchfiles import load, write_jsonl
 
-    warm.imports("pandas")  # a run: job, maybe beside others importing (see warm)
-
-    src, tgt = flores_source(wildcards.lang), wildcards.lang
-    rows = flores_pairs(load("flores", input.source).to_dict("records"), load("flores", input.target).to_dict("records"),
-                        src, tgt)
-    write_jsonl(rows, output[0])
-    log.info("%s→%s %s: %d pairs", src, tgt, wildcards.split, len(rows))
+    src = flores_source(lang)
+    rows = flores_pairs(load("flores", source).to_dict("records"), load("flores", target).to_dict("records"),
+                        src, lang)
+    write_jsonl(rows, out)
+    log.info("%s→%s: %d pairs", src, lang, len(rows))
+    return len(rows)

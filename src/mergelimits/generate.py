@@ -5,7 +5,7 @@ languages. One seeded generator draws a shared *meaning* (who does what to whom,
 and each language *realises* it with its own lexicon, script, word order and agreement
 morphology, loosely following the real language's typology (see `TYPOLOGY`). Because
 meanings are shared, the same generator gives pre-training text, minimal pairs,
-parallel sentences and cloze items; `datasets.py` writes them in the real datasets'
+parallel sentences and cloze items; `benchfiles.py` writes them in the real datasets'
 schemas. The words are invented: nothing here is real Arabic, German, ...
 
 Related languages (Romance, Germanic) derive their words from one family proto-lexicon

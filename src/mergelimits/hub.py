@@ -2,7 +2,7 @@
 
 `fetch` is a thin wrapper over `huggingface_hub.snapshot_download` (the real client, with
 its cache and resume); `prepare_*` turn the files of a snapshot into the project's local
-files (`datasets.SCHEMAS`), the same files the tiny study generates. The tests run both
+files (`benchfiles.SCHEMAS`), the same files the tiny study generates. The tests run both
 against a local hub cache of fixture files with HF_HUB_OFFLINE=1, so no network is used.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import languages
-from .datasets import SCHEMAS, check_columns, normalise_xcsqa_question, read_table, write_file
+from .benchfiles import SCHEMAS, check_columns, normalise_xcsqa_question, read_table, write_file
 
 
 @dataclass(frozen=True)

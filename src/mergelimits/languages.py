@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from .registry import BENCHMARKS as _REGISTERED
+
 TABLE = Path(__file__).resolve().parents[2] / "resources" / "languages.tsv"
 
-#: Benchmarks the study knows, in the paper's table order.
-BENCHMARKS = ("multiblimp", "belebele", "hellaswag", "xcsqa", "flores")
+#: Benchmarks the study knows, in the paper's table order (mergelimits.registry).
+BENCHMARKS = tuple(_REGISTERED)
 #: Sources that are not benchmarks but still have per-language codes.
 SOURCES = ("hplt", "hplt_text", "lang2vec", *BENCHMARKS)
 

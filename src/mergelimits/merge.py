@@ -14,10 +14,9 @@ from pathlib import Path
 
 from safetensors import safe_open
 
+from . import registry
 from .modelid import WEIGHTS
 
-TASK_VECTOR_METHODS = ("ties", "dare_ties", "task_arithmetic")
-SPARSIFIED = ("ties", "dare_ties")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
@@ -53,20 +52,21 @@ def check_compatible(models: list[Path]) -> None:
 
 def mergekit_config(method: str, members: list[Path], base: Path | None, density: float,
                     dtype: str = "float32") -> dict:
-    if method in TASK_VECTOR_METHODS and base is None:
+    entry = registry.method(method)
+    if entry.task_vectors and base is None:
         raise MergeError(f"{method} needs a base model (the shared initialisation)")
     params = {"weight": 1.0}
-    if method in SPARSIFIED:
+    if entry.sparsified:
         params["density"] = density
     cfg = {
-        "merge_method": method,
+        "merge_method": entry.mergekit,
         "models": [{"model": str(m), "parameters": dict(params)} for m in members],
         "dtype": dtype,
     }
-    if method in TASK_VECTOR_METHODS:
+    if entry.task_vectors:
         cfg["base_model"] = str(base)
-    if method in ("linear", "ties", "dare_ties"):
-        cfg["parameters"] = {"normalize": True}  # equal weights summing to one
+    if entry.normalize is not None:
+        cfg["parameters"] = {"normalize": entry.normalize}
     return cfg
 
 
@@ -80,13 +80,14 @@ def run(method: str, members: list[str | Path], out_dir: str | Path, *, base: st
     from mergekit.merge import MergeOptions, run_merge
     from safetensors.torch import load_file
 
+    entry = registry.method(method)
     members = [Path(m) for m in members]
     base = Path(base) if base is not None else None
     if len(members) < 1:
         raise MergeError("nothing to merge")
     if not 0 < density <= 1:
         raise MergeError(f"density must lie in (0, 1]; got {density}")
-    check_compatible(members + ([base] if base is not None and method in TASK_VECTOR_METHODS else []))
+    check_compatible(members + ([base] if base is not None and entry.task_vectors else []))
     cfg = mergekit_config(method, members, base, density, dtype)
     out_dir = Path(out_dir)
     tmp = out_dir.with_name(out_dir.name + ".tmp")
@@ -104,8 +105,8 @@ def run(method: str, members: list[str | Path], out_dir: str | Path, *, base: st
             if (members[0] / name).exists():
                 shutil.copyfile(members[0] / name, tmp / name)
         record = {"method": method, "members": [str(m) for m in members],
-                  "base": str(base) if method in TASK_VECTOR_METHODS else None,
-                  "density": density if method in SPARSIFIED else None, "seed": seed, "dtype": dtype,
+                  "base": str(base) if entry.task_vectors else None,
+                  "density": density if entry.sparsified else None, "seed": seed, "dtype": dtype,
                   # DARE's drops come from the device's generator: the same seed on another device
                   # gives other drops, so the device is part of what reproduces a merge.
                   "device": opts["device"],
@@ -137,47 +138,3 @@ def _single_file(out: Path) -> None:
     index = out / "model.safetensors.index.json"
     if index.exists():
         index.unlink()
-
-
-def successive_order(langs: list[str], seed: int) -> list[str]:
-    """The order in which languages join the successive merges (Figure 2), from the seed."""
-    import random
-
-    return random.Random(seed).sample(list(langs), len(langs))
-
-
-def members(model_id: str, langs: list[str], seed: int) -> list[str]:
-    """The monolingual languages a merged model id stands for, in merge order."""
-    from . import modelid
-
-    mid = modelid.parse(model_id)
-    if mid.kind != "merge":
-        raise ValueError(f"{model_id} is not a merged model")
-    if mid.family == "all":
-        if mid.n != len(langs):
-            raise ValueError(f"{model_id} merges {mid.n} models but {len(langs)} languages are configured")
-        return list(langs)
-    if mid.family == "pair":
-        return list(mid.pair)
-    if not 2 <= mid.n <= len(langs):
-        raise ValueError(f"{model_id}: successive merges take 2..{len(langs)} models")
-    return successive_order(langs, seed)[: mid.n]
-
-
-def run_job(input, output, params) -> dict:
-    """The merge_models rule: members and base are checkpoint files, output the weights."""
-    import logging
-
-    from . import warm
-
-    warm.mergekit()
-    from .model import device as model_device
-
-    members = [Path(m).parent for m in input.members]
-    out_dir = Path(output.weights).parent
-    device = model_device()  # on LUMI a merge shares a GCD job with its evaluation
-    record = run(params.method, members, out_dir, base=Path(input.base).parent, density=params.density,
-                 seed=params.seed, options={"device": device})
-    logging.getLogger("mergelimits.merge").info("%s of %d models -> %s on %s (seed %s, density %s)", params.method,
-                                                len(members), out_dir, device, record["seed"], record["density"])
-    return record

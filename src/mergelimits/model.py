@@ -14,7 +14,6 @@ from pathlib import Path
 
 import torch
 
-from . import warm
 from .modelid import WEIGHTS  # noqa: F401 - model.WEIGHTS, as callers know it
 
 RECORD = "init.json"
@@ -114,8 +113,7 @@ def load_model(model_dir: str | Path, dtype=torch.float32):
     if not weights.exists():
         raise FileNotFoundError(f"checkpoint weights missing: {weights}")
     try:
-        with warm.MODEL_BUILD:
-            return AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
+        return AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
     except Exception as err:  # safetensors raises several kinds on a truncated file
         raise ValueError(f"corrupt checkpoint {weights}: {err}") from err
 

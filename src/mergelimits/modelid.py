@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-WEIGHTS = "model.safetensors"  # every checkpoint's single weights file
+from . import registry
 
-METHODS = ("linear", "ties", "dare_ties", "task_arithmetic")
+WEIGHTS = "model.safetensors"  # every checkpoint's single weights file
 
 _RE = re.compile(
     r"^(?:(?P<init>init)|mono-(?P<mono>[a-z]{3})|mixed(?P<mixed>\d+)"
@@ -50,8 +50,8 @@ def parse(text: str) -> ModelId:
     if m["mixed"]:
         return ModelId("mixed", n=int(m["mixed"]))
     method = m["method"]
-    if method not in METHODS:
-        raise ValueError(f"unknown merge method {method!r} in {text!r}; known: {', '.join(METHODS)}")
+    if method not in registry.MERGE_METHODS:
+        raise ValueError(f"unknown merge method {method!r} in {text!r}; known: {', '.join(registry.MERGE_METHODS)}")
     if m["all"]:
         return ModelId("merge", n=int(m["all"]), method=method, family="all")
     if m["succ"]:
@@ -73,7 +73,19 @@ def format_id(mid: ModelId) -> str:
 
 
 def mono(lang: str) -> str:
-    return f"mono-{lang}"
+    return format_id(ModelId("mono", lang=lang))
+
+
+def mixed(n: int) -> str:
+    return format_id(ModelId("mixed", n=n))
+
+
+def mono_lang(model_id: str) -> str:
+    """The language of a monolingual model id."""
+    mid = parse(model_id)
+    if mid.kind != "mono":
+        raise ValueError(f"{model_id!r} is not a monolingual model")
+    return mid.lang
 
 
 def merged_all(method: str, n: int) -> str:

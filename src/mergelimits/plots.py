@@ -5,16 +5,19 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from . import modelid
 
 
 def _save(fig, stem: str) -> list[str]:
     paths = [f"{stem}.png", f"{stem}.pdf"]
     fig.tight_layout()
     for p in paths:
-        fig.savefig(p, dpi=150)
+        # No creation date in the PDF: two runs of the study give byte-identical figures.
+        fig.savefig(p, dpi=150, metadata={"CreationDate": None} if p.endswith(".pdf") else None)
     plt.close(fig)
     return paths
 
@@ -82,7 +85,7 @@ def cka_heatmap(cka: pd.DataFrame, langs: list[str], stem: str) -> list[str]:
     for i, a in enumerate(langs):
         for j, b in enumerate(langs):
             if i != j:
-                key = (f"mono-{a}", f"mono-{b}")
+                key = (modelid.mono(a), modelid.mono(b))
                 m[i, j] = sub.get(key, sub.get(key[::-1], np.nan))
     fig, ax = plt.subplots(figsize=(6, 5))
     im = ax.imshow(m, cmap="viridis")

@@ -90,7 +90,8 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
 def activations(model_dir: str | Path, texts: list[str], batch_size: int = 32) -> np.ndarray:
     """Mean-pooled hidden state of every transformer layer (embedding output skipped):
     an array layers × sentences × hidden, float32."""
-    from .model import device as model_device, load_model
+    from .model import device as model_device
+    from .model import load_model
     from .tokenizer import load as load_tokenizer
 
     device = model_device()

@@ -14,7 +14,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
-from . import languages
+from . import languages, modelid
 from .evaluate import PRIMARY
 
 DASH = "–"
@@ -71,7 +71,7 @@ def table1(agg: pd.DataFrame, rows: list[tuple[str, str]], langs: list[str], ben
         for bench in benches:
             have = languages.available(bench, langs)
             if model == "mono":
-                cells = [final[(final.model == f"mono-{lang}") & (final.benchmark == bench) & (final.lang == lang)]
+                cells = [final[(final.model == modelid.mono(lang)) & (final.benchmark == bench) & (final.lang == lang)]
                          for lang in have]
             else:
                 cells = [final[(final.model == model) & (final.benchmark == bench) & (final.lang == lang)]
@@ -95,7 +95,7 @@ def per_language(agg: pd.DataFrame, bench: str, rows: list[tuple[str, str]], lan
     for label, model in rows:
         row = {"model": label}
         for lang in langs:
-            m = f"mono-{lang}" if model == "mono" else model
+            m = modelid.mono(lang) if model == "mono" else model
             cell = final[(final.model == m) & (final.lang == lang)]
             row[lang] = f"{cell.score.iloc[0]:.1f} ± {cell.ci95.iloc[0]:.1f}" if len(cell) else DASH
         out.append(row)
@@ -127,7 +127,7 @@ def flores_examples(store: pd.DataFrame, rows: list[tuple[str, str]], lang: str,
         first = fl[fl["item"] == item].iloc[0]
         row = {"source": first["source"], "reference": first["reference"]}
         for label, model in rows:
-            m = f"mono-{lang}" if model == "mono" else model
+            m = modelid.mono(lang) if model == "mono" else model
             hit = fl[(fl.model == m) & (fl["item"] == item)]
             row[label] = hit["hypothesis"].iloc[0] if len(hit) else DASH
         out.append(row)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from . import generate, languages
-from .datasets import write_benchmark, write_jsonl
+from . import generate, languages, modelid
+from .benchfiles import write_benchmark, write_jsonl
 
 
 def _rng(seed: int, *kind: str) -> random.Random:
@@ -36,11 +36,11 @@ def write_corpora(codes: list[str], seed: int, n_docs: int, sentences_per_doc: i
     """out: corpus id (`mono-<lang>`, or `mixed<N>` for the equal mix) -> path of its train.jsonl."""
     docs = {c: corpus_docs(c, seed, n_docs, sentences_per_doc) for c in codes}
     for code, lang_docs in docs.items():
-        write_jsonl([{"text": d, "lang": code} for d in lang_docs], out[f"mono-{code}"])
+        write_jsonl([{"text": d, "lang": code} for d in lang_docs], out[modelid.mono(code)])
     mixed = [k for k in out if k.startswith("mixed")]
     for key in mixed:
         write_jsonl(mix(docs, n_docs, seed), out[key])
-    unknown = set(out) - {f"mono-{c}" for c in codes} - set(mixed)
+    unknown = set(out) - {modelid.mono(c) for c in codes} - set(mixed)
     if unknown:
         raise KeyError(f"no corpus named {', '.join(sorted(unknown))}")
 

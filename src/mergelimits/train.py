@@ -130,7 +130,7 @@ def train(init_dir: str | Path, corpus: str | Path, cfg: TrainConfig, out_dirs: 
     model.train()
     blocks = token_blocks(corpus, tok, cfg.seq_len)
     decay, no_decay = [], []
-    for name, p in model.named_parameters():
+    for p in model.parameters():
         (no_decay if p.ndim < 2 else decay).append(p)  # no weight decay on norms
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}],

@@ -17,11 +17,10 @@ rule analysis:
 
 
 rule activations:
-    # run: shares the process's transformers import (see merge_models).
     input:
-        weights=checkpoint_path("{model}", FINAL),
+        weights=checkpoint_path("{model}", STUDY.final),
         eng="<results>/data/benchmarks/flores/lang~eng/devtest.jsonl",
-        own=lambda wc: f"<results>/data/benchmarks/flores/lang~{wc.model.removeprefix('mono-')}/devtest.jsonl",
+        own=lambda wc: f"<results>/data/benchmarks/flores/lang~{modelid.mono_lang(wc.model)}/devtest.jsonl",
     output:
         eng="<results>/analysis/activations/{model}/eng.npy",
         own="<results>/analysis/activations/{model}/own.npy",
@@ -30,23 +29,24 @@ rule activations:
     benchmark:
         "<benchmarks>/analysis/activations/{model}.tsv"
     wildcard_constraints:
-        model=alternatives(MONO),
+        model=alternatives(STUDY.mono),
     resources:
         runtime=60,
         mem_mb=16000,
         gpu=1 if config["pretrain"]["engine"] == "megatron" else 0,
     params:
         batch_size=config["analysis"]["batch_size"],
-    run:
-        with runlog.job(log[0], rule):
-            analysis_jobs.activations_job(input, output, params)
+    conda:
+        "../../envs/mergelimits.yaml"
+    script:
+        "../../scripts/activations.py"
 
 
 rule cka:
     input:
         expand(
             "<results>/analysis/activations/{model}/{variant}.npy",
-            model=MONO,
+            model=STUDY.mono,
             variant=["eng", "own"],
         ),
     output:
@@ -69,7 +69,7 @@ rule typology:
     conda:
         "../../envs/mergelimits.yaml"
     params:
-        languages=LANGS,
+        languages=STUDY.languages,
     script:
         "../../scripts/typology.py"
 
@@ -90,8 +90,8 @@ rule table8:
     conda:
         "../../envs/mergelimits.yaml"
     params:
-        pairs=study_config.pairs(config),
+        pairs=list(STUDY.pairs),
         method=config["merge"]["pair_methods"][0],
-        step=FINAL,
+        step=STUDY.final,
     script:
         "../../scripts/table8.py"

@@ -22,11 +22,11 @@ if GENERATED:
         conda:
             "../../envs/mergelimits.yaml"
         params:
-            languages=LANGS,
-            benchmarks=BENCHES,
+            languages=STUDY.languages,
+            benchmarks=STUDY.benchmarks,
             seed=config["seeds"]["data"],
             sizes=config["data"]["generated"],
-            mixed=MIXED,
+            mixed=STUDY.mixed,
         script:
             "../../scripts/generate_corpora.py"
 
@@ -41,8 +41,8 @@ if GENERATED:
         conda:
             "../../envs/mergelimits.yaml"
         params:
-            languages=LANGS,
-            benchmarks=BENCHES,
+            languages=STUDY.languages,
+            benchmarks=STUDY.benchmarks,
             seed=config["seeds"]["data"],
             sizes=config["data"]["generated"],
         script:
@@ -50,7 +50,7 @@ if GENERATED:
 
     rule train_tokenizer:
         input:
-            corpus_paths([f"mono-{lang}" for lang in LANGS]),
+            corpus_paths(STUDY.mono),
         output:
             TOKENIZER,
             "<results>/data/tokenizer/tokenizer.json",
@@ -74,10 +74,10 @@ else:
 
     rule fetch_corpus:
         output:
-            corpus="<results>/data/corpus/mono-{lang}/train.jsonl",
-            record="<results>/data/corpus/mono-{lang}/source.json",
+            corpus=f"<results>/data/corpus/{modelid.mono('{lang}')}/train.jsonl",
+            record=f"<results>/data/corpus/{modelid.mono('{lang}')}/source.json",
         log:
-            "<logs>/data/fetch_corpus/mono-{lang}.log",
+            f"<logs>/data/fetch_corpus/{modelid.mono('{lang}')}.log",
         retries: 3
         conda:
             "../../envs/mergelimits.yaml"

@@ -16,48 +16,48 @@ rule tables:
 
 
 rule flores_pairs:
+    # One job for every language: each pairing takes a second, a process start longer.
     input:
-        source=lambda wc: f"<results>/data/benchmarks/flores/lang~{flores_src(wc.lang)}/{wc.split}.jsonl",
-        target="<results>/data/benchmarks/flores/lang~{lang}/{split}.jsonl",
+        [
+            f"<results>/data/benchmarks/flores/lang~{lang}/{split}.jsonl"
+            for lang in langtable.available("flores", list(STUDY.languages))
+            for split in ("dev", "devtest")
+        ],
     output:
-        "<results>/eval/flores_pairs/lang~{lang}/{split}.jsonl",
+        [f for lang in FLORES_LANGS for f in task_files("flores", lang).values()],
     log:
-        "<logs>/evaluate/flores_pairs/lang~{lang}/{split}.log",
-    wildcard_constraints:
-        split="dev|devtest",
-    run:
-        with runlog.job(log[0], rule):
-            evaluation.write_flores_pairs(input, output, wildcards)
+        "<logs>/evaluate/flores_pairs.log",
+    conda:
+        "../../envs/mergelimits.yaml"
+    params:
+        pairs={lang: task_files("flores", lang) for lang in FLORES_LANGS},
+        benchmarks=f"{RESULTS}/data/benchmarks/flores",
+    script:
+        "../../scripts/flores_pairs.py"
 
 
 rule lm_eval_tasks:
     input:
-        data=[f for files in EVAL_TASK_FILES.values() for f in files.values()],
-        templates=[REPO / "resources" / "lm_eval" / f"{b}.yaml" for b in BENCHES],
+        data=[f for b, lang in STUDY.tasks for f in task_files(b, lang).values()],
+        templates=[REPO / "resources" / "lm_eval" / f"{b}.yaml" for b in STUDY.benchmarks],
     output:
-        [
-            f"<results>/eval/tasks/{evaluation.task_name(b, lang)}.yaml"
-            for b, lang in EVAL_TASK_FILES
-        ],
+        [task_yaml(b, lang) for b, lang in STUDY.tasks],
     log:
         "<logs>/evaluate/lm_eval_tasks.log",
     conda:
         "../../envs/mergelimits.yaml"
     params:
-        files=EVAL_TASK_FILES,
+        files={(b, lang): task_files(b, lang) for b, lang in STUDY.tasks},
         flores=config["evaluate"]["flores"],
     script:
         "../../scripts/lm_eval_tasks.py"
 
 
 rule evaluate_model:
-    # run: keeps lm-eval imported once per Snakemake process (see merge_models).
+    # A pre-trained model (experts, Mixed); merged models are evaluated by merge_evaluate.
     input:
         weights=checkpoint_path("{model}", "{step}"),
-        tasks=lambda wc: [
-            f"<results>/eval/tasks/{evaluation.task_name(b, lang)}.yaml"
-            for b, lang in EVAL_PLAN[(wc.model, int(wc.step))]
-        ],
+        tasks=eval_task_yamls,
     output:
         scores="<results>/eval/{model}/step~{step}/scores.tsv",
         samples="<results>/eval/{model}/step~{step}/samples.jsonl",
@@ -65,25 +65,25 @@ rule evaluate_model:
         "<logs>/evaluate/{model}/step~{step}.log",
     benchmark:
         "<benchmarks>/evaluate/{model}/step~{step}.tsv"
+    wildcard_constraints:
+        model=alternatives(STUDY.pretrained),
     resources:
         runtime=120,
         mem_mb=16000,
         gpu=1 if config["pretrain"]["engine"] == "megatron" else 0,
     params:
-        tasks=lambda wc: [
-            evaluation.task_name(b, lang)
-            for b, lang in EVAL_PLAN[(wc.model, int(wc.step))]
-        ],
+        tasks=eval_task_names,
         batch_size=config["evaluate"]["batch_size"],
         seed=config["seeds"]["evaluate"],
-    run:
-        with runlog.job(log[0], rule):
-            evaluation.run_job(input, output, params, wildcards)
+    conda:
+        "../../envs/mergelimits.yaml"
+    script:
+        "../../scripts/evaluate_model.py"
 
 
 rule score_store:
     input:
-        [f"<results>/eval/{model}/step~{step}/scores.tsv" for model, step in EVAL_PLAN],
+        [f"<results>/eval/{model}/step~{step}/scores.tsv" for model, step in STUDY.eval_plan],
     output:
         "<results>/eval/scores.parquet",
     log:
@@ -123,10 +123,10 @@ rule make_tables:
     conda:
         "../../envs/mergelimits.yaml"
     params:
-        rows=TABLE_ROWS,
-        languages=LANGS,
-        benchmarks=BENCHES,
-        step=FINAL,
+        rows=STUDY.table_rows,
+        languages=STUDY.languages,
+        benchmarks=STUDY.benchmarks,
+        step=STUDY.final,
         flores_examples=config["evaluate"]["flores_examples"],
     script:
         "../../scripts/make_tables.py"

@@ -5,11 +5,13 @@
 # than wait in a queue for a node.
 localrules:
     make_figures,
+    summary,
 
 
 rule figures:
     input:
         FIGURES,
+        "<results>/summary.md",
 
 
 rule make_figures:
@@ -34,11 +36,28 @@ rule make_figures:
     conda:
         "../../envs/mergelimits.yaml"
     params:
-        languages=LANGS,
-        mixed=MIXED,
-        merged={
-            label: model for label, model in TABLE_ROWS if model not in ("mono", MIXED)
-        },
+        languages=STUDY.languages,
+        mixed=STUDY.mixed,
+        merged=dict(STUDY.merged_all_rows),
         succ_method=config["merge"]["successive"]["methods"][0],
     script:
         "../../scripts/make_figures.py"
+
+
+rule summary:
+    # The headline numbers in Markdown, from the tables: what the README shows.
+    input:
+        table1="<results>/tables/table1.csv",
+        table8="<results>/tables/table8.csv",
+        pairs="<results>/analysis/pairs.tsv",
+    output:
+        "<results>/summary.md",
+    log:
+        "<logs>/figures/summary.log",
+    conda:
+        "../../envs/mergelimits.yaml"
+    params:
+        study=config["study"],
+        step=STUDY.final,
+    script:
+        "../../scripts/summary.py"

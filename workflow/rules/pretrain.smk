@@ -5,7 +5,7 @@
 
 rule pretrain:
     input:
-        [checkpoint_path(model, step) for model in MODELS_PRETRAINED for step in STEPS],
+        [checkpoint_path(model, step) for model in STUDY.pretrained for step in STUDY.steps],
 
 
 rule init_model:
@@ -33,13 +33,13 @@ if config["pretrain"]["engine"] == "torch":
             init=rules.init_model.output.weights,
             corpus="<results>/data/corpus/{model}/train.jsonl",
         output:
-            [checkpoint_path("{model}", step) for step in STEPS],
+            [checkpoint_path("{model}", step) for step in STUDY.steps],
         log:
             "<logs>/pretrain/{model}.log",
         benchmark:
             "<benchmarks>/pretrain/{model}.tsv"
         wildcard_constraints:
-            model=alternatives(MODELS_TRAINED),
+            model=alternatives(STUDY.trained),
         conda:
             "../../envs/mergelimits.yaml"
         threads: config["pretrain"].get("threads", 1)
@@ -72,7 +72,7 @@ if config["pretrain"]["engine"] == "megatron":
         benchmark:
             "<benchmarks>/pretrain/megatron_index/{corpus}.tsv"
         wildcard_constraints:
-            corpus=alternatives(MONO),
+            corpus=alternatives(STUDY.mono),
         conda:
             "../../envs/mergelimits.yaml"
         resources:
@@ -94,7 +94,7 @@ if config["pretrain"]["engine"] == "megatron":
         log:
             "<logs>/pretrain/megatron_run_config/{model}.log",
         wildcard_constraints:
-            model=alternatives(MODELS_TRAINED),
+            model=alternatives(STUDY.trained),
         conda:
             "../../envs/mergelimits.yaml"
         params:
@@ -103,7 +103,7 @@ if config["pretrain"]["engine"] == "megatron":
             env=config.get("megatron_env", {}),
             state=lambda wc: f"{RESULTS}/megatron_state/{wc.model}",
             outputs=lambda wc: {
-                step: f"{RESULTS}/megatron/{wc.model}/step~{step}" for step in STEPS
+                step: f"{RESULTS}/megatron/{wc.model}/step~{step}" for step in STUDY.steps
             },
         script:
             "../../scripts/megatron_run_config.py"
@@ -114,14 +114,14 @@ if config["pretrain"]["engine"] == "megatron":
         output:
             [
                 f"<results>/megatron/{{model}}/step~{step}/metadata.json"
-                for step in STEPS
+                for step in STUDY.steps
             ],
         log:
             "<logs>/pretrain/pretrain_megatron/{model}.log",
         benchmark:
             "<benchmarks>/pretrain/pretrain_megatron/{model}.tsv"
         wildcard_constraints:
-            model=alternatives(MODELS_TRAINED),
+            model=alternatives(STUDY.trained),
         # The job stops before the wall limit and exits 75; each retry resumes it.
         retries: 10
         conda:
@@ -145,7 +145,7 @@ if config["pretrain"]["engine"] == "megatron":
         log:
             "<logs>/pretrain/export_megatron/{model}/step~{step}.log",
         wildcard_constraints:
-            model=alternatives(MODELS_TRAINED),
+            model=alternatives(STUDY.trained),
         conda:
             "../../envs/mergelimits.yaml"
         resources:
@@ -162,10 +162,10 @@ if config["pretrain"]["monolingual"] == "hplt":
 
     rule fetch_hplt_checkpoint:
         output:
-            weights=checkpoint_path("mono-{lang}", "{step}"),
-            record="<results>/models/mono-{lang}/step~{step}/source.json",
+            weights=checkpoint_path(modelid.mono("{lang}"), "{step}"),
+            record=f"<results>/models/{modelid.mono('{lang}')}/step~{{step}}/source.json",
         log:
-            "<logs>/pretrain/fetch_hplt/mono-{lang}/step~{step}.log",
+            f"<logs>/pretrain/fetch_hplt/{modelid.mono('{lang}')}/step~{{step}}.log",
         retries: 3
         conda:
             "../../envs/mergelimits.yaml"

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mergelimits import cluster
+from mergelimits import slurm
 
 from .conftest import ROOT
-
 
 SLURM_COMMANDS = {"sbatch", "squeue", "sinfo", "sacct", "scancel", "scontrol", "srun", "salloc"}
 
@@ -46,7 +45,7 @@ def test_an_unreachable_controller_is_named(tmp_path, monkeypatch):
     conf.write_text("ClusterName=gone\nSlurmctldHost=gone(127.0.0.1)\nSlurmctldPort=9\nMessageTimeout=1\n"
                     "NodeName=gone CPUs=1\nPartitionName=p Nodes=ALL\n")
     monkeypatch.setenv("SLURM_CONF", str(conf))
-    problem = cluster.slurm_problem(timeout=60)
+    problem = slurm.slurm_problem(timeout=60)
     assert problem.startswith("No Slurm controller reachable") and "Unable to contact slurm controller" in problem
 
 
@@ -69,7 +68,7 @@ def test_why_slurm_ended_a_job_is_read_from_its_log(tmp_path):
         blocks.append(f"Error in rule rule{jobid}:\n    message: SLURM-job '{jobid}' failed, SLURM status is: "
                       f"'{state}'. Detailed failure reason unavailable.\n    jobid: 3\n"
                       f"    log: logs/x.log, {log} (check log file(s) for error details)\n")
-    lines = cluster.slurm_failures("Select jobs to execute...\n" + "".join(blocks) + "Error in rule local:\n  x\n")
+    lines = slurm.slurm_failures("Select jobs to execute...\n" + "".join(blocks) + "Error in rule local:\n  x\n")
     assert [line.split(";")[0] for line in lines] == [
         "rule101: Slurm job 101 exceeded its memory limit (mem_mb), state FAILED",
         "rule102: Slurm job 102 ran past its time limit (runtime), state TIMEOUT",

@@ -13,18 +13,14 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .registry import BENCHMARKS
+
 if TYPE_CHECKING:  # bench_files is read when the Snakefile is parsed; pandas loads with the readers
     import pandas as pd
 
 #: benchmark -> (file names under results/data/benchmarks/<bench>/lang~<lang>/, required columns)
 SCHEMAS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "multiblimp": (("test.tsv",), ("sen", "wrong_sen", "phenomenon")),
-    "belebele": (("test.jsonl",), ("flores_passage", "question", "mc_answer1", "mc_answer2",
-                                   "mc_answer3", "mc_answer4", "correct_answer_num")),
-    "hellaswag": (("validation.jsonl",), ("ctx_a", "ctx_b", "ctx", "endings", "label")),
-    "xcsqa": (("validation.jsonl",), ("id", "question", "answerKey")),
-    "flores": (("dev.jsonl", "devtest.jsonl"), ("id", "text")),
-}
+    b.name: (b.files, b.columns) for b in BENCHMARKS.values()}
 
 
 class SchemaError(ValueError):

@@ -1,0 +1,14 @@
+"""Snakemake adapter: the study's headline results as Markdown, from its tables."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from mergelimits import joblog, summary
+
+log = joblog.from_snakemake(snakemake)
+inp, p = snakemake.input, snakemake.params
+text = summary.results(pd.read_csv(inp.table1), pd.read_csv(inp.table8), pd.read_csv(inp.pairs, sep="\t"),
+                       p.study, p.step)
+Path(snakemake.output[0]).write_text(text, encoding="utf-8")
+log.info("summary written to %s", snakemake.output[0])

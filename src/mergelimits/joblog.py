@@ -1,0 +1,59 @@
+"""What every job script does first: log to its rule's `log:` file, check its device.
+
+Each job is its own process (a `script:` rule), so this configures logging for the whole
+process and sends a failure's traceback to the log as well as to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class NoDeviceError(RuntimeError):
+    """A job whose rule asks for a GPU found none: it stops rather than run on the CPU."""
+
+
+def setup(log_path: str | None = None, name: str = "mergelimits") -> logging.Logger:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path:
+        handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
+    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True, format=FORMAT)
+    return logging.getLogger(name)
+
+
+def check_gpu(rule: str, gpus: int, available: int | None = None) -> None:
+    """Fail at once when a rule asks for `gpus` and the job sees fewer.
+
+    On LUMI a GPU job that lands without its GCD (a wrong bind, a missing --gpus) would
+    otherwise run a 2B-parameter model on 7 CPU cores for hours.
+    """
+    if gpus < 1:
+        return
+    if available is None:
+        import torch
+
+        available = torch.cuda.device_count()
+    if available < gpus:
+        raise NoDeviceError(f"{rule}: the rule asks for gpu={gpus} but this job sees {available} GPU(s) "
+                            f"(torch.cuda.device_count(); ROCR_VISIBLE_DEVICES="
+                            f"{os.environ.get('ROCR_VISIBLE_DEVICES', 'unset')})")
+
+
+def from_snakemake(smk) -> logging.Logger:
+    """Logging to the job's log file, a traceback hook, and the GPU check of its rule."""
+    log = setup(smk.log[0] if smk.log else None, f"mergelimits.{smk.rule}")
+
+    # Snakemake does not send a script's stderr to its log: put the traceback there too.
+    def hook(kind, value, tb):
+        if kind is NoDeviceError:  # one line, not a traceback
+            log.error("%s", value)
+            return
+        log.error("failed", exc_info=(kind, value, tb))
+
+    sys.excepthook = hook
+    check_gpu(smk.rule, int(smk.resources.get("gpu", 0) or 0))
+    return log

@@ -1,0 +1,83 @@
+"""Merge methods and benchmarks, each declared once (as mergekit's merge_methods/registry.py).
+
+Everything else derives from these entries: the model-id grammar's methods, the config
+schema's enums (checked by tests/test_registry.py), the merge's mergekit configuration,
+the benchmark files and readers, the metric each table reports, the table numbers and
+titles. Adding a method or a benchmark means an entry here, its template or
+implementation (resources/lm_eval/<bench>.yaml), and tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MergeMethod:
+    name: str  #: in model ids and the config; underscores only (the id grammar splits at "-")
+    label: str  #: in tables and figures
+    mergekit: str  #: mergekit's merge_method
+    task_vectors: bool  #: merges differences to the shared initialisation (needs base_model)
+    sparsified: bool  #: takes a density (share of each task vector kept)
+    #: mergekit's `normalize` (weights divided by their sum); None: the method has no such option
+    normalize: bool | None
+    reference: str
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str  #: in the config, task names and file paths
+    title: str  #: what its per-language table reports
+    table: int  #: the paper's table number of its per-language table
+    files: tuple[str, ...]  #: under data/benchmarks/<name>/lang~<lang>/
+    columns: tuple[str, ...]  #: required in every file (the real dataset's schema)
+    split: str  #: lm-eval's test split (FLORES: dev gives the few-shot examples, devtest the test)
+    metric: str  #: the per-item score column its tables report
+    kind: str  #: "choice" (log-likelihood of options) or "generation"
+
+
+MERGE_METHODS: dict[str, MergeMethod] = {m.name: m for m in (
+    MergeMethod("linear", "linear", "linear", task_vectors=False, sparsified=False, normalize=True,
+                reference="Wortsman et al. 2022, model soups"),
+    MergeMethod("ties", "TIES", "ties", task_vectors=True, sparsified=True, normalize=True,
+                reference="Yadav et al. 2023, arXiv:2306.01708"),
+    MergeMethod("dare_ties", "DARE-TIES", "dare_ties", task_vectors=True, sparsified=True, normalize=True,
+                reference="Yu et al. 2024, arXiv:2311.03099"),
+    MergeMethod("task_arithmetic", "TA", "task_arithmetic", task_vectors=True, sparsified=False, normalize=None,
+                reference="Ilharco et al. 2023, arXiv:2212.04089"),
+)}
+
+BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
+    Benchmark("multiblimp", "MultiBLiMP accuracy", 2, ("test.tsv",), ("sen", "wrong_sen", "phenomenon"),
+              "test", "acc", "choice"),
+    Benchmark("belebele", "Belebele token-normalised accuracy", 3, ("test.jsonl",),
+              ("flores_passage", "question", "mc_answer1", "mc_answer2", "mc_answer3", "mc_answer4",
+               "correct_answer_num"), "test", "acc_norm_token", "choice"),
+    Benchmark("hellaswag", "HellaSwag token-normalised accuracy", 4, ("validation.jsonl",),
+              ("ctx_a", "ctx_b", "ctx", "endings", "label"), "validation", "acc_norm_token", "choice"),
+    Benchmark("xcsqa", "X-CSQA token-normalised accuracy", 5, ("validation.jsonl",),
+              ("id", "question", "answerKey"), "validation", "acc_norm_token", "choice"),
+    Benchmark("flores", "FLORES chrF++", 6, ("dev.jsonl", "devtest.jsonl"), ("id", "text"),
+              "devtest", "chrf", "generation"),
+)}
+
+
+def method(name: str) -> MergeMethod:
+    if name not in MERGE_METHODS:
+        raise KeyError(f"unknown merge method {name!r}; known: {', '.join(MERGE_METHODS)}")
+    return MERGE_METHODS[name]
+
+
+def benchmark(name: str) -> Benchmark:
+    if name not in BENCHMARKS:
+        raise KeyError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")
+    return BENCHMARKS[name]
+
+
+def register_method(entry: MergeMethod) -> None:
+    """Add a merge method (an extension, or a test); it must not shadow another."""
+    if entry.name in MERGE_METHODS:
+        raise ValueError(f"merge method {entry.name!r} is registered already")
+    if "-" in entry.name or not entry.name.replace("_", "").isalpha() or not entry.name.islower():
+        raise ValueError(f"merge method name {entry.name!r}: lower-case letters and underscores only")
+    MERGE_METHODS[entry.name] = entry

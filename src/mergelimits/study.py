@@ -1,0 +1,194 @@
+"""The study's design as one object: which models, merges, evaluations and table rows a
+validated config asks for. The workflow's rules only turn these into paths.
+
+    study = Study.from_config(config)
+    study.merges        [(model id, step)] of every merged model
+    study.eval_plan     (model id, step) -> [(benchmark, language)]
+    study.table_rows    [(label, model id or "mono")] of Tables 1-6
+
+Everything is derived once from the config; tests/test_study.py pins the paper design.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import cached_property
+from itertools import combinations
+
+from . import languages, modelid, registry
+
+TABLE1 = "table1"
+FLORES_EXAMPLES = "table7_flores_examples"
+EXPERTS = "mono"  #: the table row of each monolingual expert on its own language
+EXPERTS_LABEL = "Monolingual experts"
+
+
+def successive_order(langs: list[str], seed: int) -> list[str]:
+    """The order in which languages join the successive merges (Figure 2), from the seed."""
+    return random.Random(seed).sample(list(langs), len(langs))
+
+
+@dataclass(frozen=True)
+class Study:
+    languages: tuple[str, ...]
+    benchmarks: tuple[str, ...]
+    steps: tuple[int, ...]  #: the pre-training checkpoints
+    train_monolingual: bool  #: trained here, or fetched (HPLT)
+    all_methods: tuple[str, ...]  #: Merged-N (Figure 1)
+    all_steps: tuple[int, ...]
+    pairs: tuple[tuple[str, str], ...]
+    pair_methods: tuple[str, ...]
+    successive_methods: tuple[str, ...]
+    successive_seed: int
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> Study:
+        langs = tuple(cfg["languages"])
+        m = cfg["merge"]
+        steps = tuple(cfg["pretrain"]["checkpoints"])
+        all_steps = m["all"].get("steps", "all")
+        return cls(
+            languages=langs,
+            benchmarks=tuple(cfg["benchmarks"]),
+            steps=steps,
+            train_monolingual=cfg["pretrain"]["monolingual"] == "train",
+            all_methods=tuple(m["all"]["methods"]),
+            all_steps=steps if all_steps == "all" else tuple(all_steps),
+            pairs=tuple(pairs_of(langs, m["pairs"])),
+            pair_methods=tuple(m["pair_methods"]),
+            successive_methods=tuple(m["successive"]["methods"]),
+            successive_seed=cfg["seeds"]["successive"],
+        )
+
+    # Models -----------------------------------------------------------------------------
+
+    @property
+    def final(self) -> int:
+        return self.steps[-1]
+
+    @property
+    def mixed(self) -> str:
+        return modelid.mixed(len(self.languages))
+
+    @property
+    def mono(self) -> list[str]:
+        return [modelid.mono(lang) for lang in self.languages]
+
+    @property
+    def corpora(self) -> list[str]:
+        """Pre-training corpora: one per language and their equal mix, named as the models."""
+        return [*self.mono, self.mixed]
+
+    @property
+    def pretrained(self) -> list[str]:
+        """Every pre-trained model, trained here or fetched."""
+        return [*self.mono, self.mixed]
+
+    @property
+    def trained(self) -> list[str]:
+        """The pre-trained models this workflow trains itself."""
+        return [*(self.mono if self.train_monolingual else []), self.mixed]
+
+    # Merges -----------------------------------------------------------------------------
+
+    @cached_property
+    def successive_order(self) -> list[str]:
+        return successive_order(list(self.languages), self.successive_seed)
+
+    @cached_property
+    def merges(self) -> list[tuple[str, int]]:
+        n = len(self.languages)
+        return ([(modelid.merged_all(m, n), s) for m in self.all_methods for s in self.all_steps]
+                + [(modelid.merged_pair(m, a, b), self.final) for m in self.pair_methods for a, b in self.pairs]
+                + [(modelid.merged_succ(m, k), self.final) for m in self.successive_methods
+                   for k in range(2, n + 1)])
+
+    def members(self, model: str) -> list[str]:
+        """The languages whose monolingual models a merged model id merges, in merge order."""
+        mid = modelid.parse(model)
+        if mid.kind != "merge":
+            raise ValueError(f"{model} is not a merged model")
+        n = len(self.languages)
+        if mid.family == "all":
+            if mid.n != n:
+                raise ValueError(f"{model} merges {mid.n} models but {n} languages are configured")
+            return list(self.languages)
+        if mid.family == "pair":
+            return list(mid.pair)
+        if not 2 <= mid.n <= n:
+            raise ValueError(f"{model}: successive merges take 2..{n} models")
+        return self.successive_order[: mid.n]
+
+    # Evaluation -------------------------------------------------------------------------
+
+    @cached_property
+    def eval_plan(self) -> dict[tuple[str, int], list[tuple[str, str]]]:
+        """What each (model, step) is evaluated on: what the tables and figures read, no more.
+
+        Table 1-6 rows at the final step get every benchmark × language (the experts their
+        own language only); Figure 1's earlier checkpoints, Figure 2's successive merges and
+        the bilingual merges (for Δ) get MultiBLiMP only, on the languages they need.
+        """
+        def cover(benches, langs):
+            return [(b, lang) for b in benches for lang in languages.available(b, list(langs))]
+
+        mb = [b for b in self.benchmarks if b == "multiblimp"]
+        out: dict[tuple[str, int], list[tuple[str, str]]] = {}
+        for lang, model in zip(self.languages, self.mono):
+            out[(model, self.final)] = cover(self.benchmarks, [lang])
+        out[(self.mixed, self.final)] = cover(self.benchmarks, self.languages)
+        for model, step in self.merges:
+            mid = modelid.parse(model)
+            if mid.family == "all":
+                out[(model, step)] = cover(self.benchmarks if step == self.final else mb, self.languages)
+            elif mid.family == "pair":
+                out[(model, step)] = cover(mb, mid.pair)
+            else:
+                out[(model, step)] = cover(mb, self.languages)
+        for step in sorted({s for m, s in self.merges if modelid.parse(m).family == "all"} - {self.final}):
+            out[(self.mixed, step)] = cover(mb, self.languages)  # Figure 1: Mixed beside Merged-N
+        return {k: v for k, v in out.items() if v}
+
+    @cached_property
+    def tasks(self) -> list[tuple[str, str]]:
+        """Every (benchmark, language) some evaluation runs."""
+        return sorted({t for tasks in self.eval_plan.values() for t in tasks})
+
+    # Tables and figures -----------------------------------------------------------------
+
+    @property
+    def merged_all_rows(self) -> list[tuple[str, str]]:
+        """(label, model) of Merged-N by method, as in Table 1 and Figure 1."""
+        n = len(self.languages)
+        return [(f"Merged{n} {registry.method(m).label}", modelid.merged_all(m, n)) for m in self.all_methods]
+
+    @property
+    def table_rows(self) -> list[tuple[str, str]]:
+        return [(EXPERTS_LABEL, EXPERTS), (self.mixed.capitalize(), self.mixed), *self.merged_all_rows]
+
+    @property
+    def table_stems(self) -> list[str]:
+        return ([TABLE1] + [table_stem(b) for b in self.benchmarks]
+                + ([FLORES_EXAMPLES] if "flores" in self.benchmarks else []))
+
+    def table_cells(self) -> list[tuple[str, str, str]]:
+        """(model, benchmark, language) behind every number of Tables 1-6 (at the final step)."""
+        cells = []
+        for _, model in self.table_rows:
+            for bench in self.benchmarks:
+                for lang in languages.available(bench, list(self.languages)):
+                    cells.append((modelid.mono(lang) if model == EXPERTS else model, bench, lang))
+        return cells
+
+
+def table_stem(bench: str) -> str:
+    return f"table{registry.benchmark(bench).table}_{bench}"
+
+
+def pairs_of(langs, spec) -> list[tuple[str, str]]:
+    """The bilingual pairs to merge ("all", or "a+b" strings), each in the order of `langs`."""
+    if spec == "all":
+        return list(combinations(langs, 2))
+    order = {c: i for i, c in enumerate(langs)}
+    return [tuple(sorted(p.split("+"), key=order.__getitem__)) for p in spec]

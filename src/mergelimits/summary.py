@@ -1,0 +1,61 @@
+"""The study's results in a few lines of Markdown, written from its tables only.
+
+The README shows the tiny study's results: `make study` writes them with this module
+(rule `summary`) and `tools/readme_results.py` puts them between the README's markers,
+so no number there is ever typed by hand.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+BEGIN = "<!-- results: written by `make study` (tools/readme_results.py); do not edit -->"
+END = "<!-- /results -->"
+
+
+def _num(x: float, digits: int = 1) -> str:
+    return f"{x:.{digits}f}".replace("-", "−")
+
+
+def table1_markdown(t1: pd.DataFrame) -> str:
+    """Table 1's μ columns, rounded as in the paper."""
+    mu = [c for c in t1.columns if c.endswith(" μ")]
+    head = "| model | " + " | ".join(mu) + " |"
+    rule = "|:--|" + "--:|" * len(mu)
+    rows = ["| " + r["model"] + " | " + " | ".join("–" if pd.isna(r[c]) else _num(r[c]) for c in mu) + " |"
+            for _, r in t1.iterrows()]
+    return "\n".join([head, rule, *rows])
+
+
+def results(t1: pd.DataFrame, t8: pd.DataFrame, pairs: pd.DataFrame, study: str, step: int) -> str:
+    """Markdown: Table 1 (μ), the merges against the experts and Mixed, and Table 8's strongest
+    and weakest correlations, every number read from the tables."""
+    t1 = t1.set_index("model", drop=False)
+    mb = "multiblimp μ"
+    lines = [f"Table 1 of the {study} study at step {step} (μ over languages; CV% and the per-language tables "
+             f"with 95% CIs in `results/{study}/tables/`):", "", table1_markdown(t1.reset_index(drop=True)), ""]
+    if mb in t1.columns:
+        merged = t1[t1.model.str.startswith("Merged")][mb]
+        experts, mixed = t1[mb].iloc[0], t1[mb].iloc[1]
+        lines.append(f"On MultiBLiMP the experts reach {_num(experts)}% on their own language and "
+                     f"{t1.model.iloc[1]} {_num(mixed)}%; the merges of all models reach "
+                     f"{_num(merged.min())}–{_num(merged.max())}% (chance: 50%).")
+    if len(pairs):
+        d = pairs["delta"]
+        lines.append(f"Over the {len(pairs)} bilingual merges the MultiBLiMP drop Δ (expert − merge, points) "
+                     f"ranges {_num(d.min())} to {_num(d.max())} (mean {_num(d.mean())}).")
+    if len(t8):
+        t8 = t8.assign(a=t8.pearson_r.abs()).sort_values("a", ascending=False)
+        parts = [f"{r.measure} r = {_num(r.pearson_r, 2)} (p = {r.pearson_p:.3f})" for r in t8.itertuples()]
+        lines.append("Table 8, Pearson correlation of Δ with each measure, strongest first: " + "; ".join(parts) + ".")
+    return "\n".join(lines[:4]) + "\n" + "\n\n".join(lines[4:]) + "\n"
+
+
+def splice(readme: str, block: str) -> str:
+    """`readme` with the text between the results markers replaced by `block`."""
+    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
+    if not pattern.search(readme):
+        raise ValueError(f"README has no results markers ({BEGIN} … {END})")
+    return pattern.sub(lambda _: f"{BEGIN}\n\n{block.strip()}\n\n{END}", readme)

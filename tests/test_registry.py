@@ -1,0 +1,73 @@
+"""Merge methods and benchmarks are declared once; everything else follows the registry."""
+
+import copy
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from mergelimits import config, languages, merge, modelid, registry
+from mergelimits.benchfiles import SCHEMAS
+from mergelimits.evaluate import PRIMARY
+from mergelimits.model import WEIGHTS
+from mergelimits.study import Study, table_stem
+
+from .conftest import ROOT
+from .test_merge import models  # noqa: F401 - the shared init and three moved copies
+
+
+def test_the_schema_file_lists_the_registered_methods():
+    schema = yaml.safe_load(config.SCHEMA.read_text())
+    assert schema["properties"]["merge"]["$defs"]["methods"]["items"]["enum"] == list(registry.MERGE_METHODS)
+
+
+def test_benchmark_facts_come_from_the_registry():
+    assert languages.BENCHMARKS == tuple(registry.BENCHMARKS)
+    for name, b in registry.BENCHMARKS.items():
+        assert SCHEMAS[name] == (b.files, b.columns)
+        assert PRIMARY[name] == b.metric
+        assert (ROOT / "resources" / "lm_eval" / f"{name}.yaml").exists()  # its template
+        assert b.split in {f.split(".")[0] for f in b.files}
+    # the paper's table numbers, one per benchmark
+    assert [table_stem(b) for b in registry.BENCHMARKS] == [
+        "table2_multiblimp", "table3_belebele", "table4_hellaswag", "table5_xcsqa", "table6_flores"]
+    # every language-table column a benchmark needs
+    header = (ROOT / "resources" / "languages.tsv").read_text().splitlines()[0].split("\t")
+    assert set(registry.BENCHMARKS) <= set(header)
+
+
+def test_method_names_fit_the_id_grammar():
+    for name in registry.MERGE_METHODS:
+        assert modelid.parse(modelid.merged_all(name, 10)).method == name
+    with pytest.raises(ValueError, match="lower-case letters and underscores"):
+        registry.register_method(registry.MergeMethod("dare-x", "x", "dare_linear", True, True, True, ""))
+    with pytest.raises(ValueError, match="registered already"):
+        registry.register_method(registry.MERGE_METHODS["ties"])
+
+
+@pytest.fixture
+def dare_linear(monkeypatch):
+    """A merge method added through the registry alone: mergekit's DARE with linear weights."""
+    monkeypatch.setattr(registry, "MERGE_METHODS", dict(registry.MERGE_METHODS))
+    registry.register_method(registry.MergeMethod(
+        "dare_linear", "DARE-linear", "dare_linear", task_vectors=True, sparsified=True, normalize=True,
+        reference="Yu et al. 2024"))
+    return "dare_linear"
+
+
+def test_a_method_added_through_the_registry_runs_everywhere(dare_linear, models, tiny_config, tmp_path):  # noqa: F811
+    cfg = copy.deepcopy(tiny_config)
+    cfg["merge"]["all"]["methods"] = ["linear", dare_linear]
+    config.validate(cfg)  # the schema's enum follows the registry
+    study = Study.from_config(cfg)
+    assert ("dare_linear-all10", study.final) in study.merges
+    assert ("Merged10 DARE-linear", "dare_linear-all10") in study.table_rows
+    assert study.eval_plan[("dare_linear-all10", study.final)] == study.eval_plan[("linear-all10", study.final)]
+    # mergekit runs it: at density 1 nothing is dropped, so it is base + mean task vector = the mean
+    init, members = models
+    rec = merge.run(dare_linear, members, tmp_path / "dl", base=init, density=1.0, seed=0)
+    assert rec["base"] == str(init) and rec["density"] == 1.0
+    got, ins = load_file(tmp_path / "dl" / WEIGHTS), [load_file(m / WEIGHTS) for m in members]
+    for k in got:
+        assert torch.allclose(got[k], sum(w[k] for w in ins) / len(ins), atol=1e-6), k

@@ -1,0 +1,96 @@
+"""The study's design, from the config: the paper's models, merges, evaluations and tables."""
+
+import copy
+
+import pytest
+
+from mergelimits import languages, modelid
+from mergelimits.study import EXPERTS, Study, successive_order
+
+
+@pytest.fixture(scope="module")
+def paper(paper_config):
+    return Study.from_config(paper_config)
+
+
+def test_paper_models_and_merges(paper):
+    assert paper.languages == ("ara", "deu", "eng", "fra", "ita", "nld", "rus", "spa", "tur", "zho")
+    assert paper.mixed == "mixed10" and paper.final == 47684 and len(paper.steps) == 7
+    assert paper.trained == ["mixed10"]  # the experts are HPLT's
+    merges = paper.merges
+    assert len(set(merges)) == len(merges)
+    alls = [(m, s) for m, s in merges if modelid.parse(m).family == "all"]
+    assert {m for m, _ in alls} == {"linear-all10", "ties-all10", "dare_ties-all10"}
+    assert len(alls) == 3 * 7 and {s for _, s in alls} == set(paper.steps)
+    pairs = [m for m, s in merges if modelid.parse(m).family == "pair"]
+    assert len(pairs) == 45 and all(s == paper.final for m, s in merges if m in pairs)
+    assert {frozenset(modelid.parse(m).pair) for m in pairs} == {
+        frozenset((a, b)) for i, a in enumerate(paper.languages) for b in paper.languages[i + 1:]}
+    succ = [m for m, _ in merges if modelid.parse(m).family == "succ"]
+    assert succ == [f"linear-succ{k}" for k in range(2, 11)]
+
+
+def test_successive_merges_follow_one_seeded_order(paper, paper_config):
+    order = paper.successive_order
+    assert sorted(order) == sorted(paper.languages)
+    assert order == successive_order(list(paper.languages), paper_config["seeds"]["successive"])
+    for k in range(2, 11):
+        assert paper.members(f"linear-succ{k}") == order[:k]  # each adds one language to the last
+    other = copy.deepcopy(paper_config)
+    other["seeds"]["successive"] += 1
+    assert Study.from_config(other).successive_order != order
+    assert paper.members("ties-all10") == list(paper.languages)
+    assert paper.members("linear-deu+fra") == ["deu", "fra"]
+    with pytest.raises(ValueError, match="merges 4 models but 10"):
+        paper.members("ties-all4")
+    with pytest.raises(ValueError, match="not a merged model"):
+        paper.members("mono-deu")
+
+
+def _readers(study):
+    """What each table and figure reads: (model, step, benchmark, language), computed apart
+    from the evaluation plan."""
+    need = set()
+    for model, bench, lang in study.table_cells():  # Tables 1-6, final step
+        need.add((model, study.final, bench, lang))
+    mb = languages.available("multiblimp", list(study.languages))
+    for model, step in study.merges:  # Figure 1 (Merged-N), Figure 2 (successive), Table 8 (pairs)
+        mid = modelid.parse(model)
+        langs = [lang for lang in mid.pair if lang in mb] if mid.family == "pair" else mb
+        need |= {(model, step, "multiblimp", lang) for lang in langs}
+    for step in study.all_steps:  # Figure 1: Mixed beside Merged-N at every step
+        need |= {(study.mixed, step, "multiblimp", lang) for lang in mb}
+    for a, b in study.pairs:  # Δ: each expert on its own language
+        need |= {(modelid.mono(lang), study.final, "multiblimp", lang) for lang in (a, b) if lang in mb}
+    return need
+
+
+def test_every_table_cell_is_evaluated_and_nothing_else(paper):
+    planned = {(m, s, b, lang) for (m, s), tasks in paper.eval_plan.items() for b, lang in tasks}
+    assert planned == _readers(paper)
+    # Table 1-6 rows: experts, Mixed10 and Merged10 by method; zho has no MultiBLiMP, tur no X-CSQA
+    assert [r for _, r in paper.table_rows] == [EXPERTS, "mixed10", "linear-all10", "ties-all10", "dare_ties-all10"]
+    cells = paper.table_cells()
+    assert ("mixed10", "multiblimp", "zho") not in cells and ("mixed10", "xcsqa", "tur") not in cells
+    assert ("mono-zho", "flores", "zho") in cells
+    assert paper.table_stems == ["table1", "table2_multiblimp", "table3_belebele", "table4_hellaswag",
+                                 "table5_xcsqa", "table6_flores", "table7_flores_examples"]
+
+
+def test_a_subset_config(tiny_config):
+    cfg = copy.deepcopy(tiny_config)
+    cfg.update(languages=["deu", "eng", "fra", "zho"], benchmarks=["multiblimp", "flores"])
+    cfg["merge"]["pairs"] = ["zho+deu"]
+    cfg["merge"]["all"]["steps"] = [120, 240]
+    study = Study.from_config(cfg)
+    assert study.pairs == (("deu", "zho"),)  # in the order of `languages`
+    assert study.merges[:2] == [("linear-all4", 120), ("linear-all4", 240)]
+    assert study.eval_plan[("linear-deu+zho", 240)] == [("multiblimp", "deu")]  # zho has no MultiBLiMP
+    assert study.eval_plan[("mixed4", 120)] == [("multiblimp", lang) for lang in ("deu", "eng", "fra")]
+    assert ("mixed4", 60) not in study.eval_plan  # no Merged-N at step 60, so no Figure 1 point
+    assert study.table_stems == ["table1", "table2_multiblimp", "table6_flores", "table7_flores_examples"]
+    assert planned_equals_readers(study)
+
+
+def planned_equals_readers(study):
+    return {(m, s, b, lang) for (m, s), t in study.eval_plan.items() for b, lang in t} == _readers(study)
