@@ -43,3 +43,59 @@ def slurm():
     subprocess.run([str(ROOT / "tools/local-slurm.sh"), "start"], check=True)
     yield
     subprocess.run([str(ROOT / "tools/local-slurm.sh"), "stop"], check=False)
+
+
+MINI_STEPS = 200  # long enough (a few seconds) for the Slurm test's scancel to land mid-training
+
+
+def mini_config(tiny_config: dict, steps: int = MINI_STEPS) -> dict:
+    """The tiny study cut to what runs in a minute: three languages (three pairs for Table 8;
+    fra is the source of English FLORES), every benchmark with a few items, every merge
+    method (TIES and DARE-TIES draw seeded randomness), two checkpoints."""
+    cfg = copy.deepcopy(tiny_config)
+    cfg["languages"] = ["deu", "eng", "fra"]
+    cfg["data"]["generated"].update(pretrain_docs=60, sentences_per_doc=4, flores={"dev": 2, "devtest": 4},
+                                    items={"multiblimp": 12, "belebele": 4, "hellaswag": 4, "xcsqa": 4})
+    cfg["data"]["tokenizer"]["vocab_size"] = 400
+    cfg["pretrain"].update(steps=steps, batch_size=2, checkpoints=[steps // 2, steps])
+    cfg["pretrain"]["arch"].update(hidden=32, ffn=64)
+    cfg["merge"].update(all={"methods": ["linear", "ties", "dare_ties"], "steps": [steps]},
+                        pair_methods=["linear"], successive={"methods": ["linear"]})
+    cfg["evaluate"].update(bootstrap=50, flores_examples={"lang": "fra", "n": 2})
+    return cfg
+
+
+def snakemake_cmd(*args: str) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *args]
+
+
+@pytest.fixture(scope="session")
+def mini_runs(tiny_config, tmp_path_factory):
+    """Two cold runs of the mini study, each `--cores 2` in a directory of its own, side by
+    side: the tests of the workflow read run `a`, the determinism test compares `a` and `b`,
+    and the Slurm test compares its own run with `a`."""
+    import os
+    import subprocess
+    from types import SimpleNamespace
+
+    root = tmp_path_factory.mktemp("mini")
+    config = root / "mini.yaml"
+    config.write_text(yaml.safe_dump(mini_config(tiny_config)))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    runs = SimpleNamespace(config=config, steps=MINI_STEPS, out={})
+    procs = {}
+    for name in ("a", "b"):
+        workdir = root / name
+        workdir.mkdir()
+        setattr(runs, name, workdir)
+        procs[name] = subprocess.Popen(
+            snakemake_cmd("--configfile", str(config), "--directory", str(workdir), "--profile",
+                          str(ROOT / "profiles/local"), "--cores", "2"),
+            stdout=open(workdir / "run.out", "w"), stderr=subprocess.STDOUT, env=env)
+    for name, proc in procs.items():
+        rc = proc.wait(1200)
+        runs.out[name] = (getattr(runs, name) / "run.out").read_text()
+        assert rc == 0, f"mini study run {name} failed:\n{runs.out[name][-3000:]}"
+    return runs

@@ -9,11 +9,10 @@ from safetensors.torch import load_file
 
 from mergelimits import config, languages, merge, modelid, registry
 from mergelimits.benchfiles import SCHEMAS
-from mergelimits.evaluate import PRIMARY
+from mergelimits.evaluate import PRIMARY, TEMPLATES
 from mergelimits.model import WEIGHTS
 from mergelimits.study import Study, table_stem
 
-from .conftest import ROOT
 from .test_merge import models  # noqa: F401 - the shared init and three moved copies
 
 
@@ -27,13 +26,13 @@ def test_benchmark_facts_come_from_the_registry():
     for name, b in registry.BENCHMARKS.items():
         assert SCHEMAS[name] == (b.files, b.columns)
         assert PRIMARY[name] == b.metric
-        assert (ROOT / "resources" / "lm_eval" / f"{name}.yaml").exists()  # its template
+        assert (TEMPLATES / f"{name}.yaml").is_file()  # its template
         assert b.split in {f.split(".")[0] for f in b.files}
     # the paper's table numbers, one per benchmark
     assert [table_stem(b) for b in registry.BENCHMARKS] == [
         "table2_multiblimp", "table3_belebele", "table4_hellaswag", "table5_xcsqa", "table6_flores"]
     # every language-table column a benchmark needs
-    header = (ROOT / "resources" / "languages.tsv").read_text().splitlines()[0].split("\t")
+    header = languages.TABLE.read_text().splitlines()[0].split("\t")
     assert set(registry.BENCHMARKS) <= set(header)
 
 

@@ -4,11 +4,12 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
-from mergelimits import benchfiles, languages, tokenizer
+from mergelimits import benchfiles, languages, modelid, tokenizer
 
 from .conftest import ROOT
 
@@ -35,66 +36,76 @@ def test_paper_dry_run_fetches_every_available_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_tiny_study_runs_to_its_tables(cfg, tmp_path):
-    cfg["data"]["generated"].update(pretrain_docs=100, sentences_per_doc=4,
-                                    items={"multiblimp": 20, "belebele": 8, "hellaswag": 8, "xcsqa": 8},
-                                    flores={"dev": 3, "devtest": 6})
-    cfg["data"]["tokenizer"]["vocab_size"] = 600
-    cfg["pretrain"].update(steps=6, batch_size=2, checkpoints=[3, 6])
-    cfg["pretrain"]["arch"].update(hidden=32, ffn=64)
-    cfg["merge"].update(pairs=["deu+nld", "fra+tur"], all={"methods": ["linear", "dare_ties"], "steps": [6]})
-    path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    proc = snakemake("--configfile", str(path), "--directory", str(tmp_path), "--profile", str(ROOT / "profiles/local"),
-                     "data", "pretrain", "merge", "tables")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    root = tmp_path / "results" / "tiny" / "data"
+def test_mini_study_runs_to_its_tables_and_figures(mini_runs):
+    cfg = yaml.safe_load(mini_runs.config.read_text())
+    work, steps = mini_runs.a, mini_runs.steps
+    root = work / "results" / "tiny" / "data"
     for bench in languages.BENCHMARKS:
         for lang in languages.available(bench, cfg["languages"]):
             for name in benchfiles.bench_files(bench):
                 assert len(benchfiles.load(bench, root / "benchmarks" / bench / f"lang~{lang}" / name)) > 0
-    mixed = [json.loads(line) for line in (root / "corpus" / "mixed10" / "train.jsonl").read_text().splitlines()]
-    assert {r["lang"] for r in mixed} == set(cfg["languages"]) and len(mixed) == 100
+    mixed = [json.loads(line) for line in (root / "corpus" / "mixed3" / "train.jsonl").read_text().splitlines()]
+    assert {r["lang"] for r in mixed} == set(cfg["languages"]) and len(mixed) == 60
     record = json.loads((root / "benchmarks" / "generated.json").read_text())
     assert record["seed"] == cfg["seeds"]["data"]
     tok = tokenizer.load(root / "tokenizer")
-    assert tok.bos_token_id is not None and len(tok) == 600
+    assert tok.bos_token_id is not None and len(tok) == 400
     for log in ("generate_corpora", "generate_benchmarks", "train_tokenizer"):
-        assert (tmp_path / "logs" / "tiny" / "data" / f"{log}.log").stat().st_size > 0
-    models = tmp_path / "results" / "tiny" / "models"
+        assert (work / "logs" / "tiny" / "data" / f"{log}.log").stat().st_size > 0
+    models = work / "results" / "tiny" / "models"
     assert json.loads((models / "init" / "init.json").read_text())["seed"] == cfg["seeds"]["init"]
-    for name in ["mixed10"] + [f"mono-{lang}" for lang in cfg["languages"]]:
-        for step in (3, 6):
+    for name in ["mixed3"] + [modelid.mono(lang) for lang in cfg["languages"]]:
+        for step in (steps // 2, steps):
             meta = json.loads((models / name / f"step~{step}" / "train.json").read_text())
             assert meta["step"] == step and meta["config"]["seed"] == cfg["seeds"]["train"]
-    assert "tokens/s" in (tmp_path / "logs" / "tiny" / "pretrain" / "mixed10.log").read_text()
-    # Merges: records beside temporary weights, deleted once evaluated.
-    dare = json.loads((models / "dare_ties-all10" / "step~6" / "merge.json").read_text())
-    assert dare["seed"] == cfg["seeds"]["merge"] and dare["density"] == 0.75 and len(dare["members"]) == 10
-    assert not (models / "dare_ties-all10" / "step~6" / "model.safetensors").exists()
-    order = json.loads((tmp_path / "results/tiny/merges/successive_order.json").read_text())["order"]
-    succ = json.loads((models / "linear-succ3" / "step~6" / "merge.json").read_text())
-    assert [m.split("/")[-2] for m in succ["members"]] == [f"mono-{lang}" for lang in order[:3]]
-    sim = (tmp_path / "results/tiny/merges/parametric_similarity.tsv").read_text().splitlines()
-    assert len(sim) == 1 + 45
-    # Nothing left to do: the stages are incremental.
-    # Tables come from the store: Table 1's Mixed10 row is the mean of its per-language scores.
+    assert "tokens/s" in (work / "logs" / "tiny" / "pretrain" / "mixed3.log").read_text()
+    # Merges: records beside weights deleted once evaluated (merge.keep_weights: false).
+    dare = json.loads((models / "dare_ties-all3" / f"step~{steps}" / "merge.json").read_text())
+    assert dare["seed"] == cfg["seeds"]["merge"] and dare["density"] == 0.75 and len(dare["members"]) == 3
+    merged = [m for m in models.iterdir() if modelid.parse(m.name).kind == "merge"]
+    assert len(merged) == 3 + 3 + 2 and not [m for m in merged if list(m.glob("step~*/model.safetensors"))]
+    assert (models / "dare_ties-all3" / f"step~{steps}" / "config.json").exists()
+    order = json.loads((work / "results/tiny/merges/successive_order.json").read_text())["order"]
+    succ = json.loads((models / "linear-succ2" / f"step~{steps}" / "merge.json").read_text())
+    assert [m.split("/")[-2] for m in succ["members"]] == [modelid.mono(lang) for lang in order[:2]]
+    sim = (work / "results/tiny/merges/parametric_similarity.tsv").read_text().splitlines()
+    assert len(sim) == 1 + 3
+    # Tables come from the store: Table 1's Mixed row is the mean of its per-language scores.
     import pandas as pd
 
-    store = pd.read_parquet(tmp_path / "results/tiny/eval/scores.parquet")
-    t1 = pd.read_csv(tmp_path / "results/tiny/tables/table1.csv").set_index("model")
-    mb = store[(store.model == "mixed10") & (store.step == 6) & (store.benchmark == "multiblimp")]
-    assert t1.loc["Mixed10", "multiblimp μ"] == pytest.approx(100 * mb.groupby("lang").acc.mean().mean())
-    assert set(store[store.model == "linear-deu+nld"].lang) == {"deu", "nld"}
-    for table in ("table2_multiblimp.md", "table6_flores.tex", "table7_flores_examples.csv"):
-        assert (tmp_path / "results/tiny/tables" / table).stat().st_size > 0
-    again = snakemake("-n", "--configfile", str(path), "--directory", str(tmp_path), "data", "pretrain", "merge",
-                      "tables")
+    store = pd.read_parquet(work / "results/tiny/eval/scores.parquet")
+    t1 = pd.read_csv(work / "results/tiny/tables/table1.csv").set_index("model")
+    mb = store[(store.model == "mixed3") & (store.step == steps) & (store.benchmark == "multiblimp")]
+    assert t1.loc["Mixed3", "multiblimp μ"] == pytest.approx(100 * mb.groupby("lang").acc.mean().mean())
+    assert set(store[store.model == "linear-deu+eng"].lang) == {"deu", "eng"}
+    for table in ("table2_multiblimp.md", "table5_xcsqa.md", "table6_flores.tex", "table7_flores_examples.csv",
+                  "table8.md"):
+        assert (work / "results/tiny/tables" / table).stat().st_size > 0
+    summary = (work / "results/tiny/summary.md").read_text()
+    assert f"| Mixed3 | {t1.loc['Mixed3', 'multiblimp μ']:.1f} |" in summary  # the README's block, from Table 1
+    # Nothing left to do: the stages are incremental.
+    again = snakemake("-n", "--configfile", str(mini_runs.config), "--directory", str(work))
     assert "Nothing to be done" in again.stdout + again.stderr
-    # One pair rebuilt alone: one merge job, nothing upstream.
-    one = snakemake("-n", "--quiet", "rules", "--configfile", str(path), "--directory", str(tmp_path),
-                    "--forcerun", "merge_evaluate", "--", "results/tiny/models/linear-deu+nld/step~6/merge.json")
+    # One pair rebuilt alone: one merge-and-evaluate job, nothing upstream.
+    one = snakemake("-n", "--quiet", "rules", "--configfile", str(mini_runs.config), "--directory", str(work),
+                    "--forcerun", "merge_evaluate", "--", f"results/tiny/models/linear-deu+fra/step~{steps}/merge.json")
     assert re.search(r"^merge_evaluate\s+1$", one.stdout, re.M) and "pretrain_torch" not in one.stdout, one.stdout
+
+
+@pytest.mark.slow
+def test_two_cold_runs_give_byte_identical_results(mini_runs):
+    """Every random choice is seeded and every job its own process: two cold runs of a study
+    with TIES and DARE-TIES merges, each on two cores, write the same bytes."""
+    a, b = (run / "results" / "tiny" for run in (mini_runs.a, mini_runs.b))
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for must in ("eval/scores.parquet", "eval/aggregate.tsv", "tables/table1.csv", "tables/table8.csv",
+                 "analysis/pairs.tsv", "figures/figure1.png", "figures/figure3.pdf", "summary.md",
+                 f"models/dare_ties-all3/step~{mini_runs.steps}/merge.json",
+                 f"eval/dare_ties-all3/step~{mini_runs.steps}/scores.tsv"):
+        assert Path(must) in files, must
+    differ = [str(f) for f in files if (a / f).read_bytes() != (b / f).read_bytes()]
+    assert differ == [], f"{len(differ)} of {len(files)} files differ: {differ[:10]}"
 
 
 def test_paper_dry_run_with_the_lumi_profile(tmp_path):

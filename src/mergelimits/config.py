@@ -1,19 +1,21 @@
 """Validation of the study configuration, before any job runs.
 
-The JSON Schema (workflow/schemas/config.schema.yaml) checks structure and ranges; the
+The JSON Schema (src/mergelimits/resources/config.schema.yaml, linked from workflow/schemas/) checks structure and ranges; the
 checks here need the language table (unknown codes, pairs). Every message starts with the
 key it is about, e.g. ``merge.pairs[2]: 'deu+deu' names one language twice``.
 """
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 import yaml
 
 from . import languages, registry
 
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+#: package data (importlib.resources): a non-editable install finds it too; workflow/schemas/ links to it
+SCHEMA = files("mergelimits") / "resources" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):

@@ -2,7 +2,7 @@
 per-item scores (the one store every table, CI and figure reads).
 
 lm-eval lacks several of the paper's tasks (X-CSQA, general FLORES-200, tr/zh HellaSwag,
-cloze Belebele), so `resources/lm_eval/<bench>.yaml` holds one template per benchmark;
+cloze Belebele), so `src/mergelimits/resources/lm_eval/<bench>.yaml` holds one template per benchmark;
 `render_tasks` fills in each language's local files. Per item we keep lm-eval's
 log-likelihoods and generations and compute ourselves: accuracy, character-normalised
 accuracy, token-normalised accuracy (log-likelihood / number of continuation tokens under
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:  # the Snakefile imports this module (through mergelimits.stud
     import pandas as pd
 
 log = logging.getLogger(__name__)
-TEMPLATES = Path(__file__).resolve().parents[2] / "resources" / "lm_eval"
+TEMPLATES = files("mergelimits") / "resources" / "lm_eval"  # package data
 #: the metric each benchmark's tables report
 PRIMARY = {b.name: b.metric for b in registry.BENCHMARKS.values()}
 SCORE_COLUMNS = ["model", "step", "benchmark", "lang", "item", "acc", "acc_norm_char", "acc_norm_token",

@@ -10,11 +10,12 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 from .registry import BENCHMARKS as _REGISTERED
 
-TABLE = Path(__file__).resolve().parents[2] / "resources" / "languages.tsv"
+TABLE = files("mergelimits") / "resources" / "languages.tsv"  # package data
 
 #: Benchmarks the study knows, in the paper's table order (mergelimits.registry).
 BENCHMARKS = tuple(_REGISTERED)

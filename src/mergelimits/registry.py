@@ -4,7 +4,7 @@ Everything else derives from these entries: the model-id grammar's methods, the 
 schema's enums (checked by tests/test_registry.py), the merge's mergekit configuration,
 the benchmark files and readers, the metric each table reports, the table numbers and
 titles. Adding a method or a benchmark means an entry here, its template or
-implementation (resources/lm_eval/<bench>.yaml), and tests.
+implementation (src/mergelimits/resources/lm_eval/<bench>.yaml), and tests.
 """
 
 from __future__ import annotations

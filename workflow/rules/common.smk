@@ -10,7 +10,7 @@ from mergelimits import config as study_config
 from mergelimits import languages as langtable
 from mergelimits import modelid, registry, slurm
 from mergelimits.benchfiles import bench_files
-from mergelimits.evaluate import flores_source, task_name
+from mergelimits.evaluate import TEMPLATES, flores_source, task_name
 from mergelimits.study import Study
 
 # Rejects an invalid config before the DAG is built, naming every offending key.

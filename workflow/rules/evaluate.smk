@@ -39,7 +39,7 @@ rule flores_pairs:
 rule lm_eval_tasks:
     input:
         data=[f for b, lang in STUDY.tasks for f in task_files(b, lang).values()],
-        templates=[REPO / "resources" / "lm_eval" / f"{b}.yaml" for b in STUDY.benchmarks],
+        templates=[str(TEMPLATES / f"{b}.yaml") for b in STUDY.benchmarks],
     output:
         [task_yaml(b, lang) for b, lang in STUDY.tasks],
     log:
