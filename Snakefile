@@ -3,7 +3,8 @@
 #   snakemake --configfile config/paper.yaml --profile profiles/lumi
 from snakemake.utils import min_version
 
-min_version("9.0")
+# Path variables (<results>, <logs>, <benchmarks>) came with Snakemake 9.12.
+min_version("9.12")
 
 
 # The tiny study unless --configfile names another: a config replaces it whole rather

@@ -1,12 +1,10 @@
 """Snakemake adapter: each language's FLORES source and target sentences, paired, per split."""
 
-from pathlib import Path
-
 from mergelimits import evaluate, joblog
 
 log = joblog.from_snakemake(snakemake)
-p = snakemake.params
-for lang, splits in p.pairs.items():
-    for split, out in splits.items():
-        src = Path(p.benchmarks) / f"lang~{evaluate.flores_source(lang)}" / f"{split}.jsonl"
-        evaluate.write_flores_pairs(src, Path(p.benchmarks) / f"lang~{lang}" / f"{split}.jsonl", out, lang)
+inp, out = snakemake.input, snakemake.output
+for lang in snakemake.params.languages:
+    for split in ("dev", "devtest"):
+        src = evaluate.flores_source(lang)
+        evaluate.write_flores_pairs(inp[f"{src}_{split}"], inp[f"{lang}_{split}"], out[f"{lang}_{split}"], lang)

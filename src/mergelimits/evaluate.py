@@ -67,7 +67,9 @@ def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Pa
             if not Path(path).exists():
                 raise FileNotFoundError(f"{task_name(bench, lang)}: data file missing: {path}")
         task = yaml.safe_load(template.read_text())
-        data_files = {s: str(Path(p).resolve()) for s, p in splits.items()}
+        # As given: relative to the directory the workflow runs in (each job's working
+        # directory), so the task files of two clones are byte-identical.
+        data_files = {s: str(p) for s, p in splits.items()}
         if all(p.endswith(".tsv") for p in data_files.values()):
             # Never read a generated word such as "nan" or "null" as a missing value.
             task.update(dataset_path="csv", dataset_kwargs={"data_files": data_files, "delimiter": "\t",

@@ -123,6 +123,10 @@ def train(init_dir: str | Path, corpus: str | Path, cfg: TrainConfig, out_dirs: 
 
     torch.set_num_threads(cfg.threads)
     torch.use_deterministic_algorithms(True)
+    # torch seeds its global generator at random in each process; nothing in the loop draws
+    # from it today (no dropout), but whatever does, and the state saved for a resume, follow
+    # the config's seed.
+    torch.manual_seed(cfg.seed)
     if sorted(out_dirs) != sorted(cfg.checkpoints):
         raise ValueError(f"checkpoint outputs {sorted(out_dirs)} differ from pretrain.checkpoints {list(cfg.checkpoints)}")
     tok = load_tokenizer(init_dir)

@@ -30,14 +30,14 @@ rule activations:
         "<benchmarks>/analysis/activations/{model}.tsv"
     wildcard_constraints:
         model=alternatives(STUDY.mono),
+    conda:
+        "../../envs/mergelimits.yaml"
     resources:
         runtime=60,
         mem_mb=16000,
         gpu=1 if config["pretrain"]["engine"] == "megatron" else 0,
     params:
         batch_size=config["analysis"]["batch_size"],
-    conda:
-        "../../envs/mergelimits.yaml"
     script:
         "../../scripts/activations.py"
 

@@ -18,20 +18,23 @@ rule tables:
 rule flores_pairs:
     # One job for every language: each pairing takes a second, a process start longer.
     input:
-        [
-            f"<results>/data/benchmarks/flores/lang~{lang}/{split}.jsonl"
+        **{
+            f"{lang}_{split}": f"<results>/data/benchmarks/flores/lang~{lang}/{split}.jsonl"
             for lang in langtable.available("flores", list(STUDY.languages))
             for split in ("dev", "devtest")
-        ],
+        },
     output:
-        [f for lang in FLORES_LANGS for f in task_files("flores", lang).values()],
+        **{
+            f"{lang}_{split}": path
+            for lang in FLORES_LANGS
+            for split, path in task_files("flores", lang).items()
+        },
     log:
         "<logs>/evaluate/flores_pairs.log",
     conda:
         "../../envs/mergelimits.yaml"
     params:
-        pairs={lang: task_files("flores", lang) for lang in FLORES_LANGS},
-        benchmarks=f"{RESULTS}/data/benchmarks/flores",
+        languages=FLORES_LANGS,
     script:
         "../../scripts/flores_pairs.py"
 
@@ -67,6 +70,8 @@ rule evaluate_model:
         "<benchmarks>/evaluate/{model}/step~{step}.tsv"
     wildcard_constraints:
         model=alternatives(STUDY.pretrained),
+    conda:
+        "../../envs/mergelimits.yaml"
     resources:
         runtime=120,
         mem_mb=16000,
@@ -75,15 +80,16 @@ rule evaluate_model:
         tasks=eval_task_names,
         batch_size=config["evaluate"]["batch_size"],
         seed=config["seeds"]["evaluate"],
-    conda:
-        "../../envs/mergelimits.yaml"
     script:
         "../../scripts/evaluate_model.py"
 
 
 rule score_store:
     input:
-        [f"<results>/eval/{model}/step~{step}/scores.tsv" for model, step in STUDY.eval_plan],
+        [
+            f"<results>/eval/{model}/step~{step}/scores.tsv"
+            for model, step in STUDY.eval_plan
+        ],
     output:
         "<results>/eval/scores.parquet",
     log:

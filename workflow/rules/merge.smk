@@ -39,6 +39,8 @@ rule merge_evaluate:
         "<benchmarks>/merge_evaluate/{model}/step~{step}.tsv"
     wildcard_constraints:
         model=MERGED_RE,
+    conda:
+        "../../envs/mergelimits.yaml"
     resources:
         runtime=150,
         mem_mb=16000,
@@ -51,8 +53,6 @@ rule merge_evaluate:
         tasks=eval_task_names,
         batch_size=config["evaluate"]["batch_size"],
         eval_seed=config["seeds"]["evaluate"],
-    conda:
-        "../../envs/mergelimits.yaml"
     script:
         "../../scripts/merge_evaluate.py"
 

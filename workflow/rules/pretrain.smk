@@ -5,7 +5,11 @@
 
 rule pretrain:
     input:
-        [checkpoint_path(model, step) for model in STUDY.pretrained for step in STUDY.steps],
+        [
+            checkpoint_path(model, step)
+            for model in STUDY.pretrained
+            for step in STUDY.steps
+        ],
 
 
 rule init_model:
@@ -103,7 +107,8 @@ if config["pretrain"]["engine"] == "megatron":
             env=config.get("megatron_env", {}),
             state=lambda wc: f"{RESULTS}/megatron_state/{wc.model}",
             outputs=lambda wc: {
-                step: f"{RESULTS}/megatron/{wc.model}/step~{step}" for step in STUDY.steps
+                step: f"{RESULTS}/megatron/{wc.model}/step~{step}"
+                for step in STUDY.steps
             },
         script:
             "../../scripts/megatron_run_config.py"

@@ -1,4 +1,5 @@
-"""A Slurm profile where no Slurm answers: one clear line before any job, nothing written."""
+"""Jobs that cannot run where they land stop at once, in one line: a Slurm profile with no
+Slurm answering, a GPU rule on a machine without a GPU. Nothing is written."""
 
 import os
 import shutil
@@ -76,3 +77,24 @@ def test_why_slurm_ended_a_job_is_read_from_its_log(tmp_path):
         "rule104: Slurm job 104 failed, state FAILED",
     ]
     assert all(line.endswith(f"{jobid}.log") for line, jobid in zip(lines, endings))
+
+
+def test_a_gpu_job_without_a_gpu_stops_at_once_naming_its_rule(tmp_path):
+    """A rule that asks for a GPU (gpu=1, as on LUMI) and lands on a machine without one
+    fails in its first second, in one line, instead of running on the CPU; nothing is left."""
+    from mergelimits import joblog
+
+    with pytest.raises(joblog.NoDeviceError, match=r"^evaluate_model: the rule asks for gpu=1 but this job sees 0 GPU"):
+        joblog.check_gpu("evaluate_model", 1, available=0)
+    joblog.check_gpu("evaluate_model", 1, available=1)
+    joblog.check_gpu("cka", 0, available=0)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--configfile",
+           str(ROOT / "config/config.yaml"), "--directory", str(tmp_path), "--profile", str(ROOT / "profiles/local"),
+           "--set-resources", "typology:gpu=1", "--", "results/tiny/analysis/lang2vec.tsv"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert proc.returncode != 0
+    log = (tmp_path / "logs/tiny/analysis/typology.log").read_text()
+    assert "typology: the rule asks for gpu=1 but this job sees 0 GPU(s)" in log
+    assert "Traceback" not in log
+    assert not (tmp_path / "results/tiny/analysis/lang2vec.tsv").exists()
