@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from mergelimits import benchfiles, model, tinydata, tokenizer, train
+from mergelimits import benchfiles, model, tokenizer, train
+from mergelimits.synthetic import writers
 
 
 def main():
@@ -26,7 +27,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         corpus = tmp / "corpus.jsonl"
-        docs = tinydata.corpus_docs(args.lang, cfg["seeds"]["data"], gen["pretrain_docs"], gen["sentences_per_doc"])
+        docs = writers.corpus_docs(args.lang, cfg["seeds"]["data"], gen["pretrain_docs"], gen["sentences_per_doc"])
         benchfiles.write_jsonl([{"text": d} for d in docs], corpus)
         tok = tokenizer.train([corpus], cfg["data"]["tokenizer"]["vocab_size"], tmp / "tok")
         model.make_init(pre["arch"], tok, cfg["seeds"]["init"], tmp / "init")

@@ -2,13 +2,14 @@
 
 from pathlib import Path
 
-from mergelimits import benchfiles, joblog, tinydata
+from mergelimits import benchfiles, joblog
+from mergelimits.synthetic import writers
 
 log = joblog.from_snakemake(snakemake)
 p = snakemake.params
 sizes = {**p.sizes["items"], **{f"flores_{k}": v for k, v in p.sizes["flores"].items()}}
 root = Path(snakemake.output.record).parent
-written = tinydata.write_benchmarks(p.languages, p.seed, sizes, lambda b, c: root / b / f"lang~{c}", p.benchmarks)
+written = writers.write_benchmarks(p.languages, p.seed, sizes, lambda b, c: root / b / f"lang~{c}", p.benchmarks)
 expected = {Path(f) for f in snakemake.output.files}
 if set(written) != expected:
     raise RuntimeError(f"generator and workflow disagree on files: {sorted(set(written) ^ expected)}")

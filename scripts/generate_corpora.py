@@ -1,12 +1,13 @@
 """Snakemake adapter: generated pre-training corpora (tiny study)."""
 
-from mergelimits import benchfiles, joblog, modelid, tinydata
+from mergelimits import benchfiles, joblog, modelid
+from mergelimits.synthetic import writers
 
 log = joblog.from_snakemake(snakemake)
 p = snakemake.params
 sizes = p.sizes
 out = dict(zip([modelid.mono(c) for c in p.languages] + [p.mixed], snakemake.output.corpora))
-tinydata.write_corpora(p.languages, p.seed, sizes["pretrain_docs"], sizes["sentences_per_doc"], out)
+writers.write_corpora(p.languages, p.seed, sizes["pretrain_docs"], sizes["sentences_per_doc"], out)
 for path in out.values():
     log.info("wrote %s", path)
 benchfiles.write_record(snakemake.output.record, seed=p.seed, languages=p.languages,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mergelimits import analysis, joblog, stats
+from mergelimits import analysis, joblog, tables
 
 log = joblog.from_snakemake(snakemake)
 inp, p = snakemake.input, snakemake.params
@@ -15,6 +15,6 @@ pairs = analysis.pair_table(d, pd.read_csv(inp.cka, sep="\t"), pd.read_csv(inp.p
 pairs.to_csv(snakemake.output.pairs, sep="\t", index=False, float_format="%.6g")
 corr = analysis.correlations(pairs)
 stem = str(Path(snakemake.output.tables[0]).with_suffix(""))
-stats.write_table(corr, stem, f"Table 8: correlation of the merge drop Δ ({p.method} merges, {len(pairs)} pairs) "
+tables.write_table(corr, stem, f"Table 8: correlation of the merge drop Δ ({p.method} merges, {len(pairs)} pairs) "
                   "with similarity measures: Pearson r and Spearman ρ with p-values.", digits=3)
 log.info("Δ of %d pairs: mean %.1f points", len(pairs), pairs.delta.mean())

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mergelimits import analysis, plots, similarity, typology
+from mergelimits import analysis, lang2vec_distance, plots, similarity
 
 RNG = np.random.default_rng(0)
 
@@ -54,9 +54,9 @@ def test_cka_pairs_per_layer():
 
 
 def test_typology_from_lang2vec():
-    d = typology.distances(["deu", "nld", "zho"]).set_index("pair")["lang2vec_knn"]
+    d = lang2vec_distance.distances(["deu", "nld", "zho"]).set_index("pair")["lang2vec_knn"]
     assert d["deu+nld"] < d["deu+zho"] and d["deu+nld"] < d["nld+zho"]
-    assert typology.cosine_distance(np.array([1.0, np.nan, 2.0]), np.array([2.0, 5.0, 4.0])) == pytest.approx(0.0)
+    assert lang2vec_distance.cosine_distance(np.array([1.0, np.nan, 2.0]), np.array([2.0, 5.0, 4.0])) == pytest.approx(0.0)
 
 
 def _agg(scores):

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from mergelimits import benchfiles, evaluate, model, stats, tinydata, tokenizer
+from mergelimits import benchfiles, ci, evaluate, model, tables, tokenizer
+from mergelimits.synthetic import writers
 
 ARCH = {"layers": 1, "hidden": 32, "ffn": 64, "heads": 4, "kv_heads": 4, "seq_len": 128, "tie_embeddings": True}
 SIZES = {"multiblimp": 12, "belebele": 4, "hellaswag": 6, "xcsqa": 6, "flores_dev": 3, "flores_devtest": 4}
@@ -18,9 +19,9 @@ SIZES = {"multiblimp": 12, "belebele": 4, "hellaswag": 6, "xcsqa": 6, "flores_de
 def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("eval")
     langs = ["eng", "fra", "deu"]
-    tinydata.write_benchmarks(langs, 4, SIZES, lambda b, c: root / "bench" / b / f"lang~{c}")
+    writers.write_benchmarks(langs, 4, SIZES, lambda b, c: root / "bench" / b / f"lang~{c}")
     corpus = root / "c.jsonl"
-    benchfiles.write_jsonl([{"text": d} for c in langs for d in tinydata.corpus_docs(c, 4, 40, 4)], corpus)
+    benchfiles.write_jsonl([{"text": d} for c in langs for d in writers.corpus_docs(c, 4, 40, 4)], corpus)
     tok = tokenizer.train([corpus], 400, root / "tok")
     model.make_init(ARCH, tok, 2, root / "model")
     files = {}
@@ -111,8 +112,8 @@ def test_chrf_equals_sacrebleu(env):
     fl = scores[scores.benchmark == "flores"]
     hyps, refs = list(fl.hypothesis), list(fl.reference)
     want = CHRF(word_order=2).corpus_score(hyps, [refs]).score
-    score, se = stats.chrf_bootstrap(hyps, refs, 200, np.random.default_rng(0))
-    assert score == pytest.approx(want) and stats.chrf_corpus(hyps, refs) == pytest.approx(want)
+    score, se = ci.chrf_bootstrap(hyps, refs, 200, np.random.default_rng(0))
+    assert score == pytest.approx(want) and ci.chrf_corpus(hyps, refs) == pytest.approx(want)
     for h, r, c in zip(hyps, refs, fl.chrf):
         assert c == pytest.approx(CHRF(word_order=2).sentence_score(h, [r]).score)
 
@@ -120,10 +121,10 @@ def test_chrf_equals_sacrebleu(env):
 def test_bootstrap_ci_on_a_known_distribution():
     rng = np.random.default_rng(0)
     values = rng.binomial(1, 0.7, size=2000).astype(float)
-    se = stats.bootstrap_se(values, 1000, np.random.default_rng(1))
+    se = ci.bootstrap_se(values, 1000, np.random.default_rng(1))
     analytic = np.sqrt(values.mean() * (1 - values.mean()) / len(values))
     assert se == pytest.approx(analytic, rel=0.1)
-    assert stats.bootstrap_se(values, 1000, np.random.default_rng(1)) == se  # seeded
+    assert ci.bootstrap_se(values, 1000, np.random.default_rng(1)) == se  # seeded
 
 
 def test_every_task_ran_and_the_store_has_every_item(env):
@@ -147,8 +148,8 @@ def test_table1_is_recomputed_from_the_store():
                              "chrf": np.nan, "source": None, "hypothesis": None, "reference": None})
     store = pd.DataFrame(rows)
     store = store[~((store.lang == "zho") & (store.benchmark == "multiblimp"))]  # zho has no MultiBLiMP
-    agg = stats.aggregate(store, 100, 0)
-    t1 = stats.table1(agg, [("Experts", "mono"), ("Mixed10", "mixed10"), ("Merged", "linear-all10")],
+    agg = ci.aggregate(store, 100, 0)
+    t1 = tables.table1(agg, [("Experts", "mono"), ("Mixed10", "mixed10"), ("Merged", "linear-all10")],
                       ["deu", "eng", "zho"], ["multiblimp"], 1).set_index("model")
     for label, model_id in (("Mixed10", "mixed10"), ("Merged", "linear-all10")):
         per_lang = [100 * store[(store.model == model_id) & (store.lang == lang)].acc.mean() for lang in ("deu", "eng")]
@@ -156,8 +157,8 @@ def test_table1_is_recomputed_from_the_store():
         assert t1.loc[label, "multiblimp CV%"] == pytest.approx(np.std(per_lang, ddof=1) / np.mean(per_lang) * 100)
     experts = [100 * store[(store.model == f"mono-{lang}") & (store.lang == lang)].acc.mean() for lang in ("deu", "eng")]
     assert t1.loc["Experts", "multiblimp μ"] == pytest.approx(np.mean(experts))
-    t2 = stats.per_language(agg, "multiblimp", [("Mixed10", "mixed10")], ["deu", "eng", "zho"], 1)
-    assert t2.loc[0, "zho"] == stats.DASH
+    t2 = tables.per_language(agg, "multiblimp", [("Mixed10", "mixed10")], ["deu", "eng", "zho"], 1)
+    assert t2.loc[0, "zho"] == tables.DASH
 
 
 def test_missing_inputs_are_named_before_the_harness(env, tmp_path):

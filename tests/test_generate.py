@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from mergelimits import benchfiles, generate, languages, tinydata, tokenizer
+from mergelimits import benchfiles, languages, tokenizer
+from mergelimits.synthetic import grammar, writers
 
 LANGS = list(languages.table())
 SIZES = {"multiblimp": 60, "belebele": 20, "hellaswag": 30, "xcsqa": 30, "flores_dev": 10, "flores_devtest": 20}
@@ -16,14 +17,14 @@ SIZES = {"multiblimp": 60, "belebele": 20, "hellaswag": 30, "xcsqa": 30, "flores
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
-    tinydata.write_benchmarks(LANGS, 7, SIZES, lambda b, c: root / b / f"lang~{c}")
+    writers.write_benchmarks(LANGS, 7, SIZES, lambda b, c: root / b / f"lang~{c}")
     return root
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     a, b, c = (tmp_path / n for n in "abc")
     for root, seed in ((a, 1), (b, 1), (c, 2)):
-        tinydata.write_benchmarks(["deu", "zho"], seed, SIZES, lambda bn, code, r=root: r / bn / f"lang~{code}")
+        writers.write_benchmarks(["deu", "zho"], seed, SIZES, lambda bn, code, r=root: r / bn / f"lang~{code}")
     files = sorted(p.relative_to(a) for p in a.rglob("*.*"))
     assert files
     assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
@@ -31,7 +32,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
 
 
 def test_a_benchmark_subset_writes_only_its_files_with_the_same_items(written, tmp_path):
-    files = tinydata.write_benchmarks(LANGS, 7, SIZES, lambda b, c: tmp_path / b / f"lang~{c}", ["multiblimp", "flores"])
+    files = writers.write_benchmarks(LANGS, 7, SIZES, lambda b, c: tmp_path / b / f"lang~{c}", ["multiblimp", "flores"])
     assert {p.relative_to(tmp_path).parts[0] for p in files} == {"multiblimp", "flores"}
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.*")) == sorted(p.relative_to(tmp_path) for p in files)
     assert all((tmp_path / f.relative_to(tmp_path)).read_bytes() == (written / f.relative_to(tmp_path)).read_bytes()
@@ -74,7 +75,7 @@ def test_gender_agreement_only_where_the_real_language_has_it(written):
 
 def test_chinese_has_no_agreement_to_violate():
     with pytest.raises(RuntimeError, match="zho: could only generate 0"):
-        generate.minimal_pairs(generate.Language("zho", 1), random.Random(0), 5)
+        grammar.minimal_pairs(grammar.Language("zho", 1), random.Random(0), 5)
 
 
 def test_flores_is_parallel_and_in_flores_plus_codes(written):
@@ -96,16 +97,16 @@ def test_reading_items_answer_is_in_the_passage(written):
 
 def test_cloze_right_ending_fits_the_verb():
     rng = random.Random(3)
-    langs = {"eng": generate.Language("eng", 3)}
-    rows = generate.cloze_items(langs, rng, 20)["eng"]
+    langs = {"eng": grammar.Language("eng", 3)}
+    rows = grammar.cloze_items(langs, rng, 20)["eng"]
     for row in rows:
         assert 0 <= int(row["label"]) < 4 and len(set(row["endings"])) == 4
         assert row["ctx"].startswith(row["ctx_a"])
 
 
 def test_scripts_follow_the_real_languages():
-    ev = generate.sample_event(random.Random(0))
-    text = {c: generate.Language(c, 1).sentence(ev) for c in ("rus", "ara", "zho", "deu")}
+    ev = grammar.sample_event(random.Random(0))
+    text = {c: grammar.Language(c, 1).sentence(ev) for c in ("rus", "ara", "zho", "deu")}
     assert any("\u0400" <= ch <= "\u04ff" for ch in text["rus"])
     assert any("\u0600" <= ch <= "\u06ff" for ch in text["ara"])
     assert any("\u4e00" <= ch <= "\u9fff" for ch in text["zho"]) and " " not in text["zho"]
@@ -143,14 +144,14 @@ def test_agreement_is_learnable_in_language_and_not_across(tmp_path):
     corpora = {}
     for code in codes:
         path = tmp_path / f"{code}.jsonl"
-        docs = tinydata.corpus_docs(code, 11, 1200, 8)
+        docs = writers.corpus_docs(code, 11, 1200, 8)
         benchfiles.write_jsonl([{"text": d} for d in docs], path)
         corpora[code] = (path, docs)
     tok = tokenizer.load(tokenizer.train([p for p, _ in corpora.values()], 2000, tmp_path / "tok"))
     pairs = {}
-    langs = generate.make_languages(codes, 11)
+    langs = grammar.make_languages(codes, 11)
     for code in codes:
-        rows = generate.minimal_pairs(langs[code], random.Random(5), 300)
+        rows = grammar.minimal_pairs(langs[code], random.Random(5), 300)
         pairs[code] = [(r["sen"], r["wrong_sen"]) for r in rows]
     logp = _trigram_scorer(tok, corpora["deu"][1])
     own = _accuracy(logp, pairs["deu"])
@@ -161,13 +162,13 @@ def test_agreement_is_learnable_in_language_and_not_across(tmp_path):
 
 def test_mixed_corpus_is_an_equal_share(tmp_path):
     docs = {c: [f"{c}{i}" for i in range(50)] for c in ("deu", "nld", "ita", "spa", "fra")}
-    rows = tinydata.mix(docs, 50, seed=3)
+    rows = writers.mix(docs, 50, seed=3)
     assert collections.Counter(r["lang"] for r in rows) == {c: 10 for c in docs}
-    assert rows != tinydata.mix(docs, 50, seed=4)
+    assert rows != writers.mix(docs, 50, seed=4)
 
 
 def test_tokenizer_loads_with_autotokenizer_and_round_trips(tmp_path):
-    texts = {c: tinydata.corpus_docs(c, 2, 50, 4) for c in ("rus", "zho", "ara", "deu")}
+    texts = {c: writers.corpus_docs(c, 2, 50, 4) for c in ("rus", "zho", "ara", "deu")}
     paths = []
     for code, docs in texts.items():
         paths.append(tmp_path / f"{code}.jsonl")

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mergelimits import benchfiles, hub, tinydata, tokenizer
+from mergelimits import benchfiles, hub, tokenizer
+from mergelimits.synthetic import writers
 
 from .conftest import ROOT
 
@@ -73,7 +74,7 @@ def hub_cache(tmp_path_factory, paper_config):
     _put(snap("flores"), "devtest/deu_Latn.parquet", frame=flores)
     # A small real tokenizer stands in for Gemma-3's files (same file names, same loader).
     corpus = cache.parent / "tok.jsonl"
-    benchfiles.write_jsonl([{"text": t} for t in tinydata.corpus_docs("deu", 1, 50, 4)], corpus)
+    benchfiles.write_jsonl([{"text": t} for t in writers.corpus_docs("deu", 1, 50, 4)], corpus)
     tok_dir = tokenizer.train([corpus], 400, cache.parent / "tok")
     tsnap = snap("tokenizer")
     for name in ("tokenizer.json", "tokenizer_config.json"):
@@ -115,7 +116,7 @@ def test_fetch_and_prepare_give_the_files_the_loader_reads(offline, paper_config
 def test_generated_and_fetched_files_share_a_schema(offline, paper_config, tmp_path):
     """The same columns, whichever configuration made the file."""
     gen = tmp_path / "gen"
-    tinydata.write_benchmarks(["deu"], 1, {"multiblimp": 5, "belebele": 5, "hellaswag": 5, "xcsqa": 5,
+    writers.write_benchmarks(["deu"], 1, {"multiblimp": 5, "belebele": 5, "hellaswag": 5, "xcsqa": 5,
                                            "flores_dev": 5, "flores_devtest": 5}, lambda b, c: gen / b)
     for bench, lang in CASES:
         if lang != "deu":

@@ -91,10 +91,10 @@ def test_a_gpu_job_without_a_gpu_stops_at_once_naming_its_rule(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--configfile",
            str(ROOT / "config/config.yaml"), "--directory", str(tmp_path), "--profile", str(ROOT / "profiles/local"),
-           "--set-resources", "typology:gpu=1", "--", "results/tiny/analysis/lang2vec.tsv"]
+           "--set-resources", "lang2vec_distance:gpu=1", "--", "results/tiny/analysis/lang2vec.tsv"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert proc.returncode != 0
-    log = (tmp_path / "logs/tiny/analysis/typology.log").read_text()
-    assert "typology: the rule asks for gpu=1 but this job sees 0 GPU(s)" in log
+    log = (tmp_path / "logs/tiny/analysis/lang2vec_distance.log").read_text()
+    assert "lang2vec_distance: the rule asks for gpu=1 but this job sees 0 GPU(s)" in log
     assert "Traceback" not in log
     assert not (tmp_path / "results/tiny/analysis/lang2vec.tsv").exists()

@@ -10,10 +10,11 @@ import torch
 
 pytest.importorskip("megatron.core")
 
-from mergelimits import benchfiles, tinydata, tokenizer  # noqa: E402
+from mergelimits import benchfiles, tokenizer  # noqa: E402
 from mergelimits import model as hf_model  # noqa: E402
 from mergelimits.megatron import convert, cpu_compat  # noqa: E402
 from mergelimits.megatron import model as mmodel  # noqa: E402
+from mergelimits.synthetic import writers  # noqa: E402
 
 ARCH = {"layers": 2, "hidden": 64, "ffn": 128, "heads": 4, "kv_heads": 4, "seq_len": 32,
         "rope_theta": 10000.0, "init_std": 0.02, "tie_embeddings": True}
@@ -29,7 +30,7 @@ def megatron_cpu():
 def tok_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("mtok")
     corpus = root / "c.jsonl"
-    benchfiles.write_jsonl([{"text": t} for t in tinydata.corpus_docs("eng", 1, 100, 4)], corpus)
+    benchfiles.write_jsonl([{"text": t} for t in writers.corpus_docs("eng", 1, 100, 4)], corpus)
     return tokenizer.train([corpus], 400, root / "tok")
 
 
@@ -128,7 +129,7 @@ def test_indexed_corpus_and_blended_dataset(tok_dir, tmp_path):
     prefixes, counts = [], {}
     for code in ("deu", "ita", "tur"):
         corpus = tmp_path / f"{code}.jsonl"
-        docs = tinydata.corpus_docs(code, 2, 60, 4)
+        docs = writers.corpus_docs(code, 2, 60, 4)
         benchfiles.write_jsonl([{"text": d} for d in docs], corpus)
         counts[code] = data.build_indexed(corpus, tok_dir, tmp_path / "idx" / code)
         prefixes.append(str(tmp_path / "idx" / code))
@@ -138,7 +139,7 @@ def test_indexed_corpus_and_blended_dataset(tok_dir, tmp_path):
     ds = IndexedDataset(prefixes[0])
     tok = tokenizer.load(tok_dir)
     first = ds[0].tolist()
-    assert first[-1] == tok.eos_token_id and tok.decode(first[:-1]) == tinydata.corpus_docs("deu", 2, 60, 4)[0]
+    assert first[-1] == tok.eos_token_id and tok.decode(first[:-1]) == writers.corpus_docs("deu", 2, 60, 4)[0]
     train = data.gpt_train_dataset(prefixes, [1.0, 1.0, 1.0], 32, seed=5, num_samples=90, tokenizer_dir=tok_dir,
                                    cache_dir=tmp_path / "cache")
     assert len(train) >= 90

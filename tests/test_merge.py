@@ -4,8 +4,9 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from mergelimits import benchfiles, merge, model, modelid, tinydata, tokenizer
+from mergelimits import benchfiles, merge, model, modelid, tokenizer
 from mergelimits.model import WEIGHTS
+from mergelimits.synthetic import writers
 
 ARCH = {"layers": 2, "hidden": 32, "ffn": 64, "heads": 4, "kv_heads": 4, "seq_len": 32, "tie_embeddings": True}
 
@@ -15,7 +16,7 @@ def models(tmp_path_factory):
     """The shared init and three 'trained' models: the init moved by different task vectors."""
     root = tmp_path_factory.mktemp("merge")
     corpus = root / "c.jsonl"
-    benchfiles.write_jsonl([{"text": t} for t in tinydata.corpus_docs("deu", 1, 30, 3)], corpus)
+    benchfiles.write_jsonl([{"text": t} for t in writers.corpus_docs("deu", 1, 30, 3)], corpus)
     tok = tokenizer.train([corpus], 350, root / "tok")
     model.make_init(ARCH, tok, 0, root / "init")
     init = model.load_model(root / "init")

@@ -11,7 +11,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from mergelimits import benchfiles, model, tinydata, tokenizer, train
+from mergelimits import benchfiles, model, tokenizer, train
+from mergelimits.synthetic import writers
 
 ARCH = {"layers": 2, "hidden": 32, "ffn": 64, "heads": 4, "kv_heads": 4, "seq_len": 32,
         "rope_theta": 10000.0, "init_std": 0.02, "tie_embeddings": True}
@@ -21,7 +22,7 @@ ARCH = {"layers": 2, "hidden": 32, "ffn": 64, "heads": 4, "kv_heads": 4, "seq_le
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("pre")
     corpus = root / "deu.jsonl"
-    benchfiles.write_jsonl([{"text": d} for d in tinydata.corpus_docs("deu", 3, 200, 4)], corpus)
+    benchfiles.write_jsonl([{"text": d} for d in writers.corpus_docs("deu", 3, 200, 4)], corpus)
     tok_dir = tokenizer.train([corpus], 400, root / "tok")
     init = root / "init"
     model.make_init(ARCH, tok_dir, 5, init)

@@ -6,7 +6,7 @@
 # than wait in a queue for a node.
 localrules:
     cka,
-    typology,
+    lang2vec_distance,
     table8,
 
 
@@ -61,17 +61,17 @@ rule cka:
         "../../scripts/cka.py"
 
 
-rule typology:
+rule lang2vec_distance:
     output:
         "<results>/analysis/lang2vec.tsv",
     log:
-        "<logs>/analysis/typology.log",
+        "<logs>/analysis/lang2vec_distance.log",
     conda:
         "../../envs/mergelimits.yaml"
     params:
         languages=STUDY.languages,
     script:
-        "../../scripts/typology.py"
+        "../../scripts/lang2vec_distance.py"
 
 
 rule table8:

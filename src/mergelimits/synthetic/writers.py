@@ -9,17 +9,18 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from . import generate, languages, modelid
-from .benchfiles import write_benchmark, write_jsonl
+from .. import languages, modelid
+from ..benchfiles import write_benchmark, write_jsonl
+from . import grammar
 
 
 def _rng(seed: int, *kind: str) -> random.Random:
-    return random.Random(generate._stable_seed(seed, *kind))
+    return random.Random(grammar._stable_seed(seed, *kind))
 
 
 def corpus_docs(code: str, seed: int, n_docs: int, sentences_per_doc: int) -> list[str]:
-    lang = generate.Language(code, seed)
-    return generate.corpus(lang, _rng(seed, "corpus", code), n_docs, sentences_per_doc)
+    lang = grammar.Language(code, seed)
+    return grammar.corpus(lang, _rng(seed, "corpus", code), n_docs, sentences_per_doc)
 
 
 def mix(docs_by_lang: dict[str, list[str]], n_docs: int, seed: int) -> list[dict]:
@@ -47,11 +48,11 @@ def write_corpora(codes: list[str], seed: int, n_docs: int, sentences_per_doc: i
 
 def benchmark_rows(codes: list[str], seed: int, sizes: dict) -> dict[str, dict[str, dict[str, list[dict]]]]:
     """bench -> lang -> file name -> rows, for the languages each benchmark covers."""
-    langs = generate.make_languages(codes, seed)
+    langs = grammar.make_languages(codes, seed)
     out: dict[str, dict[str, dict[str, list[dict]]]] = {b: {} for b in languages.BENCHMARKS}
 
     for code in languages.available("multiblimp", codes):
-        rows = generate.minimal_pairs(langs[code], _rng(seed, "multiblimp", code), sizes["multiblimp"])
+        rows = grammar.minimal_pairs(langs[code], _rng(seed, "multiblimp", code), sizes["multiblimp"])
         src = languages.get(code).source_code("multiblimp")
         for r in rows:
             r["lang"] = src
@@ -60,18 +61,18 @@ def benchmark_rows(codes: list[str], seed: int, sizes: dict) -> dict[str, dict[s
     def covered(bench):
         return {c: langs[c] for c in languages.available(bench, codes)}
 
-    for code, rows in generate.reading_items(covered("belebele"), _rng(seed, "belebele"), sizes["belebele"]).items():
+    for code, rows in grammar.reading_items(covered("belebele"), _rng(seed, "belebele"), sizes["belebele"]).items():
         dialect = languages.get(code).source_code("belebele")
         out["belebele"][code] = {"test.jsonl": [{**r, "dialect": dialect} for r in rows]}
-    for code, rows in generate.cloze_items(covered("hellaswag"), _rng(seed, "hellaswag"), sizes["hellaswag"]).items():
+    for code, rows in grammar.cloze_items(covered("hellaswag"), _rng(seed, "hellaswag"), sizes["hellaswag"]).items():
         out["hellaswag"][code] = {"validation.jsonl": rows}
-    for code, rows in generate.question_items(covered("xcsqa"), _rng(seed, "xcsqa"), sizes["xcsqa"]).items():
+    for code, rows in grammar.question_items(covered("xcsqa"), _rng(seed, "xcsqa"), sizes["xcsqa"]).items():
         src = languages.get(code).source_code("xcsqa")
         out["xcsqa"][code] = {"validation.jsonl": [{**r, "lang": src} for r in rows]}
 
     flores_langs = covered("flores")
     for split in ("dev", "devtest"):
-        sents = generate.parallel(flores_langs, _rng(seed, "flores", split), sizes[f"flores_{split}"])
+        sents = grammar.parallel(flores_langs, _rng(seed, "flores", split), sizes[f"flores_{split}"])
         for code, texts in sents.items():
             iso, script = languages.get(code).source_code("flores").split("_")
             rows = [{"id": i, "iso_639_3": iso, "iso_15924": script, "glottocode": None, "text": t,
