@@ -17,7 +17,7 @@ import time
 SNAKEMAKE = "import snakemake.script"  # what the script preamble Snakemake writes imports
 JOBS = {
     "python alone": "pass",
-    "a light job (pandas, tables)": f"{SNAKEMAKE}; import pandas; from mergelimits import joblog, stats",
+    "a light job (pandas, tables)": f"{SNAKEMAKE}; import pandas; from mergelimits import joblog, tables",
     "pretrain_torch": f"{SNAKEMAKE}; from mergelimits import joblog, model, train",
     "activations": f"{SNAKEMAKE}; from mergelimits import analysis, similarity; import transformers; "
                    "from transformers import AutoModelForCausalLM",

@@ -38,9 +38,10 @@ def check_gpu(rule: str, gpus: int, available: int | None = None) -> None:
 
         available = torch.cuda.device_count()
     if available < gpus:
+        visible = ", ".join(f"{v}={os.environ[v]}" for v in ("CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES",
+                                                           "HIP_VISIBLE_DEVICES") if v in os.environ)
         raise NoDeviceError(f"{rule}: the rule asks for gpu={gpus} but this job sees {available} GPU(s) "
-                            f"(torch.cuda.device_count(); ROCR_VISIBLE_DEVICES="
-                            f"{os.environ.get('ROCR_VISIBLE_DEVICES', 'unset')})")
+                            f"(torch.cuda.device_count(); {visible or 'no *_VISIBLE_DEVICES set'})")
 
 
 def from_snakemake(smk) -> logging.Logger:
