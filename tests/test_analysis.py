@@ -119,3 +119,55 @@ def test_figures_are_drawn_from_tables(tmp_path):
     for paths in out:
         for p in paths:
             assert (tmp_path / p.split("/")[-1]).stat().st_size > 1000
+
+
+def test_pair_table_joins_each_measure_to_its_own_pair_and_variant():
+    """In-language and English CKA come from their own variants; a measure named in either
+    order of the pair joins the right row."""
+    d = pd.DataFrame({"lang_a": ["deu", "deu"], "lang_b": ["nld", "eng"], "pair": ["deu+nld", "deu+eng"],
+                      "delta": [1.0, 2.0]})
+    cka = pd.DataFrame([{"model_a": a, "model_b": b, "layer": layer, "cka": v, "variant": var}
+                        for a, b, var, vals in (("mono-nld", "mono-deu", "eng", (0.2, 0.4)),
+                                                ("mono-nld", "mono-deu", "own", (0.6, 0.8)),
+                                                ("mono-deu", "mono-eng", "eng", (0.1, 0.1)),
+                                                ("mono-deu", "mono-eng", "own", (0.9, 0.7)))
+                        for layer, v in enumerate(vals)])
+    par = pd.DataFrame({"lang_a": ["nld", "eng"], "lang_b": ["deu", "deu"], "cosine": [0.5, 0.6],
+                        "cosine_task_vector": [0.01, 0.02], "stable_rank_diff": [1.0, 2.0], "l2_norm_diff": [3.0, 4.0]})
+    typ = pd.DataFrame({"lang_a": ["deu", "eng"], "lang_b": ["nld", "deu"], "lang2vec_knn": [0.1, 0.3]})
+    t = analysis.pair_table(d, cka, par, typ).set_index("pair")
+    assert t.loc["deu+nld", "cka_eng"] == pytest.approx(0.3) and t.loc["deu+nld", "cka_own"] == pytest.approx(0.7)
+    assert t.loc["deu+eng", "cka_eng"] == pytest.approx(0.1) and t.loc["deu+eng", "cka_own"] == pytest.approx(0.8)
+    assert t.loc["deu+eng", "stable_rank_diff"] == 2.0 and t.loc["deu+nld", "lang2vec_knn"] == 0.1
+
+
+def test_figures_plot_the_tables_values(monkeypatch):
+    """What is drawn, not only that a file is written: Figure 1's lines are the mean over
+    languages per step, Figure 3 puts mean English CKA on x and Δ on y, the heat map holds
+    each pair's mean CKA over layers."""
+    drawn = []
+    monkeypatch.setattr(plots, "_save", lambda fig, stem: drawn.append(fig) or [])
+    langs = ["deu", "nld", "eng"]
+    agg = pd.DataFrame([{"model": m, "step": step, "benchmark": "multiblimp", "lang": lang,
+                         "score": base + step + 10 * i}
+                        for m, base in (("mixed3", 50), ("linear-all3", 40)) for step in (5, 10)
+                        for i, lang in enumerate(langs)])
+    plots.figure1(agg, "mixed3", {"Merged3 linear": "linear-all3"}, langs, "f1")
+    lines = {ln.get_label(): ln for ln in drawn[-1].axes[0].get_lines()}
+    assert list(lines["Mixed3"].get_xdata()) == [5, 10]
+    assert list(lines["Mixed3"].get_ydata()) == [50 + 5 + 10, 50 + 10 + 10]  # mean of +0, +10, +20
+    assert list(lines["Merged3 linear"].get_ydata()) == [40 + 5 + 10, 40 + 10 + 10]
+    pairs = pd.DataFrame({"pair": ["deu+nld", "deu+eng", "nld+eng"], "cka_eng": [0.8, 0.6, 0.5],
+                          "delta": [20, 30, 33.0]})
+    plots.figure3(pairs, analysis.correlations(pairs, {"cka_eng": "mean CKA (English)"}), "f3")
+    ax = drawn[-1].axes[0]
+    assert ax.collections[0].get_offsets().tolist() == [[0.8, 20.0], [0.6, 30.0], [0.5, 33.0]]
+    assert "CKA" in ax.get_xlabel() and "Δ" in ax.get_ylabel()
+    cka = pd.DataFrame([{"model_a": f"mono-{a}", "model_b": f"mono-{b}", "layer": layer, "cka": v + shift,
+                         "variant": var}
+                        for a, b, vals in (("deu", "nld", (0.2, 0.4)), ("deu", "eng", (0.5, 0.5)),
+                                           ("nld", "eng", (0.1, 0.3)))
+                        for var, shift in (("eng", 0.0), ("own", 0.5)) for layer, v in enumerate(vals)])
+    plots.cka_heatmap(cka, langs, "h")
+    m = drawn[-1].axes[0].get_images()[0].get_array()
+    assert m[0, 1] == pytest.approx(0.3) and m[1, 0] == pytest.approx(0.3) and m[2, 1] == pytest.approx(0.2)

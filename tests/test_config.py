@@ -1,5 +1,6 @@
 """Invalid configs are rejected before any job runs, with a message naming the key."""
 
+import copy
 import subprocess
 import sys
 
@@ -53,7 +54,24 @@ BAD = [
     ("FLORES source language missing", "languages", ["deu", "nld"], "FLORES translates eng→deu, so 'eng' must"),
     ("tiny vocabulary", "data.tokenizer.vocab_size", 10, "data.tokenizer.vocab_size"),
     ("hub source without its entries", "data.source", "hub", "data.hub.multiblimp: required"),
+    ("checkpoints out of order", "pretrain.checkpoints", [120, 60, 240], "pretrain.checkpoints[1]: 60 does not increase on 120"),
+    ("last checkpoint not the final step", "pretrain.checkpoints", [60, 120], "pretrain.checkpoints[1]: the last checkpoint"),
+    ("heads do not divide hidden", "pretrain.arch.heads", 3, "pretrain.arch.heads: 3 does not divide pretrain.arch.hidden 64"),
+    ("kv heads do not divide heads", "pretrain.arch.kv_heads", 3,
+     "pretrain.arch.kv_heads: 3 does not divide pretrain.arch.heads 4"),
+    ("Merged-N at a step never saved", "merge.all.steps", [60, 100],
+     "merge.all.steps[1]: 100 is not one of pretrain.checkpoints"),
 ]
+
+
+def test_megatron_global_batch_must_fill_every_rank(paper_config):
+    cfg = copy.deepcopy(paper_config)
+    cfg["pretrain"]["megatron"]["global_batch"] = 1000  # not a multiple of 4 × 128 data-parallel ranks
+    with pytest.raises(ConfigError, match=r"pretrain.megatron.global_batch: 1000 is not a multiple of micro_batch 4 "
+                                          r"× 128 data-parallel ranks"):
+        config.validate(cfg)
+    cfg["pretrain"]["megatron"]["global_batch"] = 1536
+    config.validate(cfg)
 
 
 @pytest.mark.parametrize("what,key,value,message", BAD, ids=[b[0] for b in BAD])

@@ -69,6 +69,7 @@ def test_multiblimp_scores_equal_hand_computed_loglikelihoods(env):
     got = scores[(scores.benchmark == "multiblimp") & (scores.lang == "deu")].sort_values("item")
     samples = [json.loads(line) for line in open(root / "samples.jsonl")]
     mb = sorted([s for s in samples if s["task"] == "ml_multiblimp_deu"], key=lambda s: s["doc_id"])
+    assert len(df) == len(mb) == len(got) > 0  # every item compared, none skipped by zip
     for (_, row), s, acc in zip(df.iterrows(), mb, got["acc"]):
         good, bad = _logp(m, tok, "", row["sen"]), _logp(m, tok, "", row["wrong_sen"])
         assert float(s["filtered_resps"][0][0]) == pytest.approx(good, abs=1e-3)
@@ -94,13 +95,19 @@ def test_item_scores_from_samples_by_hand():
             return {"input_ids": list(range(len(text.split())))}
 
     samples = {"ml_xcsqa_deu": [{"doc_id": 0, "target": 1, "arguments": [["Q", " a b c"], ["Q", " d"]],
-                                 "filtered_resps": [[-3.0, False], [-2.0, False]]}],
+                                 "filtered_resps": [[-3.0, False], [-2.0, False]]},
+                                # one long token against three short ones: characters and tokens disagree
+                                {"doc_id": 1, "target": 1, "arguments": [["Q", " aaaaaaaaaa"], ["Q", " b c d"]],
+                                 "filtered_resps": [[-4.0, False], [-4.5, False]]}],
                "ml_flores_deu": [{"doc_id": 0, "target": "das ist gut", "filtered_resps": ["das ist gut"],
                                   "doc": {"source": "this is good"}}]}
     df = evaluate.item_scores(samples, Tok(), "m", 1)
     x = df[df.benchmark == "xcsqa"].iloc[0]
     # raw: -2 > -3 → choice 1 (gold); per char: -3/6 = -0.5 > -2/2 = -1 → choice 0; per token: -1 > -2 → 0
     assert (x.acc, x.acc_norm_char, x.acc_norm_token) == (1.0, 0.0, 0.0)
+    y = df[df.benchmark == "xcsqa"].iloc[1]
+    # raw: -4 > -4.5 → 0; per char: -4/11 > -4.5/6 → 0; per token: -4/1 < -4.5/3 → 1 (gold)
+    assert (y.acc, y.acc_norm_char, y.acc_norm_token) == (0.0, 0.0, 1.0)
     f = df[df.benchmark == "flores"].iloc[0]
     assert f.chrf == pytest.approx(100.0) and f.source == "this is good"
 
@@ -125,6 +132,28 @@ def test_bootstrap_ci_on_a_known_distribution():
     analytic = np.sqrt(values.mean() * (1 - values.mean()) / len(values))
     assert se == pytest.approx(analytic, rel=0.1)
     assert ci.bootstrap_se(values, 1000, np.random.default_rng(1)) == se  # seeded
+    # the same resamples written out: the SD over resampled means, sample SD (ddof 1)
+    draws = np.random.default_rng(1).integers(0, len(values), size=(1000, len(values)))
+    means = [values[d].mean() for d in draws]
+    assert se == pytest.approx(np.sqrt(np.sum((means - np.mean(means)) ** 2) / (1000 - 1)), rel=1e-12)
+
+
+def test_chrf_bootstrap_resamples_sentences_and_rescores_the_corpus():
+    """Each resample is a corpus of resampled sentences scored by sacrebleu's public API;
+    the SE is their sample SD, and the CI 1.96 SE."""
+    from sacrebleu.metrics import CHRF
+
+    hyps = ["das ist gut", "ein Hund", "er läuft schnell", "Kaffee", "sie lesen Bücher heute", "x"]
+    refs = ["das ist gut", "eine Katze", "er rennt schnell", "Kaffee und Kuchen", "sie lesen heute", "y z"]
+    score, se = ci.chrf_bootstrap(hyps, refs, 300, np.random.default_rng(4))
+    draws = np.random.default_rng(4).integers(0, len(hyps), size=(300, len(hyps)))
+    boots = [CHRF(word_order=2).corpus_score([hyps[i] for i in d], [[refs[i] for i in d]]).score for d in draws]
+    assert se > 0 and se == pytest.approx(np.std(boots, ddof=1), rel=1e-9)
+    store = pd.DataFrame({"model": "m", "step": 1, "benchmark": "flores", "lang": "deu", "item": range(6),
+                          "hypothesis": hyps, "reference": refs, "chrf": np.nan})
+    agg = ci.aggregate(store, n=300, seed=4).iloc[0]
+    assert agg.score == pytest.approx(CHRF(word_order=2).corpus_score(hyps, [refs]).score)
+    assert agg.se > 0 and agg.ci95 == pytest.approx(1.96 * agg.se, rel=1e-12)
 
 
 def test_every_task_ran_and_the_store_has_every_item(env):
@@ -142,9 +171,11 @@ def test_table1_is_recomputed_from_the_store():
     for model_id, p in (("mixed10", 0.8), ("linear-all10", 0.55), ("mono-deu", 0.9), ("mono-zho", 0.9),
                         ("mono-eng", 0.9)):
         for lang in ("deu", "eng", "zho"):
+            # an expert on another language is much worse: a row mapped to the wrong language shows
+            p_lang = 0.3 if model_id.startswith("mono-") and model_id != f"mono-{lang}" else p
             for i in range(50):
                 rows.append({"model": model_id, "step": 1, "benchmark": "multiblimp", "lang": lang, "item": i,
-                             "acc": float(rng.random() < p), "acc_norm_char": np.nan, "acc_norm_token": np.nan,
+                             "acc": float(rng.random() < p_lang), "acc_norm_char": np.nan, "acc_norm_token": np.nan,
                              "chrf": np.nan, "source": None, "hypothesis": None, "reference": None})
     store = pd.DataFrame(rows)
     store = store[~((store.lang == "zho") & (store.benchmark == "multiblimp"))]  # zho has no MultiBLiMP
@@ -157,8 +188,15 @@ def test_table1_is_recomputed_from_the_store():
         assert t1.loc[label, "multiblimp CV%"] == pytest.approx(np.std(per_lang, ddof=1) / np.mean(per_lang) * 100)
     experts = [100 * store[(store.model == f"mono-{lang}") & (store.lang == lang)].acc.mean() for lang in ("deu", "eng")]
     assert t1.loc["Experts", "multiblimp μ"] == pytest.approx(np.mean(experts))
-    t2 = tables.per_language(agg, "multiblimp", [("Mixed10", "mixed10")], ["deu", "eng", "zho"], 1)
-    assert t2.loc[0, "zho"] == tables.DASH
+    t2 = tables.per_language(agg, "multiblimp", [("Mixed10", "mixed10"), ("Experts", "mono")], ["deu", "eng", "zho"], 1)
+    assert t2.loc[0, "zho"] == tables.DASH and t2.loc[1, "zho"] == tables.DASH
+    # The experts' row: each expert on its own language (the store also has mono-deu on eng).
+    for lang in ("deu", "eng"):
+        own = store[(store.model == f"mono-{lang}") & (store.lang == lang)].acc
+        cell = agg[(agg.model == f"mono-{lang}") & (agg.lang == lang)].iloc[0]
+        assert t2.loc[1, lang] == f"{100 * own.mean():.1f} ± {cell.ci95:.1f}"
+    # 95% CI = 1.96 × the bootstrap SE, in every cell
+    assert np.allclose(agg.ci95, 1.96 * agg.se) and (agg.se > 0).all()
 
 
 def test_missing_inputs_are_named_before_the_harness(env, tmp_path):

@@ -64,15 +64,40 @@ def test_ties_of_one_model_at_density_one_gives_it_back(models, tmp_path):
         assert torch.allclose(got[k], want[k], atol=1e-6), k
 
 
-def test_ties_trims_to_the_density(models, tmp_path):
-    """TIES at density d keeps at most d of each task vector: the merge moves at most
-    that share of each matrix away from the base."""
+def ties_reference(base: torch.Tensor, members: list[torch.Tensor], density: float) -> torch.Tensor:
+    """TIES (Yadav et al. 2023) written out: trim each task vector to its top `density` share by
+    magnitude, elect each entry's sign by the sum of the trimmed vectors, and add to the base the
+    mean of the trimmed values that agree with the elected sign (equal weights, normalised)."""
+    trimmed = []
+    for m in members:
+        tv = (m - base).flatten()
+        keep = torch.zeros_like(tv)
+        keep[tv.abs().argsort(descending=True)[: max(1, int(density * tv.numel()))]] = 1
+        trimmed.append(tv * keep)
+    t = torch.stack(trimmed)
+    elected = torch.where(t.sum(0) >= 0, 1.0, -1.0)
+    agree = (t.sign() == elected).float()
+    mean = (t * agree).sum(0) / agree.sum(0).clamp(min=1)
+    return base + mean.reshape(base.shape)
+
+
+@pytest.mark.parametrize("density", [0.3, 0.75])
+def test_ties_equals_its_definition(models, tmp_path, density):
     init, members = models
-    merge.run("ties", members, tmp_path / "t", base=init, density=0.3)
-    got, b = weights(tmp_path / "t"), weights(init)
-    k = "model.layers.0.mlp.up_proj.weight"
-    moved = (got[k] != b[k]).float().mean().item()
-    assert 0.25 < moved <= 0.3 * 3 + 1e-6
+    merge.run("ties", members, tmp_path / "t", base=init, density=density)
+    got, b, ins = weights(tmp_path / "t"), weights(init), [weights(m) for m in members]
+    for k in got:
+        assert torch.allclose(got[k], ties_reference(b[k], [w[k] for w in ins], density), atol=1e-6), k
+
+
+def test_dare_ties_without_drops_is_ties(models, tmp_path):
+    """At density 1 DARE drops nothing and rescales by 1: what is left is TIES' sign election
+    and normalised mean, which the merge must then equal."""
+    init, members = models
+    merge.run("dare_ties", members, tmp_path / "d", base=init, density=1.0, seed=3)
+    got, b, ins = weights(tmp_path / "d"), weights(init), [weights(m) for m in members]
+    for k in got:
+        assert torch.allclose(got[k], ties_reference(b[k], [w[k] for w in ins], 1.0), atol=1e-6), k
 
 
 def test_dare_ties_is_reproducible_with_a_seed_and_differs_with_another(models, tmp_path):
@@ -169,3 +194,32 @@ def test_parametric_similarity_table(models):
     assert abs(other["cosine_task_vector"]) < 0.2  # independent random task vectors
     assert other["cosine"] > 0.5  # the shared init dominates raw weights
     assert len(layers) == 3 * ARCH["layers"]
+
+
+def test_parametric_differences_equal_a_hand_computation_in_either_order(models):
+    """stable-rank and L2-norm differences are mean absolute differences over the layers'
+    matrices, computed here from singular values; the pair's order does not change them."""
+    from mergelimits import similarity
+
+    init, members = models
+    ab = similarity.parametric({"a": members[0], "b": members[1]}, init)[0].iloc[0]
+    ba = similarity.parametric({"b": members[1], "a": members[0]}, init)[0].iloc[0]
+    wa, wb, w0 = weights(members[0]), weights(members[1]), weights(init)
+    mats = [k for k in wa if wa[k].ndim == 2 and k.startswith("model.layers.")]
+
+    def sr(w):
+        s = torch.linalg.svdvals(w.double())
+        return float((s**2).sum() / s.max() ** 2)
+
+    sr_diff = sum(abs(sr(wa[k]) - sr(wb[k])) for k in mats) / len(mats)
+    l2_diff = sum(abs(wa[k].double().norm() - wb[k].double().norm()).item() for k in mats) / len(mats)
+    for row in (ab, ba):
+        assert row["stable_rank_diff"] == pytest.approx(sr_diff, rel=1e-9) and sr_diff > 0
+        assert row["l2_norm_diff"] == pytest.approx(l2_diff, rel=1e-9) and l2_diff > 0
+    # layer 0's cosine of task vectors, by hand over its parameters
+    keys = sorted(k for k in wa if k.startswith("model.layers.0."))
+    ta = torch.cat([(wa[k].double() - w0[k].double()).flatten() for k in keys])
+    tb = torch.cat([(wb[k].double() - w0[k].double()).flatten() for k in keys])
+    layers = similarity.parametric({"a": members[0], "b": members[1]}, init)[1]
+    assert layers.loc[layers.layer == 0, "cosine_task_vector"].item() == pytest.approx(
+        float(ta @ tb / (ta.norm() * tb.norm())), rel=1e-9)
