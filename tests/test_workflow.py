@@ -19,10 +19,15 @@ def snakemake(*args, cwd=ROOT):
                           capture_output=True, text=True, cwd=cwd)
 
 
-@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/paper.yaml"])
-def test_dry_run(configfile, tmp_path):
-    proc = snakemake("-n", "--configfile", str(ROOT / configfile), "--directory", str(tmp_path), "data")
+@pytest.mark.parametrize("configfile,merged,trained_evals", [("config/config.yaml", 3 * 4 + 45 + 9, 10 + 4),
+                                                            ("config/paper.yaml", 3 * 7 + 45 + 9, 10 + 7)])
+def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, trained_evals, tmp_path):
+    """The whole DAG of each config: one merge-and-evaluate job per merged model (Merged10 ×
+    methods × steps, 45 pairs, successive 2..10), one evaluation per expert and Mixed10 step."""
+    proc = snakemake("-n", "--quiet", "rules", "--configfile", str(ROOT / configfile), "--directory", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert re.search(rf"^merge_evaluate\s+{merged}$", proc.stdout, re.M), proc.stdout
+    assert re.search(rf"^evaluate_model\s+{trained_evals}$", proc.stdout, re.M), proc.stdout
 
 
 def test_paper_dry_run_fetches_every_available_file(tmp_path):
