@@ -223,3 +223,18 @@ def test_parametric_differences_equal_a_hand_computation_in_either_order(models)
     layers = similarity.parametric({"a": members[0], "b": members[1]}, init)[1]
     assert layers.loc[layers.layer == 0, "cosine_task_vector"].item() == pytest.approx(
         float(ta @ tb / (ta.norm() * tb.norm())), rel=1e-9)
+
+
+@pytest.mark.parametrize("method", ["linear", "ties", "dare_ties", "task_arithmetic"])
+def test_merging_copies_of_one_model_gives_it_back(models, tmp_path, method):
+    """With nothing dropped (density 1), every method's merge of three copies of a model is
+    that model (task arithmetic: the base plus three times its task vector, by definition)."""
+    import shutil
+
+    init, members = models
+    copies = [shutil.copytree(members[0], tmp_path / f"copy{i}") for i in range(3)]  # mergekit refuses repeats
+    merge.run(method, copies, tmp_path / method, base=init, density=1.0, seed=2)
+    got, m, b = weights(tmp_path / method), weights(members[0]), weights(init)
+    for k in got:
+        want = b[k] + 3 * (m[k] - b[k]) if method == "task_arithmetic" else m[k]
+        assert torch.allclose(got[k], want, atol=1e-6), k

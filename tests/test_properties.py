@@ -1,0 +1,69 @@
+"""Property-based tests (hypothesis) of the numbers the study reports: CKA's invariances,
+the bootstrap SE against the analytic one, Table 1's μ and CV against numpy."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from mergelimits import ci, similarity, tables
+
+from .test_analysis import hsic_cka
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+finite = st.floats(-10, 10, allow_nan=False, allow_infinity=False, width=64)
+
+
+def representations(n_min=8):
+    return st.integers(n_min, 30).flatmap(lambda n: st.tuples(
+        arrays(np.float64, (n, 4), elements=finite), arrays(np.float64, (n, 5), elements=finite)))
+
+
+def _informative(x, y):
+    """CKA needs both sides to vary after centring."""
+    return np.linalg.norm(x - x.mean(0)) > 1e-3 and np.linalg.norm(y - y.mean(0)) > 1e-3
+
+
+@SETTINGS
+@given(representations(), st.floats(0.1, 10), st.integers(0, 2**31 - 1))
+def test_cka_is_invariant_and_equals_hsic(xy, scale, seed):
+    x, y = xy
+    if not _informative(x, y):
+        return
+    base = similarity.linear_cka(x, y)
+    assert 0 <= base <= 1 + 1e-9
+    assert base == pytest.approx(hsic_cka(x, y), abs=1e-7)
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(4, 4)))
+    assert similarity.linear_cka(scale * x @ q + 3.0, y) == pytest.approx(base, abs=1e-7)  # rotation, scale, shift
+    assert similarity.linear_cka(y, x) == pytest.approx(base, abs=1e-9)  # symmetric
+
+
+@SETTINGS
+@given(st.integers(200, 1500), st.floats(0.05, 0.95), st.integers(0, 2**31 - 1))
+def test_bootstrap_se_of_bernoulli_items_is_the_analytic_se(n, p, seed):
+    values = (np.random.default_rng(seed).random(n) < p).astype(float)
+    m = values.mean()
+    if m in (0.0, 1.0):
+        return
+    se = ci.bootstrap_se(values, 2000, np.random.default_rng(seed + 1))
+    # the bootstrap SE estimates sqrt(m (1 - m) / n); with 2000 resamples it is within ~10%
+    assert se == pytest.approx(np.sqrt(m * (1 - m) / n), rel=0.12)
+
+
+@SETTINGS
+@given(st.integers(2, 6).flatmap(lambda n: st.tuples(st.lists(st.floats(1, 99), min_size=n, max_size=n),
+                                                     st.lists(st.floats(1, 99), min_size=n, max_size=n))))
+def test_table1_mu_and_cv_are_numpys(scores):
+    scores_a, scores_b = scores
+    langs = ["deu", "eng", "fra", "ita", "nld", "rus"][: len(scores_a)]  # each has both benchmarks
+    rows = [{"model": "m", "step": 1, "benchmark": "multiblimp", "lang": lang, "score": s, "ci95": 1.0}
+            for lang, s in zip(langs, scores_a)]
+    rows += [{"model": "m", "step": 1, "benchmark": "flores", "lang": lang, "score": s, "ci95": 1.0}
+             for lang, s in zip(langs, scores_b)]
+    t1 = tables.table1(pd.DataFrame(rows), [("M", "m")], langs, ["multiblimp", "flores"], 1).iloc[0]
+    for bench, s in (("multiblimp", scores_a), ("flores", scores_b)):
+        s = np.array(s)
+        assert t1[f"{bench} μ"] == pytest.approx(s.mean())
+        assert t1[f"{bench} CV%"] == pytest.approx(s.std(ddof=1) / s.mean() * 100)
