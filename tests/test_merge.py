@@ -163,6 +163,16 @@ def test_model_id_round_trip(text):
     assert str(modelid.parse(text)) == text
 
 
+def test_the_merged_wildcard_pattern_matches_exactly_the_merged_ids():
+    import re
+
+    pattern = re.compile(modelid.merged_pattern())
+    for text in ("ties-all10", "linear-deu+nld", "dare_ties-succ4", "task_arithmetic-all3"):
+        assert pattern.fullmatch(text) and modelid.parse(text).kind == "merge"
+    for text in ("mono-deu", "mixed10", "init", "slerp-all10", "ties-all", "linear-deu+nl"):
+        assert not pattern.fullmatch(text), text
+
+
 @pytest.mark.parametrize("text,msg", [("linear-deu+deu", "with itself"), ("slerp-all10", "unknown merge method"),
                                       ("mono_deu", "not a model id"), ("ties-all", "not a model id")])
 def test_bad_model_ids(text, msg):

@@ -72,6 +72,13 @@ def format_id(mid: ModelId) -> str:
     return f"{mid.method}-{tail}"
 
 
+def merged_pattern() -> str:
+    """A regex matching exactly the merged-model ids of the registered methods: the `model`
+    wildcard's constraint for merged models."""
+    methods = "|".join(sorted(registry.MERGE_METHODS, key=len, reverse=True))
+    return rf"(?:{methods})-(?:all\d+|[a-z]{{3}}\+[a-z]{{3}}|succ\d+)"
+
+
 def mono(lang: str) -> str:
     return format_id(ModelId("mono", lang=lang))
 

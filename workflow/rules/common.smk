@@ -22,10 +22,8 @@ REPO = Path(workflow.basedir)
 # Pathvars expand in input/output/log paths only: params that name a folder use this.
 RESULTS = config.get("pathvars", {}).get("results", "results")
 GENERATED = config["data"]["source"] == "generated"
-# Any merged model id of a registered method (modelid's grammar).
-MERGED_RE = (
-    rf"(?:{'|'.join(registry.MERGE_METHODS)})-(?:all\d+|[a-z]{{3}}\+[a-z]{{3}}|succ\d+)"
-)
+# Any merged model id of a registered method (the one grammar, mergelimits.modelid).
+MERGED_RE = modelid.merged_pattern()
 
 
 def task_files(bench, lang):
