@@ -94,3 +94,11 @@ def test_a_subset_config(tiny_config):
 
 def planned_equals_readers(study):
     return {(m, s, b, lang) for (m, s), t in study.eval_plan.items() for b, lang in t} == _readers(study)
+
+
+def test_a_published_mixed_model_is_fetched_not_trained(paper_config):
+    cfg = copy.deepcopy(paper_config)
+    cfg["pretrain"]["mixed"] = "hub"
+    study = Study.from_config(cfg)
+    assert study.trained == [] and study.pretrained[-1] == "mixed10"
+    assert study.eval_plan == Study.from_config(paper_config).eval_plan  # the same study, other sources

@@ -30,6 +30,18 @@ def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, trained
     assert re.search(rf"^evaluate_model\s+{trained_evals}$", proc.stdout, re.M), proc.stdout
 
 
+def test_the_paper_from_published_weights_trains_nothing(tmp_path):
+    """config/published-mixed.yaml over the paper config: HPLT's experts and the authors'
+    Mixed10 fetched, no pre-training, no pre-training corpus."""
+    proc = snakemake("-n", "--quiet", "rules", "--configfile", str(ROOT / "config/paper.yaml"),
+                     str(ROOT / "config/published-mixed.yaml"), "--directory", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout, re.M))
+    assert jobs["fetch_mixed_checkpoint"] == "7" and jobs["fetch_hplt_checkpoint"] == "70"
+    assert not {"pretrain_megatron", "megatron_index", "export_megatron", "fetch_corpus"} & set(jobs)
+    assert jobs["merge_evaluate"] == "75"
+
+
 def test_paper_dry_run_fetches_every_available_file(tmp_path):
     proc = snakemake("-n", "--quiet", "rules", "--configfile", str(ROOT / "config/paper.yaml"),
                      "--directory", str(tmp_path))

@@ -139,6 +139,9 @@ def semantic_errors(cfg: dict) -> list[str]:
             errors.append("data.hub.corpus: required to pre-train on fetched text (pretrain.engine: megatron)")
     if pre.get("monolingual") == "hplt" and "hplt" not in pre:
         errors.append("pretrain.hplt: required when pretrain.monolingual is 'hplt'")
+    if pre.get("mixed") == "hub" and "mixed_hub" not in pre:
+        errors.append("pretrain.mixed_hub: required when pretrain.mixed is 'hub' (the repository of the published "
+                      "Mixed checkpoints)")
 
     merge_steps = cfg.get("merge", {}).get("all", {}).get("steps", "all")
     if isinstance(merge_steps, list):

@@ -135,17 +135,28 @@ def fetch_tokenizer(source: Source, out_dir: Path) -> Path:
     return snapshot
 
 
-def fetch_checkpoint(repo: str, revision: str, out_dir: Path, arch: dict | None = None) -> Path:
+def fetch_checkpoint(repo: str, revision: str, out_dir: Path, arch: dict | None = None,
+                     token_env: str | None = None, vocab_size: int | None = None) -> Path:
     """One published checkpoint (e.g. HPLT's, branch `checkpoint_0001000`) as a local
-    single-file Hugging Face checkpoint, checked against the configured architecture."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    single-file Hugging Face checkpoint, checked against the configured architecture and,
+    when given, the vocabulary size of the shared initialisation."""
+    from huggingface_hub.errors import LocalEntryNotFoundError, RevisionNotFoundError
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     from .model import check_arch
 
-    snapshot = fetch(Source(repo, revision, {}, "model"),
-                     ["*.json", "*.safetensors", "tokenizer*", "*.model"])
+    try:
+        snapshot = fetch(Source(repo, revision, {}, "model", token_env),
+                         ["*.json", "*.safetensors", "tokenizer*", "*.model"])
+    except (RevisionNotFoundError, LocalEntryNotFoundError) as err:
+        offline = " or, offline, it is not in the local hub cache" if os.environ.get("HF_HUB_OFFLINE") == "1" else ""
+        raise ValueError(f"{repo}: no branch {revision!r}{offline}; check the repository's branches against the "
+                         f"configured revision pattern and pretrain.checkpoints") from err
     if arch is not None:
         check_arch(snapshot, arch)
+    if vocab_size is not None and (have := AutoConfig.from_pretrained(snapshot).vocab_size) != vocab_size:
+        raise ValueError(f"{repo}@{revision} has a vocabulary of {have} but the study's models have {vocab_size}: "
+                         "its embeddings cannot be merged or compared with theirs")
     model = AutoModelForCausalLM.from_pretrained(snapshot, dtype="auto")
     out_dir = Path(out_dir)
     tmp = out_dir.with_name(out_dir.name + ".tmp")

@@ -35,6 +35,7 @@ class Study:
     benchmarks: tuple[str, ...]
     steps: tuple[int, ...]  #: the pre-training checkpoints
     train_monolingual: bool  #: trained here, or fetched (HPLT)
+    train_mixed: bool  #: trained here, or fetched (the authors' published checkpoints)
     all_methods: tuple[str, ...]  #: Merged-N (Figure 1)
     all_steps: tuple[int, ...]
     pairs: tuple[tuple[str, str], ...]
@@ -53,6 +54,7 @@ class Study:
             benchmarks=tuple(cfg["benchmarks"]),
             steps=steps,
             train_monolingual=cfg["pretrain"]["monolingual"] == "train",
+            train_mixed=cfg["pretrain"].get("mixed", "train") == "train",
             all_methods=tuple(m["all"]["methods"]),
             all_steps=steps if all_steps == "all" else tuple(all_steps),
             pairs=tuple(pairs_of(langs, m["pairs"])),
@@ -88,7 +90,7 @@ class Study:
     @property
     def trained(self) -> list[str]:
         """The pre-trained models this workflow trains itself."""
-        return [*(self.mono if self.train_monolingual else []), self.mixed]
+        return [*(self.mono if self.train_monolingual else []), *([self.mixed] if self.train_mixed else [])]
 
     # Merges -----------------------------------------------------------------------------
 

@@ -91,7 +91,10 @@ def eval_task_yamls(wildcards):
 
 
 def alternatives(values):
-    """A wildcard regex matching exactly these values (longest first)."""
+    """A wildcard regex matching exactly these values (longest first); none: matching
+    nothing (an empty constraint would be no constraint at all)."""
+    if not values:
+        return "(?!)"
     return "|".join(sorted(map(re.escape, values), key=len, reverse=True))
 
 

@@ -179,3 +179,28 @@ if config["pretrain"]["monolingual"] == "hplt":
             arch=config["pretrain"]["arch"],
         script:
             "../../scripts/fetch_hplt_checkpoint.py"
+
+
+if config["pretrain"].get("mixed", "train") == "hub":
+
+    localrules:
+        fetch_mixed_checkpoint,
+
+    rule fetch_mixed_checkpoint:
+        # The published Mixed model instead of pre-training it (the authors' checkpoints):
+        # no Megatron job at all; checked against the architecture and the init's vocabulary.
+        input:
+            init_config=rules.init_model.output.config,
+        output:
+            weights=checkpoint_path(STUDY.mixed, "{step}"),
+            record=f"<results>/models/{STUDY.mixed}/step~{{step}}/source.json",
+        log:
+            f"<logs>/pretrain/fetch_mixed/{STUDY.mixed}/step~{{step}}.log",
+        retries: 3
+        conda:
+            "../../envs/mergelimits.yaml"
+        params:
+            source=config["pretrain"].get("mixed_hub"),
+            arch=config["pretrain"]["arch"],
+        script:
+            "../../scripts/fetch_mixed_checkpoint.py"

@@ -1,0 +1,15 @@
+"""Snakemake adapter: one published checkpoint of the mixed-data model (pretrain.mixed: hub)."""
+
+import json
+from pathlib import Path
+
+from mergelimits import benchfiles, hub, joblog
+
+log = joblog.from_snakemake(snakemake)
+p = snakemake.params
+revision = p.source["revision"].format(step=int(snakemake.wildcards.step))
+vocab = json.loads(Path(snakemake.input.init_config).read_text())["vocab_size"]
+out_dir = Path(snakemake.output.weights).parent
+snapshot = hub.fetch_checkpoint(p.source["repo"], revision, out_dir, p.arch, p.source.get("token_env"), vocab)
+log.info("%s@%s resolved to %s", p.source["repo"], revision, snapshot.name)
+benchfiles.write_record(snakemake.output.record, repo=p.source["repo"], revision=revision, commit=snapshot.name)
