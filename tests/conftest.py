@@ -50,10 +50,12 @@ MINI_STEPS = 200  # long enough (a few seconds) for the Slurm test's scancel to 
 
 def mini_config(tiny_config: dict, steps: int = MINI_STEPS) -> dict:
     """The tiny study cut to what runs in a minute: three languages (three pairs for Table 8;
-    fra is the source of English FLORES), every benchmark with a few items, every merge
-    method (TIES and DARE-TIES draw seeded randomness), two checkpoints."""
+    fra is the source of English FLORES), a log-likelihood and a generation benchmark (the
+    other three go through lm-eval in test_evaluate), every merge method (TIES and DARE-TIES
+    draw seeded randomness), two checkpoints."""
     cfg = copy.deepcopy(tiny_config)
     cfg["languages"] = ["deu", "eng", "fra"]
+    cfg["benchmarks"] = ["multiblimp", "flores"]
     cfg["data"]["generated"].update(pretrain_docs=60, sentences_per_doc=4, flores={"dev": 2, "devtest": 4},
                                     items={"multiblimp": 12, "belebele": 4, "hellaswag": 4, "xcsqa": 4})
     cfg["data"]["tokenizer"]["vocab_size"] = 400

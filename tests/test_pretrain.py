@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -221,7 +222,7 @@ def _publish(cache, repo: str, branches: dict[str, object]) -> None:
 
 
 @pytest.mark.slow
-def test_the_mixed_model_fetched_instead_of_trained(tiny_config, tmp_path, monkeypatch):
+def test_the_mixed_model_fetched_instead_of_trained(mini_runs, tmp_path, monkeypatch):
     """pretrain.mixed: hub takes the published Mixed checkpoints (one branch per step) through
     the same fetch path as HPLT's: no training job for it, the weights as published, the
     commit recorded; a missing branch or another vocabulary stops the job in one line."""
@@ -229,9 +230,9 @@ def test_the_mixed_model_fetched_instead_of_trained(tiny_config, tmp_path, monke
 
     from mergelimits import hub
 
-    from .conftest import mini_config, snakemake_cmd
+    from .conftest import snakemake_cmd
 
-    cfg = mini_config(tiny_config, steps=20)
+    cfg = yaml.safe_load(mini_runs.config.read_text())
     cfg["pretrain"].update(mixed="hub", mixed_hub={"repo": "authors/mixed-3-checkpoints",
                                                    "revision": "checkpoint_{step:07d}"})
     path = tmp_path / "cfg.yaml"
@@ -246,28 +247,29 @@ def test_the_mixed_model_fetched_instead_of_trained(tiny_config, tmp_path, monke
     plan = smk("-n", "--quiet", "rules", "--", "pretrain")
     assert plan.returncode == 0, plan.stderr[-2000:]
     assert "fetch_mixed_checkpoint        2" in plan.stdout and "pretrain_torch                3" in plan.stdout
-    built = smk("--", "results/tiny/models/init/model.safetensors")
-    assert built.returncode == 0, built.stderr[-2000:]
+    for part in ("data", "models/init"):  # the same data and init as the mini study's: no need to rebuild them
+        shutil.copytree(mini_runs.a / "results/tiny" / part, work / "results/tiny" / part, copy_function=shutil.copy2)
     init = work / "results/tiny/models/init"
     published = model.load_model(init)
     with torch.no_grad():
         for p in published.parameters():
             p.add_(0.01)
-    _publish(cache, "authors/mixed-3-checkpoints", {"checkpoint_0000020": (published, tokenizer.load(init))})
-    got = smk("--", "results/tiny/models/mixed3/step~20/model.safetensors")
+    _publish(cache, "authors/mixed-3-checkpoints", {"checkpoint_0000200": (published, tokenizer.load(init))})
+    got = smk("--", "results/tiny/models/mixed3/step~200/model.safetensors")
     assert got.returncode == 0, got.stderr[-2000:]
-    out = work / "results/tiny/models/mixed3/step~20"
+    out = work / "results/tiny/models/mixed3/step~200"
+    assert "rule init_model" not in got.stdout + got.stderr and "rule fetch_mixed_checkpoint" in got.stdout + got.stderr
     a, b = published.state_dict(), load_file(out / model.WEIGHTS)
     assert all(torch.equal(a[k], b[k]) for k in b)
-    assert json.loads((out / "source.json").read_text())["revision"] == "checkpoint_0000020"
-    missing = smk("--", "results/tiny/models/mixed3/step~10/model.safetensors")
+    assert json.loads((out / "source.json").read_text())["revision"] == "checkpoint_0000200"
+    missing = smk("--", "results/tiny/models/mixed3/step~100/model.safetensors")
     assert missing.returncode != 0
-    log = (work / "logs/tiny/pretrain/fetch_mixed/mixed3/step~10.log").read_text()
-    assert "authors/mixed-3-checkpoints: no branch 'checkpoint_0000010'" in log
-    assert not (work / "results/tiny/models/mixed3/step~10/model.safetensors").exists()
+    log = (work / "logs/tiny/pretrain/fetch_mixed/mixed3/step~100.log").read_text()
+    assert "authors/mixed-3-checkpoints: no branch 'checkpoint_0000100'" in log
+    assert not (work / "results/tiny/models/mixed3/step~100/model.safetensors").exists()
     import huggingface_hub.constants as c
 
     monkeypatch.setattr(c, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
     with pytest.raises(ValueError, match=r"has a vocabulary of \d+ but the study's models have 7"):
-        hub.fetch_checkpoint("authors/mixed-3-checkpoints", "checkpoint_0000020", tmp_path / "x", None, None, 7)
+        hub.fetch_checkpoint("authors/mixed-3-checkpoints", "checkpoint_0000200", tmp_path / "x", None, None, 7)
