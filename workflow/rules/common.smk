@@ -17,8 +17,6 @@ from mergelimits.study import Study
 study_config.validate(config)
 STUDY = Study.from_config(config)
 
-# The repository, for inputs that ship with it (runs may use another --directory).
-REPO = Path(workflow.basedir)
 # Pathvars expand in input/output/log paths only: params that name a folder use this.
 RESULTS = config.get("pathvars", {}).get("results", "results")
 GENERATED = config["data"]["source"] == "generated"
