@@ -34,8 +34,9 @@ def results(t1: pd.DataFrame, t8: pd.DataFrame, pairs: pd.DataFrame, study: str,
     and weakest correlations, every number read from the tables."""
     t1 = t1.set_index("model", drop=False)
     mb = "multiblimp μ"
-    lines = [f"Table 1 of the {study} study at step {step} (μ over languages; CV% and the per-language tables "
-             f"with 95% CIs in `results/{study}/tables/`):", "", table1_markdown(t1.reset_index(drop=True)), ""]
+    head = (f"Table 1 of the {study} study at step {step} (μ over languages; CV% and the per-language tables "
+            f"with 95% CIs in `results/{study}/tables/`):\n\n{table1_markdown(t1.reset_index(drop=True))}")
+    lines = []  # one paragraph each
     if mb in t1.columns:
         merged = t1[t1.model.str.startswith("Merged")][mb]
         experts, mixed = t1[mb].iloc[0], t1[mb].iloc[1]
@@ -50,7 +51,7 @@ def results(t1: pd.DataFrame, t8: pd.DataFrame, pairs: pd.DataFrame, study: str,
         t8 = t8.assign(a=t8.pearson_r.abs()).sort_values("a", ascending=False)
         parts = [f"{r.measure} r = {_num(r.pearson_r, 2)} (p = {r.pearson_p:.3f})" for r in t8.itertuples()]
         lines.append("Table 8, Pearson correlation of Δ with each measure, strongest first: " + "; ".join(parts) + ".")
-    return "\n".join(lines[:4]) + "\n" + "\n\n".join(lines[4:]) + "\n"
+    return "\n\n".join([head, *lines]) + "\n"
 
 
 def splice(readme: str, block: str) -> str:
