@@ -12,10 +12,10 @@ out_dir = Path(smk.output.record).parent
 weights = out_dir / merge.WEIGHTS
 try:
     record = merge.run(p.method, [Path(m).parent for m in smk.input.members], out_dir,
-                       base=Path(smk.input.base).parent, density=p.density, seed=p.merge_seed,
+                       base=Path(smk.input.base).parent, density=p.density, seed=p.merge_seed, dtype=p.dtype,
                        options={"device": device()})
-    log.info("%s of %d models -> %s on %s (seed %s, density %s)", p.method, len(record["members"]), out_dir,
-             record["device"], record["seed"], record["density"])
+    log.info("%s of %d models -> %s on %s (seed %s, density %s, %s)", p.method, len(record["members"]), out_dir,
+             record["device"], record["seed"], record["density"], record["dtype"])
     evaluate.evaluate_to_files(out_dir, wc.model, int(wc.step), p.tasks, Path(smk.input.tasks[0]).parent,
                                p.batch_size, p.eval_seed, smk.output.scores, smk.output.samples)
 finally:

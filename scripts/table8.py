@@ -16,5 +16,6 @@ pairs.to_csv(snakemake.output.pairs, sep="\t", index=False, float_format="%.6g")
 corr = analysis.correlations(pairs)
 stem = str(Path(snakemake.output.tables[0]).with_suffix(""))
 tables.write_table(corr, stem, f"Table 8: correlation of the merge drop Δ ({p.method} merges, {len(pairs)} pairs) "
-                  "with similarity measures: Pearson r and Spearman ρ with p-values.", digits=3)
+                  "with similarity measures: Pearson r and Spearman ρ with p-values. Δ = merged − expert MultiBLiMP accuracy "
+                  "(points; a drop is negative), so r > 0 means more similar experts lose less.", digits=3)
 log.info("Δ of %d pairs: mean %.1f points", len(pairs), pairs.delta.mean())

@@ -68,8 +68,9 @@ def test_delta_uses_the_languages_with_multiblimp():
     agg = _agg({("mono-deu", "deu"): 95, ("mono-nld", "nld"): 91, ("linear-deu+nld", "deu"): 60,
                 ("linear-deu+nld", "nld"): 55, ("mono-eng", "eng"): 90, ("linear-eng+zho", "eng"): 70})
     d = analysis.delta(agg, [("deu", "nld"), ("eng", "zho")], "linear", 10).set_index("pair")
-    assert d.loc["deu+nld", "delta"] == pytest.approx(((95 - 60) + (91 - 55)) / 2)
-    assert d.loc["eng+zho", "delta"] == pytest.approx(20) and d.loc["eng+zho", "languages"] == "eng"
+    # Δ = merged − expert (the paper's sign): a drop is negative
+    assert d.loc["deu+nld", "delta"] == pytest.approx(((60 - 95) + (55 - 91)) / 2)
+    assert d.loc["eng+zho", "delta"] == pytest.approx(-20) and d.loc["eng+zho", "languages"] == "eng"
     with pytest.raises(KeyError, match=r"Δ\(deu\+eng\): no MultiBLiMP score of linear-deu\+eng on deu"):
         analysis.delta(agg, [("deu", "eng")], "linear", 10)
 
@@ -102,10 +103,11 @@ def test_figures_are_drawn_from_tables(tmp_path):
     for step in (5, 10):
         for m in ("mixed3", "linear-all3"):
             for lang in langs:
-                rows.append({"model": m, "step": step, "benchmark": "multiblimp", "lang": lang, "score": 60 + step})
-    for k in (2, 3):
+                rows.append({"model": m, "step": step, "benchmark": "multiblimp", "lang": lang, "score": 60 + step,
+                             "se": 2.0})
+    for m in ("mono-eng", "linear-succ2", "linear-succ3"):
         for lang in langs:
-            rows.append({"model": f"linear-succ{k}", "step": 10, "benchmark": "multiblimp", "lang": lang, "score": 55})
+            rows.append({"model": m, "step": 10, "benchmark": "multiblimp", "lang": lang, "score": 55, "se": 2.0})
     agg = pd.DataFrame(rows)
     pairs = pd.DataFrame({"pair": ["deu+nld", "deu+eng", "nld+eng"], "cka_eng": [0.8, 0.6, 0.5],
                           "delta": [20, 30, 33.0]})
@@ -149,14 +151,29 @@ def test_figures_plot_the_tables_values(monkeypatch):
     monkeypatch.setattr(plots, "_save", lambda fig, stem: drawn.append(fig) or [])
     langs = ["deu", "nld", "eng"]
     agg = pd.DataFrame([{"model": m, "step": step, "benchmark": "multiblimp", "lang": lang,
-                         "score": base + step + 10 * i}
-                        for m, base in (("mixed3", 50), ("linear-all3", 40)) for step in (5, 10)
-                        for i, lang in enumerate(langs)])
-    plots.figure1(agg, "mixed3", {"Merged3 linear": "linear-all3"}, langs, "f1")
-    lines = {ln.get_label(): ln for ln in drawn[-1].axes[0].get_lines()}
+                         "score": base + step + 10 * i, "se": 1.0 + i}
+                        for m, base, steps in (("mixed3", 50, (5, 10)), ("linear-all3", 40, (5, 10)),
+                                               ("ties-all3", 30, (10,)))
+                        for step in steps for i, lang in enumerate(langs)])
+    plots.figure1(agg, "mixed3", {"Merged3 linear": "linear-all3", "Merged3 TIES": "ties-all3"}, langs, "f1")
+    ax = drawn[-1].axes[0]
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
     assert list(lines["Mixed3"].get_xdata()) == [5, 10]
     assert list(lines["Mixed3"].get_ydata()) == [50 + 5 + 10, 50 + 10 + 10]  # mean of +0, +10, +20
     assert list(lines["Merged3 linear"].get_ydata()) == [40 + 5 + 10, 40 + 10 + 10]
+    # 95% CI of a mean over three languages with SEs 1, 2, 3: 1.96 · √14 / 3, as a band around each line
+    half = 1.96 * np.sqrt(1 + 4 + 9) / 3
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == pytest.approx(65 - half) and band.max() == pytest.approx(70 + half)
+    # a method merged at the final step only: one point with its CI
+    ties = [c for c in ax.containers if c.get_label() == "Merged3 TIES"][0]
+    assert list(ties.lines[0].get_ydata()) == [30 + 10 + 10]
+    succ = pd.DataFrame([{"model": m, "step": 10, "benchmark": "multiblimp", "lang": lang, "score": s, "se": 1.0}
+                         for m, s in (("mono-nld", 90), ("linear-succ2", 60), ("linear-succ3", 55))
+                         for lang in langs])
+    plots.figure2(succ, "linear", ["nld", "deu", "eng"], "f2")
+    lines = drawn[-1].axes[0].get_lines()
+    assert list(lines[0].get_xdata()) == [1, 2, 3] and list(lines[0].get_ydata()) == [90, 60, 55]
     pairs = pd.DataFrame({"pair": ["deu+nld", "deu+eng", "nld+eng"], "cka_eng": [0.8, 0.6, 0.5],
                           "delta": [20, 30, 33.0]})
     plots.figure3(pairs, analysis.correlations(pairs, {"cka_eng": "mean CKA (English)"}), "f3")

@@ -61,6 +61,14 @@ BAD = [
      "pretrain.arch.kv_heads: 3 does not divide pretrain.arch.heads 4"),
     ("Merged-N at a step never saved", "merge.all.steps", [60, 100],
      "merge.all.steps[1]: 100 is not one of pretrain.checkpoints"),
+    ("per-method grid at a step never saved", "merge.all.steps", {"linear": "all", "ties": [100]},
+     "merge.all.steps.ties[0]: 100 is not one of pretrain.checkpoints"),
+    ("per-method grid of a method not merged", "merge.all.steps", {"task_arithmetic": "final"},
+     "merge.all.steps.task_arithmetic: 'task_arithmetic' is not one of merge.all.methods"),
+    ("unknown step keyword", "merge.all.steps", "last", "merge.all.steps"),
+    ("order that is not a permutation", "merge.successive.order", ["eng", "fra", "eng"],
+     "merge.successive.order: must list every configured language once"),
+    ("unknown merge dtype", "merge.dtype", "int8", "merge.dtype"),
 ]
 
 

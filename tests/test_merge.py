@@ -48,12 +48,14 @@ def test_linear_is_the_mean_tensor_by_tensor(models, tmp_path):
     assert rec["method"] == "linear" and rec["base"] is None
 
 
-def test_task_arithmetic_adds_task_vectors_to_the_base(models, tmp_path):
+def test_task_arithmetic_adds_weighted_task_vectors_to_the_base(models, tmp_path):
+    """Each member weighs 1/N, as the authors' configs, and task arithmetic does not normalise."""
     init, members = models
-    merge.run("task_arithmetic", members[:2], tmp_path / "ta", base=init)
+    rec = merge.run("task_arithmetic", members[:2], tmp_path / "ta", base=init)
     got, b, a0, a1 = weights(tmp_path / "ta"), weights(init), weights(members[0]), weights(members[1])
     for k in got:
-        assert torch.allclose(got[k], b[k] + (a0[k] - b[k]) + (a1[k] - b[k]), atol=1e-6), k
+        assert torch.allclose(got[k], b[k] + 0.5 * (a0[k] - b[k]) + 0.5 * (a1[k] - b[k]), atol=1e-6), k
+    assert [m["parameters"]["weight"] for m in rec["mergekit_config"]["models"]] == [0.5, 0.5]
 
 
 def test_ties_of_one_model_at_density_one_gives_it_back(models, tmp_path):
@@ -90,14 +92,58 @@ def test_ties_equals_its_definition(models, tmp_path, density):
         assert torch.allclose(got[k], ties_reference(b[k], [w[k] for w in ins], density), atol=1e-6), k
 
 
-def test_dare_ties_without_drops_is_ties(models, tmp_path):
+def test_dare_ties_without_drops_is_the_unnormalised_sign_agreeing_sum(models, tmp_path):
     """At density 1 DARE drops nothing and rescales by 1: what is left is TIES' sign election
-    and normalised mean, which the merge must then equal."""
+    and, without normalisation (mergekit's default for DARE-TIES, kept by the authors), the
+    sum of the agreeing task vectors at weight 1/N each."""
     init, members = models
-    merge.run("dare_ties", members, tmp_path / "d", base=init, density=1.0, seed=3)
+    rec = merge.run("dare_ties", members, tmp_path / "d", base=init, density=1.0, seed=3)
     got, b, ins = weights(tmp_path / "d"), weights(init), [weights(m) for m in members]
     for k in got:
-        assert torch.allclose(got[k], ties_reference(b[k], [w[k] for w in ins], 1.0), atol=1e-6), k
+        t = torch.stack([w[k] - b[k] for w in ins]) / len(ins)
+        elected = torch.where(t.sum(0) >= 0, 1.0, -1.0)
+        want = b[k] + (t * (t.sign() == elected)).sum(0)
+        assert torch.allclose(got[k], want, atol=1e-6), k
+    assert rec["mergekit_config"]["parameters"] == {"normalize": False}
+
+
+def test_dare_ties_equals_base_plus_weighted_rescaled_kept_task_vectors(models, tmp_path):
+    """DARE-TIES with drops, checked without mergekit's random masks: members whose task
+    vectors are +1c, +2c and −8c everywhere make every output entry name the members it kept.
+    Member 3 wins the sign election wherever it is kept, so its kept share is read exactly; each
+    kept vector is rescaled to its tensor's L1 norm (mergekit's DARE rescale), weighted by 1/3 and
+    summed without normalisation: base + Σ wᵢ·rescaled(dropped τᵢ)."""
+    import shutil
+
+    init, _ = models
+    base = weights(init)
+    c, p, w = 1e-2, 0.5, 1 / 3
+    members = []
+    for i, scale in enumerate((1.0, 2.0, -8.0)):
+        d = shutil.copytree(init, tmp_path / f"m{i}")
+        save_file({k: v + scale * c for k, v in base.items()}, d / WEIGHTS, metadata={"format": "pt"})
+        members.append(d)
+    merge.run("dare_ties", members, tmp_path / "dare", base=init, density=p, seed=5)
+    got = weights(tmp_path / "dare")
+    for k, b in base.items():
+        d = (got[k].double() - b.double()).flatten()
+        n, tol = d.numel(), 1e-5
+        neg = d < -tol
+        if neg.any():  # kept by member 3: -8c · w · n / kept₃, and nothing else
+            assert torch.allclose(d[neg], torch.full_like(d[neg], -8 * c * w * n / int(neg.sum())), rtol=1e-4), k
+        pos = d[d > tol]
+        levels = []  # distinct values, up to float32 rounding
+        for v in sorted(pos.tolist()):
+            if not levels or v > levels[-1] * (1 + 1e-3):
+                levels.append(v)
+        assert len(levels) <= 3, (k, levels)  # member 1 alone, member 2 alone, both
+        if len(levels) == 3 and n >= 1000:
+            v1, v2, both = levels
+            assert both == pytest.approx(v1 + v2, rel=1e-4), k
+            # rescale n / kept ≈ 1 / p, weight 1/3, no normalisation (which would multiply by 3)
+            assert v1 / (w * c) * p == pytest.approx(1, abs=0.1), k
+            assert v2 / (2 * w * c) * p == pytest.approx(1, abs=0.1), k
+            assert int(neg.sum()) / n == pytest.approx(p, abs=0.05), k
 
 
 def test_dare_ties_is_reproducible_with_a_seed_and_differs_with_another(models, tmp_path):
@@ -237,14 +283,13 @@ def test_parametric_differences_equal_a_hand_computation_in_either_order(models)
 
 @pytest.mark.parametrize("method", ["linear", "ties", "dare_ties", "task_arithmetic"])
 def test_merging_copies_of_one_model_gives_it_back(models, tmp_path, method):
-    """With nothing dropped (density 1), every method's merge of three copies of a model is
-    that model (task arithmetic: the base plus three times its task vector, by definition)."""
+    """With nothing dropped (density 1), every method's merge of three copies of a model, each
+    at weight 1/3, is that model."""
     import shutil
 
     init, members = models
     copies = [shutil.copytree(members[0], tmp_path / f"copy{i}") for i in range(3)]  # mergekit refuses repeats
     merge.run(method, copies, tmp_path / method, base=init, density=1.0, seed=2)
-    got, m, b = weights(tmp_path / method), weights(members[0]), weights(init)
+    got, m = weights(tmp_path / method), weights(members[0])
     for k in got:
-        want = b[k] + 3 * (m[k] - b[k]) if method == "task_arithmetic" else m[k]
-        assert torch.allclose(got[k], want, atol=1e-6), k
+        assert torch.allclose(got[k], m[k], atol=1e-6), k

@@ -36,6 +36,16 @@ def test_benchmark_facts_come_from_the_registry():
     assert set(registry.BENCHMARKS) <= set(header)
 
 
+def test_each_method_keeps_mergekits_default_normalisation():
+    """The authors kept mergekit's defaults (gen_configs.sh sets no `normalize`): on for linear
+    and TIES, off for DARE-TIES and task arithmetic. The registry must say what mergekit does."""
+    from mergekit.merge_methods.registry import get
+
+    for name, entry in registry.MERGE_METHODS.items():
+        default = next(p.default for p in get(entry.mergekit).spec.parameters if p.name == "normalize")
+        assert entry.normalize == default, name
+
+
 def test_method_names_fit_the_id_grammar():
     for name in registry.MERGE_METHODS:
         assert modelid.parse(modelid.merged_all(name, 10)).method == name

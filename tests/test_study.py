@@ -21,7 +21,9 @@ def test_paper_models_and_merges(paper):
     assert len(set(merges)) == len(merges)
     alls = [(m, s) for m, s in merges if modelid.parse(m).family == "all"]
     assert {m for m, _ in alls} == {"linear-all10", "ties-all10", "dare_ties-all10"}
-    assert len(alls) == 3 * 7 and {s for _, s in alls} == set(paper.steps)
+    # the authors' grid: linear at every saved checkpoint, TIES and DARE-TIES at the final step
+    assert [s for m, s in alls if m == "linear-all10"] == list(paper.steps)
+    assert [s for m, s in alls if m != "linear-all10"] == [paper.final] * 2
     pairs = [m for m, s in merges if modelid.parse(m).family == "pair"]
     assert len(pairs) == 45 and all(s == paper.final for m, s in merges if m in pairs)
     assert {frozenset(modelid.parse(m).pair) for m in pairs} == {
@@ -30,15 +32,18 @@ def test_paper_models_and_merges(paper):
     assert succ == [f"linear-succ{k}" for k in range(2, 11)]
 
 
-def test_successive_merges_follow_one_seeded_order(paper, paper_config):
+def test_successive_merges_follow_one_order(paper, paper_config):
     order = paper.successive_order
-    assert sorted(order) == sorted(paper.languages)
-    assert order == successive_order(list(paper.languages), paper_config["seeds"]["successive"])
+    assert order == ["eng", "fra", "deu", "ara", "ita", "nld", "rus", "spa", "tur", "zho"]  # the authors'
     for k in range(2, 11):
         assert paper.members(f"linear-succ{k}") == order[:k]  # each adds one language to the last
-    other = copy.deepcopy(paper_config)
-    other["seeds"]["successive"] += 1
-    assert Study.from_config(other).successive_order != order
+    seeded = copy.deepcopy(paper_config)
+    seeded["merge"]["successive"]["order"] = "seeded"
+    drawn = Study.from_config(seeded).successive_order
+    assert sorted(drawn) == sorted(paper.languages)
+    assert drawn == successive_order(list(paper.languages), paper_config["seeds"]["successive"])
+    seeded["seeds"]["successive"] += 1
+    assert Study.from_config(seeded).successive_order != drawn
     assert paper.members("ties-all10") == list(paper.languages)
     assert paper.members("linear-deu+fra") == ["deu", "fra"]
     with pytest.raises(ValueError, match="merges 4 models but 10"):
@@ -60,6 +65,8 @@ def _readers(study):
         need |= {(model, step, "multiblimp", lang) for lang in langs}
     for step in study.all_steps:  # Figure 1: Mixed beside Merged-N at every step
         need |= {(study.mixed, step, "multiblimp", lang) for lang in mb}
+    if study.successive_methods:  # Figure 2's k = 1: the first expert alone on every language
+        need |= {(modelid.mono(study.successive_order[0]), study.final, "multiblimp", lang) for lang in mb}
     for a, b in study.pairs:  # Δ: each expert on its own language
         need |= {(modelid.mono(lang), study.final, "multiblimp", lang) for lang in (a, b) if lang in mb}
     return need

@@ -1,8 +1,10 @@
 """The merge drop Δ of every bilingual pair and its correlation with similarity (Table 8).
 
 Δ(a+b) = mean over the pair's languages that have MultiBLiMP of
-         [accuracy of mono-l on l] − [accuracy of the bilingual merge on l], at the final step
-(zho has no MultiBLiMP, so pairs with zho use their other language).
+         [accuracy of the bilingual merge on l] − [accuracy of mono-l on l], at the final step
+(zho has no MultiBLiMP, so pairs with zho use their other language). As the paper's Table 8
+and Figure 3 and the authors' `multiblimp/matrix_analysis.py` (`merged_avg − hplt_avg`): a
+drop is negative, so a positive correlation means more similar models lose less.
 """
 
 from __future__ import annotations
@@ -35,13 +37,13 @@ def delta(agg: pd.DataFrame, pairs: list[tuple[str, str]], method: str, step: in
     for a, b in pairs:
         merged = modelid.merged_pair(method, a, b)
         used = [lang for lang in (a, b) if languages.get(lang).has("multiblimp")]
-        drops = []
+        deltas = []
         for lang in used:
             for model in (modelid.mono(lang), merged):
                 if (model, lang) not in mb.index:
                     raise KeyError(f"Δ({a}+{b}): no MultiBLiMP score of {model} on {lang} at step {step}")
-            drops.append(mb[(modelid.mono(lang), lang)] - mb[(merged, lang)])
-        rows.append({"lang_a": a, "lang_b": b, "pair": f"{a}+{b}", "method": method, "delta": float(np.mean(drops)),
+            deltas.append(mb[(merged, lang)] - mb[(modelid.mono(lang), lang)])
+        rows.append({"lang_a": a, "lang_b": b, "pair": f"{a}+{b}", "method": method, "delta": float(np.mean(deltas)),
                      "languages": "+".join(used)})
     return pd.DataFrame(rows)
 

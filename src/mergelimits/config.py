@@ -143,11 +143,21 @@ def semantic_errors(cfg: dict) -> list[str]:
         errors.append("pretrain.mixed_hub: required when pretrain.mixed is 'hub' (the repository of the published "
                       "Mixed checkpoints)")
 
-    merge_steps = cfg.get("merge", {}).get("all", {}).get("steps", "all")
-    if isinstance(merge_steps, list):
-        for i, step in enumerate(merge_steps):
+    merge = cfg.get("merge", {})
+    merge_steps = merge.get("all", {}).get("steps", "all")
+    per_method = merge_steps if isinstance(merge_steps, dict) else {None: merge_steps}
+    for method, spec in per_method.items():
+        key = "merge.all.steps" + (f".{method}" if method else "")
+        if method and method not in merge.get("all", {}).get("methods", []):
+            errors.append(f"{key}: {method!r} is not one of merge.all.methods")
+        for i, step in enumerate(spec if isinstance(spec, list) else []):
             if step not in steps:
-                errors.append(f"merge.all.steps[{i}]: {step} is not one of pretrain.checkpoints")
+                errors.append(f"{key}[{i}]: {step} is not one of pretrain.checkpoints")
+    order = merge.get("successive", {}).get("order", "seeded")
+    if isinstance(order, list) and sorted(order) != sorted(langs):
+        extra = sorted({c for c in order if c not in langs or order.count(c) > 1})
+        errors.append(f"merge.successive.order: must list every configured language once; "
+                      f"missing {sorted(set(langs) - set(order)) or 'none'}, not configured or repeated {extra or 'none'}")
 
     data = cfg.get("data", {})
     if data.get("source") == "generated" and "generated" not in data:

@@ -3,6 +3,10 @@
 TIES, DARE-TIES and task arithmetic take task vectors against the shared initialisation
 (`base`). DARE drops parameters at random: mergekit gets the configured seed, and the
 seed is written with the merge. Nothing here reimplements a merge method.
+
+As the authors' `gen_configs.sh`: every member weighs 1/N (0.1 for Merged10, 0.5 for a
+pair) and each method keeps mergekit's default normalisation (on for linear and TIES, off
+for DARE-TIES, whose task vector is then Σ wᵢ·τᵢ over the sign-agreeing members).
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ def mergekit_config(method: str, members: list[Path], base: Path | None, density
     entry = registry.method(method)
     if entry.task_vectors and base is None:
         raise MergeError(f"{method} needs a base model (the shared initialisation)")
-    params = {"weight": 1.0}
+    params = {"weight": 1.0 / len(members)}
     if entry.sparsified:
         params["density"] = density
     cfg = {
@@ -65,7 +69,7 @@ def mergekit_config(method: str, members: list[Path], base: Path | None, density
     }
     if entry.task_vectors:
         cfg["base_model"] = str(base)
-    if entry.normalize is not None:
+    if entry.normalize is not None:  # mergekit's default, spelled out so that merge.json says it
         cfg["parameters"] = {"normalize": entry.normalize}
     return cfg
 

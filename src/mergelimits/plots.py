@@ -22,15 +22,29 @@ def _save(fig, stem: str) -> list[str]:
     return paths
 
 
+def mean_over_languages(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per step: the mean score over languages and its 95% CI. The languages' items are
+    separate samples, so the mean's SE is √(Σ SEₗ²) / L from the per-language bootstrap SEs."""
+    g = scores.groupby("step")
+    out = pd.DataFrame({"score": g["score"].mean(), "se": g["se"].apply(lambda s: np.sqrt((s ** 2).sum()) / len(s))})
+    out["ci95"] = 1.96 * out["se"]
+    return out
+
+
 def figure1(agg: pd.DataFrame, mixed: str, merged: dict[str, str], langs: list[str], stem: str) -> list[str]:
-    """MultiBLiMP across training steps: Mixed vs each Merged method, average and per language."""
+    """MultiBLiMP across training steps: Mixed vs each Merged method, average (with 95% CI
+    bands; a method merged at one step only is a point with its CI) and per language."""
     mb = agg[agg.benchmark == "multiblimp"]
     models = {mixed.capitalize(): mixed, **merged}
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    for label, model in models.items():
-        m = mb[mb.model == model]
-        mean = m.groupby("step")["score"].mean()
-        ax.plot(mean.index, mean.values, marker="o", label=label)
+    for i, (label, model) in enumerate(models.items()):
+        mean = mean_over_languages(mb[mb.model == model])
+        colour = f"C{i}"
+        if len(mean) > 1:
+            ax.plot(mean.index, mean.score, marker="o", color=colour, label=label)
+            ax.fill_between(mean.index, mean.score - mean.ci95, mean.score + mean.ci95, color=colour, alpha=0.2, lw=0)
+        else:
+            ax.errorbar(mean.index, mean.score, yerr=mean.ci95, fmt="D", color=colour, capsize=3, label=label)
     ax.axhline(50, color="grey", ls=":", lw=1, label="chance")
     ax.set(xlabel="training step", ylabel="MultiBLiMP accuracy (%)", title="Mean over languages")
     ax.legend(fontsize=8)
@@ -48,16 +62,21 @@ def figure1(agg: pd.DataFrame, mixed: str, merged: dict[str, str], langs: list[s
 
 
 def figure2(agg: pd.DataFrame, method: str, order: list[str], stem: str) -> list[str]:
-    """Per-language MultiBLiMP across successive merges of 2..N models."""
+    """Per-language MultiBLiMP across successive merges of 2..N models, from k = 1: the first
+    expert of the order alone on every language (as the authors plot it)."""
     mb = agg[(agg.benchmark == "multiblimp") & agg.model.str.startswith(f"{method}-succ")].copy()
     mb["k"] = mb.model.str.extract(r"succ(\d+)$")[0].astype(int)
+    first = agg[(agg.benchmark == "multiblimp") & (agg.model == modelid.mono(order[0]))
+                & (agg.step == mb.step.max())].assign(k=1)
+    mb = pd.concat([first, mb])
     fig, ax = plt.subplots(figsize=(7, 4))
     for lang, g in mb.groupby("lang"):
         g = g.sort_values("k")
         joined = order.index(lang) + 1 if lang in order else None
         ax.plot(g.k, g.score, marker=".", label=f"{lang} (joins at {joined})")
     ax.axhline(50, color="grey", ls=":", lw=1)
-    ax.set(xlabel="models merged", ylabel="MultiBLiMP accuracy (%)", title=f"Successive {method} merges")
+    ax.set(xlabel=f"models merged (k = 1: {modelid.mono(order[0])} alone)", ylabel="MultiBLiMP accuracy (%)",
+           title=f"Successive {method} merges")
     ax.legend(fontsize=7, ncol=2)
     return _save(fig, stem)
 
@@ -74,7 +93,8 @@ def figure3(pairs: pd.DataFrame, corr: pd.DataFrame, stem: str) -> list[str]:
     xs = np.linspace(x.min(), x.max(), 10)
     ax.plot(xs, slope * xs + intercept, color="C3",
             label=f"r = {c.pearson_r:.2f} (p = {c.pearson_p:.3f}), ρ = {c.spearman_rho:.2f} (p = {c.spearman_p:.3f})")
-    ax.set(xlabel="mean layer-wise CKA (English)", ylabel="Δ MultiBLiMP (points)", title="Merge drop vs similarity")
+    ax.set(xlabel="mean layer-wise CKA (English)", ylabel="Δ = merged − expert, MultiBLiMP (points)",
+           title="Merge drop vs similarity")
     ax.legend(fontsize=8)
     return _save(fig, stem)
 

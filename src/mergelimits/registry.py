@@ -19,7 +19,8 @@ class MergeMethod:
     mergekit: str  #: mergekit's merge_method
     task_vectors: bool  #: merges differences to the shared initialisation (needs base_model)
     sparsified: bool  #: takes a density (share of each task vector kept)
-    #: mergekit's `normalize` (weights divided by their sum); None: the method has no such option
+    #: mergekit's own default `normalize` (weights divided by their sum), as the authors kept it;
+    #: tests/test_registry.py pins it to mergekit's. None: the method has no such option
     normalize: bool | None
     reference: str
 
@@ -41,9 +42,9 @@ MERGE_METHODS: dict[str, MergeMethod] = {m.name: m for m in (
                 reference="Wortsman et al. 2022, model soups"),
     MergeMethod("ties", "TIES", "ties", task_vectors=True, sparsified=True, normalize=True,
                 reference="Yadav et al. 2023, arXiv:2306.01708"),
-    MergeMethod("dare_ties", "DARE-TIES", "dare_ties", task_vectors=True, sparsified=True, normalize=True,
+    MergeMethod("dare_ties", "DARE-TIES", "dare_ties", task_vectors=True, sparsified=True, normalize=False,
                 reference="Yu et al. 2024, arXiv:2311.03099"),
-    MergeMethod("task_arithmetic", "TA", "task_arithmetic", task_vectors=True, sparsified=False, normalize=None,
+    MergeMethod("task_arithmetic", "TA", "task_arithmetic", task_vectors=True, sparsified=False, normalize=False,
                 reference="Ilharco et al. 2023, arXiv:2212.04089"),
 )}
 

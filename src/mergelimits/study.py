@@ -29,6 +29,22 @@ def successive_order(langs: list[str], seed: int) -> list[str]:
     return random.Random(seed).sample(list(langs), len(langs))
 
 
+def steps_of(spec, checkpoints: tuple[int, ...]) -> tuple[int, ...]:
+    """A step list of the config: "all" checkpoints, the "final" one, or a list of them."""
+    if spec == "all":
+        return checkpoints
+    if spec == "final":
+        return checkpoints[-1:]
+    return tuple(spec)
+
+
+def merged_all_grid(spec, methods, checkpoints) -> tuple[tuple[str, int], ...]:
+    """(method, step) of every Merged-N: `merge.all.steps` for all methods, or per method
+    (the authors' grid: linear at every checkpoint, TIES and DARE-TIES at the final one)."""
+    per = spec if isinstance(spec, dict) else dict.fromkeys(methods, spec)
+    return tuple((m, s) for m in methods for s in steps_of(per.get(m, "all"), checkpoints))
+
+
 @dataclass(frozen=True)
 class Study:
     languages: tuple[str, ...]
@@ -37,18 +53,19 @@ class Study:
     train_monolingual: bool  #: trained here, or fetched (HPLT)
     train_mixed: bool  #: trained here, or fetched (the authors' published checkpoints)
     all_methods: tuple[str, ...]  #: Merged-N (Figure 1)
-    all_steps: tuple[int, ...]
+    all_grid: tuple[tuple[str, int], ...]  #: (method, step) of every Merged-N
     pairs: tuple[tuple[str, str], ...]
     pair_methods: tuple[str, ...]
     successive_methods: tuple[str, ...]
     successive_seed: int
+    successive_spec: tuple[str, ...] | None = None  #: a configured order; None: drawn from the seed
 
     @classmethod
     def from_config(cls, cfg: dict) -> Study:
         langs = tuple(cfg["languages"])
         m = cfg["merge"]
         steps = tuple(cfg["pretrain"]["checkpoints"])
-        all_steps = m["all"].get("steps", "all")
+        order = m["successive"].get("order", "seeded")
         return cls(
             languages=langs,
             benchmarks=tuple(cfg["benchmarks"]),
@@ -56,11 +73,12 @@ class Study:
             train_monolingual=cfg["pretrain"]["monolingual"] == "train",
             train_mixed=cfg["pretrain"].get("mixed", "train") == "train",
             all_methods=tuple(m["all"]["methods"]),
-            all_steps=steps if all_steps == "all" else tuple(all_steps),
+            all_grid=merged_all_grid(m["all"].get("steps", "all"), m["all"]["methods"], steps),
             pairs=tuple(pairs_of(langs, m["pairs"])),
             pair_methods=tuple(m["pair_methods"]),
             successive_methods=tuple(m["successive"]["methods"]),
             successive_seed=cfg["seeds"]["successive"],
+            successive_spec=None if order == "seeded" else tuple(order),
         )
 
     # Models -----------------------------------------------------------------------------
@@ -96,12 +114,19 @@ class Study:
 
     @cached_property
     def successive_order(self) -> list[str]:
+        if self.successive_spec is not None:
+            return list(self.successive_spec)
         return successive_order(list(self.languages), self.successive_seed)
+
+    @property
+    def all_steps(self) -> tuple[int, ...]:
+        """Every step some Merged-N is made at (Figure 1's x axis)."""
+        return tuple(sorted({s for _, s in self.all_grid}))
 
     @cached_property
     def merges(self) -> list[tuple[str, int]]:
         n = len(self.languages)
-        return ([(modelid.merged_all(m, n), s) for m in self.all_methods for s in self.all_steps]
+        return ([(modelid.merged_all(m, n), s) for m, s in self.all_grid]
                 + [(modelid.merged_pair(m, a, b), self.final) for m in self.pair_methods for a, b in self.pairs]
                 + [(modelid.merged_succ(m, k), self.final) for m in self.successive_methods
                    for k in range(2, n + 1)])
@@ -130,7 +155,9 @@ class Study:
 
         Table 1-6 rows at the final step get every benchmark × language (the experts their
         own language only); Figure 1's earlier checkpoints, Figure 2's successive merges and
-        the bilingual merges (for Δ) get MultiBLiMP only, on the languages they need.
+        the bilingual merges (for Δ) get MultiBLiMP only, on the languages they need; the
+        first expert of the successive order also gets every language's MultiBLiMP (Figure 2's
+        k = 1, as the authors plot it).
         """
         def cover(benches, langs):
             return [(b, lang) for b in benches for lang in languages.available(b, list(langs))]
@@ -148,8 +175,11 @@ class Study:
                 out[(model, step)] = cover(mb, mid.pair)
             else:
                 out[(model, step)] = cover(mb, self.languages)
-        for step in sorted({s for m, s in self.merges if modelid.parse(m).family == "all"} - {self.final}):
+        for step in sorted(set(self.all_steps) - {self.final}):
             out[(self.mixed, step)] = cover(mb, self.languages)  # Figure 1: Mixed beside Merged-N
+        if self.successive_methods:
+            first = (modelid.mono(self.successive_order[0]), self.final)
+            out[first] = out[first] + [t for t in cover(mb, self.languages) if t not in out[first]]
         return {k: v for k, v in out.items() if v}
 
     @cached_property

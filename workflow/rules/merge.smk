@@ -48,6 +48,7 @@ rule merge_evaluate:
     params:
         method=lambda wc: modelid.parse(wc.model).method,
         density=config["merge"]["density"],
+        dtype=config["merge"]["dtype"],
         merge_seed=config["seeds"]["merge"],
         keep_weights=config["merge"]["keep_weights"],
         tasks=eval_task_names,
@@ -66,7 +67,8 @@ rule successive_order:
         "../../envs/mergelimits.yaml"
     params:
         order=STUDY.successive_order,
-        seed=config["seeds"]["successive"],
+        # the seed drew the order only when none is configured
+        seed=config["seeds"]["successive"] if STUDY.successive_spec is None else None,
     script:
         "../../scripts/successive_order.py"
 
