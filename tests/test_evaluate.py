@@ -13,6 +13,8 @@ from mergelimits.synthetic import writers
 
 ARCH = {"layers": 1, "hidden": 32, "ffn": 64, "heads": 4, "kv_heads": 4, "seq_len": 128, "tie_embeddings": True}
 SIZES = {"multiblimp": 12, "belebele": 4, "hellaswag": 6, "xcsqa": 6, "flores_dev": 3, "flores_devtest": 4}
+SETTINGS = {"prompts": "bare", "num_fewshot": {"multiblimp": 0, "belebele": 0, "hellaswag": 0, "xcsqa": 0, "flores": 1},
+            "max_items": None, "flores": {"max_gen_toks": 8}}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,7 @@ def env(tmp_path_factory):
             pairs[split] = str(root / "pairs" / lang / f"{split}.jsonl")
             benchfiles.write_jsonl(rows, pairs[split])
         files[("flores", lang)] = pairs
-    evaluate.render_tasks(files, root / "tasks", {"num_fewshot": 1, "max_gen_toks": 8})
+    evaluate.render_tasks(files, root / "tasks", SETTINGS, 0)
     tasks = [evaluate.task_name(b, lang) for b, lang in files]
     scores = evaluate.evaluate_model(root / "model", "mono-deu", 6, tasks, root / "tasks", 8, 0, root / "samples.jsonl")
     return root, files, scores
@@ -94,13 +96,14 @@ def test_item_scores_from_samples_by_hand():
         def __call__(self, text, add_special_tokens=False):
             return {"input_ids": list(range(len(text.split())))}
 
-    samples = {"ml_xcsqa_deu": [{"doc_id": 0, "target": 1, "arguments": [["Q", " a b c"], ["Q", " d"]],
+    samples = {"ml_xcsqa_deu": [{"doc_id": 0, "doc": {"item": 7}, "target": 1, "arguments": [["Q", " a b c"], ["Q", " d"]],
                                  "filtered_resps": [[-3.0, False], [-2.0, False]]},
                                 # one long token against three short ones: characters and tokens disagree
-                                {"doc_id": 1, "target": 1, "arguments": [["Q", " aaaaaaaaaa"], ["Q", " b c d"]],
+                                {"doc_id": 1, "doc": {"item": 9}, "target": 1,
+                                 "arguments": [["Q", " aaaaaaaaaa"], ["Q", " b c d"]],
                                  "filtered_resps": [[-4.0, False], [-4.5, False]]}],
                "ml_flores_deu": [{"doc_id": 0, "target": "das ist gut", "filtered_resps": ["das ist gut"],
-                                  "doc": {"source": "this is good"}}]}
+                                  "doc": {"item": 0, "source": "this is good"}}]}
     df = evaluate.item_scores(samples, Tok(), "m", 1)
     x = df[df.benchmark == "xcsqa"].iloc[0]
     # raw: -2 > -3 → choice 1 (gold); per char: -3/6 = -0.5 > -2/2 = -1 → choice 0; per token: -1 > -2 → 0
@@ -108,6 +111,7 @@ def test_item_scores_from_samples_by_hand():
     y = df[df.benchmark == "xcsqa"].iloc[1]
     # raw: -4 > -4.5 → 0; per char: -4/11 > -4.5/6 → 0; per token: -4/1 < -4.5/3 → 1 (gold)
     assert (y.acc, y.acc_norm_char, y.acc_norm_token) == (0.0, 0.0, 1.0)
+    assert list(df[df.benchmark == "xcsqa"]["item"]) == [7, 9]  # the item's index in its file, not lm-eval's
     f = df[df.benchmark == "flores"].iloc[0]
     assert f.chrf == pytest.approx(100.0) and f.source == "this is good"
 
@@ -203,7 +207,7 @@ def test_missing_inputs_are_named_before_the_harness(env, tmp_path):
     root, files, _ = env
     with pytest.raises(FileNotFoundError, match="data file missing"):
         evaluate.render_tasks({("multiblimp", "deu"): {"test": str(tmp_path / "none.tsv")}}, tmp_path / "t",
-                              {"num_fewshot": 0, "max_gen_toks": 4})
+                              SETTINGS, 0)
     bare = tmp_path / "bare"
     bare.mkdir()
     for f in ("config.json", "model.safetensors"):
@@ -212,3 +216,22 @@ def test_missing_inputs_are_named_before_the_harness(env, tmp_path):
         evaluate.run_harness(bare, ["ml_multiblimp_deu"], root / "tasks")
     with pytest.raises(KeyError, match="no task YAML .* ml_multiblimp_zho"):
         evaluate.run_harness(root / "model", ["ml_multiblimp_zho"], root / "tasks")
+
+
+def test_cloze_few_shot_and_max_items_reach_lm_eval(env, tmp_path):
+    """The rendered tasks as lm-eval runs them: the cloze layout in the item's language, the
+    configured few-shot examples before it, only the selected items, scored under their index."""
+    from mergelimits import prompts
+
+    root, files, _ = env
+    settings = {**SETTINGS, "prompts": "cloze", "max_items": 3,
+                "num_fewshot": {**SETTINGS["num_fewshot"], "belebele": 1}}
+    evaluate.render_tasks({("belebele", "deu"): files[("belebele", "deu")]}, tmp_path, settings, 5)
+    out = evaluate.run_harness(root / "model", ["ml_belebele_deu"], tmp_path, 8, 0)
+    samples = out["samples"]["ml_belebele_deu"]
+    n = len(benchfiles.load("belebele", files[("belebele", "deu")]["test"]))
+    assert sorted(s["doc"]["item"] for s in samples) == prompts.select(n, 3, 5, "belebele")
+    for s in samples:
+        context, option = s["arguments"][0][0], s["arguments"][0][1]
+        assert context.endswith(s["doc"]["query"]) and context.count("\nAntwort:") == 2  # one example, then the item
+        assert option == " " + s["doc"]["options"][0]

@@ -50,14 +50,25 @@ def flores_pairs(src_rows: list[dict], tgt_rows: list[dict], src: str, tgt: str)
              "source_name": languages.get(src).name, "target_name": languages.get(tgt).name} for r in src_rows]
 
 
-def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Path, flores: dict) -> list[Path]:
-    """Write one lm-eval task YAML per (benchmark, language).
+PROCESSORS = "ml_prompts"  #: the module beside the task YAMLs that their `process_docs` name
+
+
+def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Path, settings: dict,
+                 seed: int) -> list[Path]:
+    """Write one lm-eval task YAML per (benchmark, language), and the module of their
+    `process_docs` hooks (mergelimits.prompts: layout and item selection).
 
     files: (bench, lang) -> {split name: local data file}; each file must exist.
-    flores: num_fewshot and max_gen_toks of the translation task.
+    settings: the config's `evaluate` block (prompts, num_fewshot, max_items, flores).
+    seed: seeds.evaluate (the item selection; lm-eval's few-shot order takes it at run time).
     """
+    from .prompts import words
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    layout, max_items = settings["prompts"], settings.get("max_items")
+    hooks = ["# Written by mergelimits.evaluate.render_tasks: each task's process_docs.",
+             "from mergelimits.prompts import processor", ""]
     written = []
     for (bench, lang), splits in sorted(files.items()):
         template = TEMPLATES / f"{bench}.yaml"
@@ -76,13 +87,24 @@ def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Pa
                                                             "keep_default_na": False, "na_filter": False})
         else:
             task.update(dataset_path="json", dataset_kwargs={"data_files": data_files})
-        task["task"] = task_name(bench, lang)
+        name = task_name(bench, lang)
+        task["task"] = name
+        task["num_fewshot"] = settings["num_fewshot"][bench]
         if bench == "flores":
-            task["num_fewshot"] = flores["num_fewshot"]
-            task["generation_kwargs"]["max_gen_toks"] = flores["max_gen_toks"]
-        path = out_dir / f"{task_name(bench, lang)}.yaml"
-        path.write_text(yaml.safe_dump(task, sort_keys=False, allow_unicode=True))
+            gen = task["generation_kwargs"]
+            gen["max_gen_toks"] = settings["flores"]["max_gen_toks"]
+            sampling = settings["flores"].get("sampling")
+            if sampling:  # the authors' decoding: sampled, seeded by lm-eval's torch seed
+                gen.update(do_sample=True, **sampling)
+        elif bench != "multiblimp" and layout == "cloze":
+            task["target_delimiter"] = words(lang)["space"]  # none in Chinese, as lighteval
+        hooks.append(f"{name} = processor({bench!r}, {lang!r}, {layout!r}, {max_items!r}, {seed!r})")
+        path = out_dir / f"{name}.yaml"
+        # The !function tag is lm-eval's own YAML extension: a path beside this file.
+        path.write_text(yaml.safe_dump(task, sort_keys=False, allow_unicode=True)
+                        + f"process_docs: !function {PROCESSORS}.{name}\n")
         written.append(path)
+    (out_dir / f"{PROCESSORS}.py").write_text("\n".join(hooks) + "\n")
     return written
 
 
@@ -126,8 +148,6 @@ def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, 
     lm = HFLM(pretrained=str(model_dir), dtype="float32", device=device(), batch_size=batch_size)
     loaded = TaskManager(include_path=str(tasks_dir), include_defaults=False).load(tasks)
     for task in loaded["tasks"].values():
-        if task.get_config("num_fewshot") is None:
-            task.set_config(key="num_fewshot", value=0)
         task.set_fewshot_seed(seed=seed)
     return evaluate(lm=lm, task_dict=loaded, log_samples=True, bootstrap_iters=0)
 
@@ -167,7 +187,8 @@ def item_scores(samples: dict[str, list[dict]], tokenizer, model: str, step: int
     for task, items in samples.items():
         _, bench, lang = task.split("_", 2)
         for s in items:
-            row = {"model": model, "step": step, "benchmark": bench, "lang": lang, "item": s["doc_id"]}
+            # the item's index in its file (mergelimits.prompts keeps it when items are selected)
+            row = {"model": model, "step": step, "benchmark": bench, "lang": lang, "item": s["doc"]["item"]}
             if bench == "flores":
                 hyp = s["filtered_resps"][0] if isinstance(s["filtered_resps"], list) else s["filtered_resps"]
                 ref = s["target"]

@@ -45,13 +45,18 @@ rule lm_eval_tasks:
         templates=[str(TEMPLATES / f"{b}.yaml") for b in STUDY.benchmarks],
     output:
         [task_yaml(b, lang) for b, lang in STUDY.tasks],
+        "<results>/eval/tasks/ml_prompts.py",
     log:
         "<logs>/evaluate/lm_eval_tasks.log",
     conda:
         "../../envs/mergelimits.yaml"
     params:
         files={(b, lang): task_files(b, lang) for b, lang in STUDY.tasks},
-        flores=config["evaluate"]["flores"],
+        settings={
+            k: config["evaluate"].get(k)
+            for k in ("prompts", "num_fewshot", "max_items", "flores")
+        },
+        seed=config["seeds"]["evaluate"],
     script:
         "../../scripts/lm_eval_tasks.py"
 

@@ -1,0 +1,131 @@
+"""What a model reads for each item: the prompt layouts and the item selection, applied by
+lm-eval's `process_docs` to every task the workflow renders (one code path for every
+benchmark and config).
+
+Two layouts (`evaluate.prompts`):
+
+* ``bare``: the stem as it stands (passage and question, the HellaSwag context, the X-CSQA
+  question), each option's text as the continuation. What suits the tiny study's generated
+  languages, which have no words for "question" and "answer".
+* ``cloze``: lighteval's multilingual cloze formulation (`_cf` tasks, which the authors ran):
+  ``{Passage}\\n{Question word}: {question}\\n{Answer word}:`` with the option as continuation
+  (lighteval `templates/multichoice.py`, `MULTI_CHOICE_QA_QUERY` with `CFFormulation`), the
+  words of the item's language (`resources/prompt_words.tsv`, from lighteval's
+  `translation_literals.py`), and for HellaSwag the WikiHow clean-up both harnesses apply
+  (lm-eval `tasks/hellaswag/utils.py`, lighteval `hellaswag_preprocess`) before context
+  and ending are joined (lighteval `templates/hellaswag.py`).
+
+MultiBLiMP is the same in both: each sentence scored alone. `max_items` keeps at most that
+many items of a task, a selection seeded by `seeds.evaluate` and the benchmark (the same
+items in every language where the languages share them, as Belebele's), in their original
+order; every item keeps its index in the file as `item`, the key of the per-item store.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import zlib
+from functools import cache, partial
+from importlib.resources import files
+
+PROMPT_WORDS = files("mergelimits") / "resources" / "prompt_words.tsv"
+LAYOUTS = ("bare", "cloze")
+
+
+@cache
+def words(lang: str) -> dict[str, str]:
+    """lighteval's question and answer words, colon and sentence space for a language."""
+    with open(PROMPT_WORDS, newline="", encoding="utf-8") as fh:
+        rows = {r["lang"]: r for r in csv.DictReader((line for line in fh if not line.startswith("#")),
+                                                      delimiter="\t", quoting=csv.QUOTE_NONE)}
+    if lang not in rows:
+        raise KeyError(f"no cloze prompt words for {lang!r} in {PROMPT_WORDS}")
+    row = dict(rows[lang])
+    row["space"] = "" if row["space"] == "none" else " "
+    return row
+
+
+def _cap(text: str) -> str:
+    """Upper-case the first letter only (lighteval's `capitalize`; str.capitalize lowers the rest)."""
+    text = str(text).strip()
+    return text[:1].upper() + text[1:]
+
+
+def wikihow_clean(text: str) -> str:
+    """HellaSwag's WikiHow artefacts removed, as lighteval's `hellaswag_preprocess` with
+    `truncate_dots` and `strip_text` (lm-eval's `preprocess` is the same but for those two)."""
+    text = str(text).replace(" [title]", ". ")
+    text = re.sub(r"\[.*?\]", "", text)
+    return text.replace("  ", " ").replace("..", ".").strip()
+
+
+def gold(bench: str, doc: dict) -> int:
+    if bench == "multiblimp":
+        return 0  # the grammatical sentence
+    if bench == "belebele":
+        return int(doc["correct_answer_num"]) - 1
+    if bench == "hellaswag":
+        return int(doc["label"])
+    if bench == "xcsqa":
+        return [c["label"] for c in doc["question"]["choices"]].index(doc["answerKey"])
+    raise KeyError(f"no multiple-choice prompt for {bench!r}")
+
+
+def prompt(bench: str, lang: str, layout: str, doc: dict) -> tuple[str, list[str]]:
+    """(context, options) of one item; lm-eval joins them with the task's target delimiter."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"evaluate.prompts: {layout!r} is not one of {', '.join(LAYOUTS)}")
+    if bench == "multiblimp":
+        return "", [doc["sen"], doc["wrong_sen"]]
+    if bench == "belebele":
+        stem, question = doc["flores_passage"], doc["question"]
+        options = [doc[f"mc_answer{i}"] for i in range(1, 5)]
+    elif bench == "xcsqa":
+        stem, question = None, doc["question"]["stem"]
+        options = [c["text"] for c in doc["question"]["choices"]]
+    elif bench == "hellaswag":
+        if layout == "bare":
+            return f"{doc['ctx_a']} {doc['ctx_b']}".strip(), list(doc["endings"])
+        ctx_a, ctx_b = _cap(wikihow_clean(doc["ctx_a"])), wikihow_clean(doc["ctx_b"])
+        return (f"{ctx_a} {ctx_b}" if ctx_b else ctx_a), [wikihow_clean(e) for e in doc["endings"]]
+    else:
+        raise KeyError(f"no multiple-choice prompt for {bench!r}")
+    if layout == "bare":
+        return "\n".join(s for s in (stem, question) if s), list(options)
+    w = words(lang)
+    context = f"{_cap(stem)}\n" if stem else ""
+    q, a = _cap(w["question"]), _cap(w["answer"])
+    return (f"{context}{q}{w['colon']}{w['space']}{_cap(question)}\n{a}{w['colon']}",
+            [_cap(o) for o in options])
+
+
+def select(n: int, max_items: int | None, seed: int, bench: str) -> list[int]:
+    """Indices of the items kept: all, or a seeded sample of `max_items` in file order."""
+    import numpy as np
+
+    if not max_items or n <= max_items:
+        return list(range(n))
+    rng = np.random.default_rng([seed, zlib.crc32(bench.encode())])
+    return sorted(int(i) for i in rng.choice(n, size=max_items, replace=False))
+
+
+def process_docs(dataset, *, bench: str, lang: str, layout: str, max_items: int | None, seed: int):
+    """lm-eval's `process_docs` hook: the selected items, each with `item`, `query`,
+    `options` and `gold` (FLORES: `item` only)."""
+    from datasets import Dataset
+
+    rows = []
+    for i in select(len(dataset), max_items, seed, bench):
+        doc = dict(dataset[i])
+        doc["item"] = i
+        if bench != "flores":
+            doc["query"], doc["options"] = prompt(bench, lang, layout, doc)
+            doc["gold"] = gold(bench, doc)
+        rows.append(doc)
+    return Dataset.from_list(rows)
+
+
+def processor(bench: str, lang: str, layout: str, max_items: int | None, seed: int):
+    """What a rendered task's `process_docs: !function` names (see evaluate.render_tasks)."""
+    return partial(process_docs, bench=bench, lang=lang, layout=layout, max_items=max_items, seed=seed)

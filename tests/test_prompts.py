@@ -1,0 +1,62 @@
+"""What a model reads: lighteval's cloze layout in each language, HellaSwag's clean-up, and
+the seeded item selection."""
+
+import pytest
+from datasets import Dataset
+
+from mergelimits import prompts
+
+BELEBELE = {"flores_passage": "der Hund schläft.", "question": "wer schläft?", "mc_answer1": "der Hund",
+            "mc_answer2": "die Katze", "mc_answer3": "niemand", "mc_answer4": "alle", "correct_answer_num": "1"}
+
+
+def test_cloze_follows_lightevals_multichoice_query_in_the_items_language():
+    query, options = prompts.prompt("belebele", "deu", "cloze", BELEBELE)
+    # MULTI_CHOICE_QA_QUERY with CFFormulation: context, question word, question, answer word
+    assert query == "Der Hund schläft.\nFrage: Wer schläft?\nAntwort:"
+    assert options == ["Der Hund", "Die Katze", "Niemand", "Alle"]
+    zh, _ = prompts.prompt("belebele", "zho", "cloze", {**BELEBELE, "flores_passage": "狗在睡觉。", "question": "谁在睡觉？"})
+    assert zh == "狗在睡觉。\n问题：谁在睡觉？\n答案："  # Chinese: full-width colon, no space
+    assert prompts.words("zho")["space"] == "" and prompts.words("ara")["question"] == "سؤال"
+    xcsqa = {"question": {"stem": "where is it?", "choices": [{"label": "A", "text": "here"},
+                                                              {"label": "B", "text": "there"}]}, "answerKey": "B"}
+    assert prompts.prompt("xcsqa", "fra", "cloze", xcsqa) == ("Question: Where is it?\nRéponse:", ["Here", "There"])
+    assert prompts.gold("xcsqa", xcsqa) == 1 and prompts.gold("belebele", BELEBELE) == 0
+
+
+def test_bare_keeps_the_stem_and_multiblimp_is_the_same_in_both():
+    assert prompts.prompt("belebele", "deu", "bare", BELEBELE) == (
+        "der Hund schläft.\nwer schläft?", ["der Hund", "die Katze", "niemand", "alle"])
+    mb = {"sen": "Er geht.", "wrong_sen": "Er gehen."}
+    assert prompts.prompt("multiblimp", "deu", "bare", mb) == prompts.prompt("multiblimp", "deu", "cloze", mb) == (
+        "", ["Er geht.", "Er gehen."])
+    with pytest.raises(ValueError, match="evaluate.prompts: 'mcf'"):
+        prompts.prompt("belebele", "deu", "mcf", BELEBELE)
+
+
+def test_hellaswag_cloze_removes_wikihow_artefacts():
+    doc = {"ctx_a": "[header] How to cook rice [title] Rinse the rice.", "ctx_b": "then", "label": "2",
+           "endings": ["[step] boil it.", " eat it  raw.", "x", "y"]}
+    query, options = prompts.prompt("hellaswag", "eng", "cloze", doc)
+    assert query == "How to cook rice. Rinse the rice. then"
+    assert options == ["boil it.", "eat it raw.", "x", "y"]
+    assert prompts.prompt("hellaswag", "eng", "bare", doc)[0] == "[header] How to cook rice [title] Rinse the rice. then"
+    assert prompts.gold("hellaswag", doc) == 2
+
+
+def test_max_items_is_a_seeded_cap_shared_by_languages():
+    kept = prompts.select(100, 10, seed=1, bench="belebele")
+    assert len(kept) == 10 and kept == sorted(kept) and len(set(kept)) == 10
+    assert kept == prompts.select(100, 10, seed=1, bench="belebele")  # the same items in every language
+    assert kept != prompts.select(100, 10, seed=2, bench="belebele")
+    assert kept != prompts.select(100, 10, seed=1, bench="xcsqa")
+    assert prompts.select(7, 10, seed=1, bench="belebele") == list(range(7))  # a cap: fewer items, all kept
+    assert prompts.select(7, None, seed=1, bench="belebele") == list(range(7))
+
+
+def test_process_docs_keeps_each_items_index():
+    ds = Dataset.from_list([{**BELEBELE, "question": f"q{i}?"} for i in range(20)])
+    out = prompts.processor("belebele", "deu", "cloze", 5, 3)(ds)
+    assert len(out) == 5 and list(out["item"]) == prompts.select(20, 5, 3, "belebele")
+    for row in out:
+        assert row["query"].endswith(f"Frage: Q{row['item']}?\nAntwort:") and row["gold"] == 0
