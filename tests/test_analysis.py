@@ -6,6 +6,8 @@ import pytest
 
 from mergelimits import analysis, lang2vec_distance, plots, similarity
 
+from .test_merge import models  # noqa: F401 - the shared init and three moved copies
+
 RNG = np.random.default_rng(0)
 
 
@@ -188,3 +190,29 @@ def test_figures_plot_the_tables_values(monkeypatch):
     plots.cka_heatmap(cka, langs, "h")
     m = drawn[-1].axes[0].get_images()[0].get_array()
     assert m[0, 1] == pytest.approx(0.3) and m[1, 0] == pytest.approx(0.3) and m[2, 1] == pytest.approx(0.2)
+
+
+def test_activations_are_each_sentences_mean_hidden_state_with_bos(models):  # noqa: F811
+    """Batched and padded, every sentence's vector equals its own unpadded forward pass
+    (BOS first, as the authors), mean-pooled over its tokens; max_length truncates."""
+    import torch
+
+    from mergelimits import model, tokenizer
+
+    _, members = models
+    texts = ["hallo welt", "ein viel längerer satz mit mehr wörtern als der erste", "ja"]
+    acts = similarity.activations(members[0], texts, batch_size=2, bos=True)
+    m, tok = model.load_model(members[0]).eval(), tokenizer.load(members[0])
+    assert acts.shape[:2] == (m.config.num_hidden_layers, 3)
+    for i, text in enumerate(texts):
+        ids = torch.tensor([[tok.bos_token_id, *tok(text, add_special_tokens=False)["input_ids"]]])
+        with torch.no_grad():
+            hidden = m(ids, output_hidden_states=True).hidden_states[1:]
+        want = np.stack([h[0].mean(0).numpy() for h in hidden])
+        assert np.allclose(acts[:, i], want, atol=1e-5), text
+    short = similarity.activations(members[0], texts[1:2], bos=True, max_length=3)
+    ids = torch.tensor([[tok.bos_token_id, *tok(texts[1], add_special_tokens=False)["input_ids"][:2]]])
+    with torch.no_grad():
+        hidden = m(ids, output_hidden_states=True).hidden_states[1:]
+    assert np.allclose(short[:, 0], np.stack([h[0].mean(0).numpy() for h in hidden]), atol=1e-5)
+    assert not np.allclose(similarity.activations(members[0], texts[:1], bos=False), acts[:, :1], atol=1e-3)

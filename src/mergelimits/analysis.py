@@ -103,7 +103,7 @@ def _flores_texts(path) -> list[str]:
 
 
 def cache_activations(model_dir: str | Path, texts: dict[str, str | Path], out: dict[str, str | Path],
-                      batch_size: int) -> None:
+                      batch_size: int, bos: bool = True, max_length: int | None = None) -> None:
     """Each variant's FLORES devtest (English, own language) through one model, cached as .npy."""
     import logging
     import time
@@ -114,7 +114,7 @@ def cache_activations(model_dir: str | Path, texts: dict[str, str | Path], out: 
 
     for variant, texts_path in texts.items():
         t0 = time.perf_counter()
-        acts = activations(model_dir, _flores_texts(texts_path), batch_size)
+        acts = activations(model_dir, _flores_texts(texts_path), batch_size, bos, max_length)
         np.save(out[variant], acts)
         logging.getLogger("mergelimits.activations").info(
             "%s, %s: %d layers × %d sentences × %d in %.1f s", model_dir, variant, *acts.shape,

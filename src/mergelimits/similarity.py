@@ -87,9 +87,27 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
     return float(cross / (np.linalg.norm(x.T @ x, "fro") * np.linalg.norm(y.T @ y, "fro")))
 
 
-def activations(model_dir: str | Path, texts: list[str], batch_size: int = 32) -> np.ndarray:
-    """Mean-pooled hidden state of every transformer layer (embedding output skipped):
-    an array layers × sentences × hidden, float32."""
+def encode(tok, texts: list[str], bos: bool, max_length: int | None) -> dict[str, torch.Tensor]:
+    """Right-padded ids and mask; BOS first when `bos` (as the Gemma tokenizer's default, which
+    the authors' model_similarity.py used), at most `max_length` tokens with it (theirs: 128)."""
+    ids = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+    if bos:
+        if tok.bos_token_id is None:
+            raise ValueError("analysis.bos: the tokenizer has no BOS token")
+        ids = [[tok.bos_token_id, *x] for x in ids]
+    if max_length:
+        ids = [x[:max_length] for x in ids]
+    width = max(len(x) for x in ids)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    return {"input_ids": torch.tensor([x + [pad] * (width - len(x)) for x in ids]),
+            "attention_mask": torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids])}
+
+
+def activations(model_dir: str | Path, texts: list[str], batch_size: int = 32, bos: bool = True,
+                max_length: int | None = None) -> np.ndarray:
+    """Mean-pooled hidden state of every transformer layer (embedding output skipped) over
+    every token the model reads, BOS included when `bos`: an array layers × sentences ×
+    hidden, float32."""
     from .model import device as model_device
     from .model import load_model
     from .tokenizer import load as load_tokenizer
@@ -100,7 +118,7 @@ def activations(model_dir: str | Path, texts: list[str], batch_size: int = 32) -
     out = []
     for start in range(0, len(texts), batch_size):
         batch = texts[start : start + batch_size]
-        enc = tok(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+        enc = {k: v.to(device) for k, v in encode(tok, batch, bos, max_length).items()}
         with torch.no_grad():
             hidden = m(**enc, output_hidden_states=True).hidden_states[1:]  # skip the embeddings
         mask = enc["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)

@@ -38,6 +38,8 @@ rule activations:
         gpu=1 if config["pretrain"]["engine"] == "megatron" else 0,
     params:
         batch_size=config["analysis"]["batch_size"],
+        bos=config["analysis"]["bos"],
+        max_length=config["analysis"]["max_length"],
     script:
         "../../scripts/activations.py"
 
