@@ -216,3 +216,15 @@ def test_activations_are_each_sentences_mean_hidden_state_with_bos(models):  # n
         hidden = m(ids, output_hidden_states=True).hidden_states[1:]
     assert np.allclose(short[:, 0], np.stack([h[0].mean(0).numpy() for h in hidden]), atol=1e-5)
     assert not np.allclose(similarity.activations(members[0], texts[:1], bos=False), acts[:, :1], atol=1e-3)
+
+
+def test_summary_compares_the_sign_of_table8_with_the_paper():
+    from mergelimits import summary
+
+    t1 = pd.DataFrame({"model": ["Monolingual experts", "Mixed3", "Merged3 linear"], "multiblimp μ": [90.0, 80.0, 55.0]})
+    pairs = pd.DataFrame({"delta": [-30.0, -10.0, -20.0]})
+    for r, words in ((0.6, "the same sign"), (-0.4, "the opposite sign")):
+        t8 = pd.DataFrame({"measure": ["mean CKA (English)"], "pearson_r": [r], "pearson_p": [0.01]})
+        text = summary.results(t1, t8, pairs, "tiny", 10)
+        assert "Δ (merge − expert, points; a drop is negative) ranges −30.0 to −10.0" in text
+        assert f"this run finds r = {summary._num(r, 2)}, {words}" in text

@@ -11,6 +11,9 @@ import re
 
 import pandas as pd
 
+#: The paper's Table 8: Pearson r of Δ (merged − expert) with mean English CKA, the comparison
+#: the summary draws (a published number, cited, not a result of this run).
+PAPER_CKA_R = 0.45
 BEGIN = "<!-- results: written by `make study` (tools/readme_results.py); do not edit -->"
 END = "<!-- /results -->"
 
@@ -51,6 +54,12 @@ def results(t1: pd.DataFrame, t8: pd.DataFrame, pairs: pd.DataFrame, study: str,
         t8 = t8.assign(a=t8.pearson_r.abs()).sort_values("a", ascending=False)
         parts = [f"{r.measure} r = {_num(r.pearson_r, 2)} (p = {r.pearson_p:.3f})" for r in t8.itertuples()]
         lines.append("Table 8, Pearson correlation of Δ with each measure, strongest first: " + "; ".join(parts) + ".")
+        cka = t8.set_index("measure")["pearson_r"].get("mean CKA (English)")
+        if cka is not None and not pd.isna(cka):
+            agree = "the same sign: more similar experts lose less" if cka > 0 else (
+                "the opposite sign: here more similar experts lose more")
+            lines.append(f"The paper reports r = {_num(PAPER_CKA_R, 2)} between Δ and mean English CKA; this run "
+                         f"finds r = {_num(cka, 2)}, {agree}.")
     return "\n\n".join([head, *lines]) + "\n"
 
 
