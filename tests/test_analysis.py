@@ -228,3 +228,23 @@ def test_summary_compares_the_sign_of_table8_with_the_paper():
         text = summary.results(t1, t8, pairs, "tiny", 10)
         assert "Δ (merge − expert, points; a drop is negative) ranges −30.0 to −10.0" in text
         assert f"this run finds r = {summary._num(r, 2)}, {words}" in text
+
+
+def test_verify_init_tells_the_true_init_from_an_unrelated_one(models, tmp_path):  # noqa: F811
+    """A checkpoint trained a little from the init passes; the same architecture drawn from
+    another seed fails, naming the threshold's key; norm weights (1 in every init) do not count."""
+    from mergelimits import model
+
+    init, members = models  # members: the init moved by N(0, 0.02) noise, as warm-up steps would
+    agreement = similarity.init_agreement(init, members[0])
+    assert similarity.verify_init(agreement, 0.2, "m0") > 0.5
+    norms = agreement[~agreement.matrix]
+    assert len(norms) and (norms.cosine > 0.99).all()
+    other = tmp_path / "other"
+    from .test_merge import ARCH
+
+    model.make_init(ARCH, init, 12345, other)
+    unrelated = similarity.init_agreement(other, members[0])
+    assert abs(unrelated[unrelated.matrix].cosine.median()) < 0.2
+    with pytest.raises(ValueError, match=r"not m0's own: median cosine .* < pretrain.verify_init.min_cosine 0.2"):
+        similarity.verify_init(unrelated, 0.2, "m0")

@@ -139,6 +139,16 @@ def semantic_errors(cfg: dict) -> list[str]:
             errors.append("data.hub.corpus: required to pre-train on fetched text (pretrain.engine: megatron)")
     if pre.get("monolingual") == "hplt" and "hplt" not in pre:
         errors.append("pretrain.hplt: required when pretrain.monolingual is 'hplt'")
+    if pre.get("monolingual") == "hplt":
+        check = pre.get("verify_init")
+        if check is None:
+            errors.append("pretrain.verify_init: required when pretrain.monolingual is 'hplt' (the published "
+                          "checkpoint the shared initialisation is checked against)")
+        else:
+            if check["lang"] not in langs:
+                errors.append(f"pretrain.verify_init.lang: {check['lang']!r} is not one of the configured languages")
+            if check["step"] not in steps:
+                errors.append(f"pretrain.verify_init.step: {check['step']} is not one of pretrain.checkpoints")
     if pre.get("mixed") == "hub" and "mixed_hub" not in pre:
         errors.append("pretrain.mixed_hub: required when pretrain.mixed is 'hub' (the repository of the published "
                       "Mixed checkpoints)")

@@ -138,3 +138,39 @@ def cka_pairs(cache: dict[str, np.ndarray]) -> pd.DataFrame:
         for layer in range(xa.shape[0]):
             rows.append({"model_a": a, "model_b": b, "layer": layer, "cka": linear_cka(xa[layer], xb[layer])})
     return pd.DataFrame(rows)
+
+
+# --- is the initialisation the published models' own? ------------------------------------
+
+def init_agreement(init_dir: str | Path, published_dir: str | Path) -> pd.DataFrame:
+    """Per-tensor cosine between the shared initialisation and an early published checkpoint
+    of a model said to start from it; one row per tensor (name, elements, cosine, matrix)."""
+    init, pub = load_file(Path(init_dir) / WEIGHTS), load_file(Path(published_dir) / WEIGHTS)
+    if init.keys() != pub.keys():
+        diff = sorted(set(init) ^ set(pub))[:5]
+        raise ValueError(f"{published_dir} and the init {init_dir} have different tensors ({', '.join(diff)} ...)")
+    rows = []
+    for k in sorted(init):
+        if init[k].shape != pub[k].shape:
+            raise ValueError(f"{k}: shape {tuple(pub[k].shape)} in {published_dir}, {tuple(init[k].shape)} in the init")
+        rows.append({"tensor": k, "elements": init[k].numel(), "matrix": init[k].ndim == 2,
+                     "cosine": _cos(init[k].double().flatten(), pub[k].double().flatten())})
+    return pd.DataFrame(rows)
+
+
+def verify_init(agreement: pd.DataFrame, min_cosine: float, published: str) -> float:
+    """The median cosine over weight matrices; a ValueError below `min_cosine`.
+
+    Norm weights start at 1 in every initialisation, so only matrices tell inits apart. Two
+    unrelated random matrices of n entries have |cosine| ≲ 5/√n (≈ 0.001 for 2048²); a
+    checkpoint inside the warm-up moved each entry by at most Σ lr under Adam (≈ 0.03 after
+    HPLT's first 1,000 steps, against an init std of 0.02), which keeps its cosine with its
+    own init above ≈ 0.55. A threshold of 0.2 separates the two with room on both sides."""
+    mats = agreement[agreement.matrix]
+    median = float(mats.cosine.median())
+    if median < min_cosine:
+        worst = mats.nsmallest(3, "cosine")
+        raise ValueError(f"the shared initialisation is not {published}'s own: median cosine over "
+                         f"{len(mats)} weight matrices {median:.4f} < pretrain.verify_init.min_cosine {min_cosine} "
+                         f"(lowest: {', '.join(f'{r.tensor} {r.cosine:.4f}' for r in worst.itertuples())})")
+    return median

@@ -26,6 +26,10 @@ rule merge_evaluate:
             for lang in STUDY.members(wc.model)
         ],
         base=rules.init_model.output.weights,
+        # with published experts, no merge before the init is shown to be theirs
+        verified=(
+            [] if STUDY.train_monolingual else "<results>/models/init/verify_init.tsv"
+        ),
         tasks=eval_task_yamls,
     output:
         **merged_weights(),

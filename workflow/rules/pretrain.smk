@@ -180,6 +180,28 @@ if config["pretrain"]["monolingual"] == "hplt":
         script:
             "../../scripts/fetch_hplt_checkpoint.py"
 
+    rule verify_init:
+        # TIES and DARE-TIES take task vectors against the init: it must be the one HPLT's
+        # experts started from. An early checkpoint (inside the warm-up) is still close to it.
+        input:
+            init=rules.init_model.output.weights,
+            published=checkpoint_path(
+                modelid.mono(config["pretrain"]["verify_init"]["lang"]),
+                config["pretrain"]["verify_init"]["step"],
+            ),
+        output:
+            "<results>/models/init/verify_init.tsv",
+        log:
+            "<logs>/pretrain/verify_init.log",
+        conda:
+            "../../envs/mergelimits.yaml"
+        resources:
+            mem_mb=32000,
+        params:
+            min_cosine=config["pretrain"]["verify_init"]["min_cosine"],
+        script:
+            "../../scripts/verify_init.py"
+
 
 if config["pretrain"].get("mixed", "train") == "hub":
 
