@@ -11,9 +11,13 @@ log = joblog.from_snakemake(snakemake)
 p = snakemake.params
 agg = pd.read_csv(snakemake.input.agg, sep="\t")
 out = Path(snakemake.output[0]).parent
-t1 = tables.table1(agg, p.rows, p.languages, p.benchmarks, p.step)
-tables.write_table(t1, str(out / "table1"), "Table 1: mean over languages (μ) and coefficient of variation "
-                   "(CV%) per benchmark; missing benchmark × language combinations are excluded.")
+sizes = pd.read_csv(snakemake.input.sizes, sep="\t").set_index("model")["params"]
+facts = {label: (sizes[model] / 1e9, tokens) for label, (model, tokens) in p.facts.items()}
+t1 = tables.table1(agg, p.rows, p.languages, p.benchmarks, p.step, facts)
+tables.write_table(t1, str(out / "table1"), "Table 1: parameters and training tokens (billions; a merge: its "
+                   "members' tokens together; a baseline: its model card's, – where it states none), then the mean "
+                   "over languages (μ) and coefficient of variation (CV%) per benchmark; missing benchmark × language "
+                   "combinations are excluded.")
 for bench in p.benchmarks:
     entry = registry.benchmark(bench)
     t = tables.per_language(agg, bench, p.rows, p.languages, p.step)

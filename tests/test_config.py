@@ -69,6 +69,10 @@ BAD = [
     ("order that is not a permutation", "merge.successive.order", ["eng", "fra", "eng"],
      "merge.successive.order: must list every configured language once"),
     ("unknown merge dtype", "merge.dtype", "int8", "merge.dtype"),
+    ("baseline name with a hyphen", "baselines", [{"name": "gemma-2", "label": "G", "repo": "a/b", "revision": "main",
+                                                   "tokens_b": None}], "baselines[0].name"),
+    ("baseline listed twice", "baselines", [{"name": "g", "label": "G", "repo": "a/b", "revision": "main",
+                                             "tokens_b": 1}] * 2, "baselines[].name[1]: 'g' listed twice"),
 ]
 
 

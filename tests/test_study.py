@@ -56,8 +56,8 @@ def _readers(study):
     """What each table and figure reads: (model, step, benchmark, language), computed apart
     from the evaluation plan."""
     need = set()
-    for model, bench, lang in study.table_cells():  # Tables 1-6, final step
-        need.add((model, study.final, bench, lang))
+    for model, bench, lang in study.table_cells():  # Tables 1-6: the final step, a baseline's own
+        need.add((model, 0 if model.startswith("ext-") else study.final, bench, lang))
     mb = languages.available("multiblimp", list(study.languages))
     for model, step in study.merges:  # Figure 1 (Merged-N), Figure 2 (successive), Table 8 (pairs)
         mid = modelid.parse(model)
@@ -73,11 +73,14 @@ def _readers(study):
 
 
 def test_every_table_cell_is_evaluated_and_nothing_else(paper):
+    cells = paper.table_cells()
     planned = {(m, s, b, lang) for (m, s), tasks in paper.eval_plan.items() for b, lang in tasks}
     assert planned == _readers(paper)
     # Table 1-6 rows: experts, Mixed10 and Merged10 by method; zho has no MultiBLiMP, tur no X-CSQA
-    assert [r for _, r in paper.table_rows] == [EXPERTS, "mixed10", "linear-all10", "ties-all10", "dare_ties-all10"]
-    cells = paper.table_cells()
+    assert [r for _, r in paper.table_rows] == [EXPERTS, "mixed10", "linear-all10", "ties-all10", "dare_ties-all10",
+                                                 "ext-eurollm_1b7", "ext-gemma2_2b", "ext-tiny_aya_base"]
+    assert [label for label, _ in paper.table_rows][-3:] == ["EuroLLM-1.7B", "Gemma-2-2B", "Tiny-Aya-Base"]
+    assert ("ext-gemma2_2b", "xcsqa", "zho") in cells and ("ext-gemma2_2b", "multiblimp", "zho") not in cells
     assert ("mixed10", "multiblimp", "zho") not in cells and ("mixed10", "xcsqa", "tur") not in cells
     assert ("mono-zho", "flores", "zho") in cells
     assert paper.table_stems == ["table1", "table2_multiblimp", "table3_belebele", "table4_hellaswag",
@@ -109,3 +112,12 @@ def test_a_published_mixed_model_is_fetched_not_trained(paper_config):
     study = Study.from_config(cfg)
     assert study.trained == [] and study.pretrained[-1] == "mixed10"
     assert study.eval_plan == Study.from_config(paper_config).eval_plan  # the same study, other sources
+
+
+def test_table1_tokens_follow_the_training_and_the_model_cards(paper):
+    # HPLT's recipe: 47,684 steps × 1,024 sequences × 2,048 tokens ≈ 100B per expert and for Mixed10
+    assert paper.tokens_b(EXPERTS) == paper.tokens_b("mixed10") == pytest.approx(100.0, rel=1e-3)
+    assert paper.tokens_b("linear-all10") == pytest.approx(10 * paper.tokens_b("mixed10"))  # its members' together
+    assert paper.tokens_b("linear-deu+fra") == pytest.approx(2 * paper.tokens_b("mixed10"))
+    assert paper.tokens_b("ext-eurollm_1b7") == 4000 and paper.tokens_b("ext-tiny_aya_base") is None
+    assert paper.step_of("ext-gemma2_2b") == 0 and paper.step_of("mixed10") == paper.final

@@ -1,11 +1,13 @@
 """The workflow itself: dry runs of both configs, and the tiny data stage run for real."""
 
 import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -20,11 +22,12 @@ def snakemake(*args, cwd=ROOT):
 
 
 @pytest.mark.parametrize("configfile,merged,trained_evals", [("config/config.yaml", 4 + 2 + 45 + 9, 10 + 4),
-                                                            ("config/paper.yaml", 7 + 2 + 45 + 9, 10 + 7)])
+                                                            ("config/paper.yaml", 7 + 2 + 45 + 9, 10 + 7 + 3)])
 def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, trained_evals, tmp_path):
     """The whole DAG of each config: one merge-and-evaluate job per merged model (Merged10
     linear at every checkpoint, TIES and DARE-TIES at the final one, 45 pairs, successive
-    2..10), one evaluation per expert and Mixed10 step."""
+    2..10), one evaluation per expert and Mixed10 step (and, in the paper config, per
+    external baseline, each fetched once)."""
     proc = snakemake("-n", "--quiet", "rules", "--configfile", str(ROOT / configfile), "--directory", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert re.search(rf"^merge_evaluate\s+{merged}$", proc.stdout, re.M), proc.stdout
@@ -35,6 +38,7 @@ def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, trained
                        for b in languages.BENCHMARKS)
         assert re.search(rf"^fetch_benchmark\s+{expected}$", proc.stdout, re.M), proc.stdout
         assert expected == 9 + 10 + 10 + 9 + 20
+        assert re.search(r"^fetch_baseline\s+3$", proc.stdout, re.M), proc.stdout
 
 
 def test_the_paper_from_published_weights_trains_nothing(tmp_path):
@@ -156,3 +160,59 @@ def test_lumi_sbatch_lines():
     for rule in ("fetch_benchmark", "fetch_hplt_checkpoint", "fetch_corpus", "fetch_tokenizer", "flores_pairs",
                  "lm_eval_tasks", "cka", "table8", "make_figures", "all"):
         assert lines[rule].startswith("local rule")
+
+
+@pytest.mark.slow
+def test_an_external_baseline_is_fetched_evaluated_and_tabled(mini_runs, tmp_path):
+    """A baseline of another architecture (GPT-2), served from a local hub cache as the hub
+    serves it, is fetched once, evaluated with the study's own tasks and shown in Table 1
+    with the parameters counted from its weights and its model card's tokens; a repository
+    without a tokenizer stops its fetch in one line naming the entry, leaving no checkpoint."""
+    import shutil
+
+    from safetensors.torch import load_file
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from .conftest import snakemake_cmd
+
+    work, cache = tmp_path / "work", tmp_path / "hub"
+    shutil.copytree(mini_runs.a / "results", work / "results", copy_function=shutil.copy2)
+    tok = tokenizer.load(work / "results/tiny/models/init")
+    gpt = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_positions=128, n_embd=16, n_layer=1, n_head=2))
+    for repo, with_tokenizer in (("someorg/tiny-gpt", True), ("someorg/no-tokenizer", False)):
+        snap = cache / f"models--{repo.replace('/', '--')}" / "snapshots" / ("c" * 40)
+        gpt.save_pretrained(snap)
+        if with_tokenizer:
+            tok.save_pretrained(snap)
+        (snap.parent.parent / "refs").mkdir()
+        (snap.parent.parent / "refs" / "main").write_text("c" * 40)
+    cfg = yaml.safe_load(mini_runs.config.read_text())
+    cfg["baselines"] = [{"name": "tiny_gpt", "label": "Tiny-GPT", "repo": "someorg/tiny-gpt", "revision": "main",
+                         "tokens_b": 0.5}]
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    env = {**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    proc = subprocess.run(snakemake_cmd("--configfile", str(path), "--directory", str(work), "--cores", "2",
+                                        "--", "results/tiny/tables/table1.csv"), capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ran = re.findall(r"^rule (\w+):", proc.stdout + proc.stderr, re.M)
+    assert {"fetch_baseline", "evaluate_model", "model_sizes", "make_tables"} <= set(ran)
+    assert ran.count("evaluate_model") == 1 and "pretrain_torch" not in ran and "merge_evaluate" not in ran
+    t1 = pd.read_csv(work / "results/tiny/tables/table1.csv").set_index("model")
+    params = sum(v.numel() for v in load_file(work / "results/tiny/models/ext-tiny_gpt/step~0/model.safetensors").values())
+    assert t1.loc["Tiny-GPT", "Params/B"] == pytest.approx(params / 1e9) and t1.loc["Tiny-GPT", "Tokens/B"] == 0.5
+    agg = pd.read_csv(work / "results/tiny/eval/aggregate.tsv", sep="\t")
+    mine = agg[(agg.model == "ext-tiny_gpt") & (agg.benchmark == "multiblimp")]
+    assert len(mine) == 3 and (mine.step == 0).all()
+    assert t1.loc["Tiny-GPT", "multiblimp μ"] == pytest.approx(mine.score.mean())
+    # a baseline the evaluation cannot use
+    cfg["baselines"] = [{"name": "broken", "label": "B", "repo": "someorg/no-tokenizer", "revision": "main",
+                         "tokens_b": None}]
+    path.write_text(yaml.safe_dump(cfg))
+    bad = subprocess.run(snakemake_cmd("--configfile", str(path), "--directory", str(work), "--cores", "1", "--",
+                                       "results/tiny/models/ext-broken/step~0/model.safetensors"),
+                         capture_output=True, text=True, env=env)
+    assert bad.returncode != 0
+    log = (work / "logs/tiny/evaluate/fetch_baseline/ext-broken.log").read_text()
+    assert "baselines[broken] (someorg/no-tokenizer@main): the repository has no tokenizer" in log
+    assert not (work / "results/tiny/models/ext-broken/step~0").exists()

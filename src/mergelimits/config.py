@@ -170,6 +170,10 @@ def semantic_errors(cfg: dict) -> list[str]:
         errors.append(f"merge.successive.order: must list every configured language once; "
                       f"missing {sorted(set(langs) - set(order)) or 'none'}, not configured or repeated {extra or 'none'}")
 
+    base = cfg.get("baselines", [])
+    errors += _duplicates([b["name"] for b in base], "baselines[].name")
+    errors += _duplicates([b["label"] for b in base], "baselines[].label")
+
     data = cfg.get("data", {})
     if data.get("source") == "generated" and "generated" not in data:
         errors.append("data.generated: required when data.source is 'generated'")

@@ -170,6 +170,23 @@ def fetch_checkpoint(repo: str, revision: str, out_dir: Path, arch: dict | None 
     return snapshot
 
 
+def fetch_baseline(entry: dict, out_dir: Path) -> Path:
+    """An external baseline (config `baselines`), any architecture transformers can load,
+    as one local checkpoint with its tokenizer; what cannot be evaluated stops here, in one
+    line naming the entry."""
+    key = f"baselines[{entry['name']}] ({entry['repo']}@{entry['revision']})"
+    try:
+        snapshot = fetch_checkpoint(entry["repo"], entry["revision"], out_dir, token_env=entry.get("token_env"))
+    except ValueError:  # a missing branch or file: already one line naming it
+        raise
+    except Exception as err:  # an unknown architecture, a broken config: transformers' own words
+        raise ValueError(f"{key}: cannot be loaded for evaluation: {str(err).splitlines()[0]}") from err
+    if not (Path(out_dir) / "tokenizer_config.json").exists():
+        shutil.rmtree(out_dir, ignore_errors=True)
+        raise ValueError(f"{key}: the repository has no tokenizer, so it cannot be evaluated")
+    return snapshot
+
+
 def fetch_corpus(source: Source, out_path: Path, max_files: int | None = None) -> tuple[Path, dict]:
     """Pre-training text of one language (HPLT v2: `<code>/*.jsonl.zst`) as the data
     stage's JSONL (`{"text": ...}` a line), the same file the tiny study generates."""

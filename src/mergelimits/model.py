@@ -99,6 +99,17 @@ def check_arch(model_dir: str | Path, arch: dict) -> None:
         raise ValueError(f"{model_dir} does not match the configured architecture:\n  " + "\n  ".join(diffs))
 
 
+def param_count(model_dir: str | Path) -> int:
+    """Parameters stored in a checkpoint's weights (tied embeddings once), from the header."""
+    from safetensors import safe_open
+
+    path = Path(model_dir) / WEIGHTS
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint weights missing: {path}")
+    with safe_open(path, "pt") as fh:
+        return sum(int(torch.Size(fh.get_slice(k).get_shape()).numel()) for k in fh.keys())
+
+
 def device() -> str:
     """A GPU where the job got one (LUMI's small-g: a ROCm GCD shows as cuda), else the CPU."""
     return "cuda" if torch.cuda.is_available() else "cpu"

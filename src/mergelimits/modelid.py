@@ -6,8 +6,11 @@
     <method>-all<N>         merge of all N monolingual     ties-all10
     <method>-<l1>+<l2>      bilingual merge                linear-deu+nld
     <method>-succ<k>        successive merge, first k      dare_ties-succ4
+    ext-<name>              an external baseline           ext-gemma2_2b
 
-A checkpoint adds the step as a path segment: results/<study>/models/<id>/step~<N>/.
+A checkpoint adds the step as a path segment: results/<study>/models/<id>/step~<N>/; an
+external baseline has no step of this study and is kept at step~0.
+
 Methods use underscores, never hyphens, so the first hyphen always ends the method.
 """
 
@@ -21,15 +24,16 @@ from . import registry
 WEIGHTS = "model.safetensors"  # every checkpoint's single weights file
 
 _RE = re.compile(
-    r"^(?:(?P<init>init)|mono-(?P<mono>[a-z]{3})|mixed(?P<mixed>\d+)"
+    r"^(?:(?P<init>init)|mono-(?P<mono>[a-z]{3})|mixed(?P<mixed>\d+)|ext-(?P<ext>[a-z0-9_]+)"
     r"|(?P<method>[a-z_]+)-(?:all(?P<all>\d+)|(?P<a>[a-z]{3})\+(?P<b>[a-z]{3})|succ(?P<succ>\d+)))$"
 )
 
 
 @dataclass(frozen=True)
 class ModelId:
-    kind: str  # init | mono | mixed | merge
+    kind: str  # init | mono | mixed | merge | external
     lang: str | None = None  # mono
+    name: str | None = None  # external
     n: int | None = None  # mixed<N>, all<N>, succ<k>
     method: str | None = None  # merges
     family: str | None = None  # all | pair | succ
@@ -49,6 +53,8 @@ def parse(text: str) -> ModelId:
         return ModelId("mono", lang=m["mono"])
     if m["mixed"]:
         return ModelId("mixed", n=int(m["mixed"]))
+    if m["ext"]:
+        return ModelId("external", name=m["ext"])
     method = m["method"]
     if method not in registry.MERGE_METHODS:
         raise ValueError(f"unknown merge method {method!r} in {text!r}; known: {', '.join(registry.MERGE_METHODS)}")
@@ -68,6 +74,8 @@ def format_id(mid: ModelId) -> str:
         return f"mono-{mid.lang}"
     if mid.kind == "mixed":
         return f"mixed{mid.n}"
+    if mid.kind == "external":
+        return f"ext-{mid.name}"
     tail = {"all": f"all{mid.n}", "succ": f"succ{mid.n}"}.get(mid.family) or "+".join(mid.pair)
     return f"{mid.method}-{tail}"
 
@@ -85,6 +93,14 @@ def mono(lang: str) -> str:
 
 def mixed(n: int) -> str:
     return format_id(ModelId("mixed", n=n))
+
+
+#: the step an external baseline's checkpoint and evaluation are kept under
+EXTERNAL_STEP = 0
+
+
+def external(name: str) -> str:
+    return format_id(ModelId("external", name=name))
 
 
 def mono_lang(model_id: str) -> str:

@@ -81,4 +81,6 @@ def register_method(entry: MergeMethod) -> None:
         raise ValueError(f"merge method {entry.name!r} is registered already")
     if "-" in entry.name or not entry.name.replace("_", "").isalpha() or not entry.name.islower():
         raise ValueError(f"merge method name {entry.name!r}: lower-case letters and underscores only")
+    if entry.name in ("init", "mono", "mixed", "ext"):
+        raise ValueError(f"merge method name {entry.name!r} is a model-id prefix (mergelimits.modelid)")
     MERGE_METHODS[entry.name] = entry

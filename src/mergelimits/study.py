@@ -29,6 +29,13 @@ def successive_order(langs: list[str], seed: int) -> list[str]:
     return random.Random(seed).sample(list(langs), len(langs))
 
 
+def pretrain_tokens_b(pre: dict) -> float:
+    """Tokens (billions) each pre-trained model sees: steps × sequences per step × length
+    (HPLT's experts and Mixed10: 47,684 × 1,024 × 2,048 ≈ 100B)."""
+    per_step = pre["megatron"]["global_batch"] if pre["engine"] == "megatron" else pre["batch_size"]
+    return pre["steps"] * per_step * pre["arch"]["seq_len"] / 1e9
+
+
 def steps_of(spec, checkpoints: tuple[int, ...]) -> tuple[int, ...]:
     """A step list of the config: "all" checkpoints, the "final" one, or a list of them."""
     if spec == "all":
@@ -59,6 +66,8 @@ class Study:
     successive_methods: tuple[str, ...]
     successive_seed: int
     successive_spec: tuple[str, ...] | None = None  #: a configured order; None: drawn from the seed
+    baselines: tuple[tuple[str, str], ...] = ()  #: (model id, label) of each external baseline
+    tokens: tuple[tuple[str, float | None], ...] = ()  #: (model id, training tokens in billions)
 
     @classmethod
     def from_config(cls, cfg: dict) -> Study:
@@ -79,6 +88,9 @@ class Study:
             successive_methods=tuple(m["successive"]["methods"]),
             successive_seed=cfg["seeds"]["successive"],
             successive_spec=None if order == "seeded" else tuple(order),
+            baselines=tuple((modelid.external(b["name"]), b["label"]) for b in cfg.get("baselines", [])),
+            tokens=(("pretrained", pretrain_tokens_b(cfg["pretrain"])),
+                    *((modelid.external(b["name"]), b["tokens_b"]) for b in cfg.get("baselines", []))),
         )
 
     # Models -----------------------------------------------------------------------------
@@ -177,6 +189,8 @@ class Study:
                 out[(model, step)] = cover(mb, self.languages)
         for step in sorted(set(self.all_steps) - {self.final}):
             out[(self.mixed, step)] = cover(mb, self.languages)  # Figure 1: Mixed beside Merged-N
+        for model, _ in self.baselines:  # evaluated once, on every task of the tables
+            out[(model, modelid.EXTERNAL_STEP)] = cover(self.benchmarks, self.languages)
         if self.successive_methods:
             first = (modelid.mono(self.successive_order[0]), self.final)
             out[first] = out[first] + [t for t in cover(mb, self.languages) if t not in out[first]]
@@ -197,7 +211,24 @@ class Study:
 
     @property
     def table_rows(self) -> list[tuple[str, str]]:
-        return [(EXPERTS_LABEL, EXPERTS), (self.mixed.capitalize(), self.mixed), *self.merged_all_rows]
+        """Experts, Mixed, Merged-N by method, then the external baselines ("Multilingual
+        baselines" in the paper's tables)."""
+        return [(EXPERTS_LABEL, EXPERTS), (self.mixed.capitalize(), self.mixed), *self.merged_all_rows,
+                *((label, model) for model, label in self.baselines)]
+
+    def tokens_b(self, model: str) -> float | None:
+        """Training tokens (billions) behind a table row: a merge counts its members' together;
+        a baseline what its model card states (config), None if it states nothing."""
+        known = dict(self.tokens)
+        if model == EXPERTS or model in self.pretrained:
+            return known["pretrained"]
+        if modelid.parse(model).kind == "external":
+            return known[model]
+        return known["pretrained"] * len(self.members(model))
+
+    def step_of(self, model: str) -> int:
+        """The step a table row's model is evaluated at: the final one, a baseline's own."""
+        return modelid.EXTERNAL_STEP if model in dict(self.baselines) else self.final
 
     @property
     def table_stems(self) -> list[str]:
@@ -205,7 +236,7 @@ class Study:
                 + ([FLORES_EXAMPLES] if "flores" in self.benchmarks else []))
 
     def table_cells(self) -> list[tuple[str, str, str]]:
-        """(model, benchmark, language) behind every number of Tables 1-6 (at the final step)."""
+        """(model, benchmark, language) behind every number of Tables 1-6 (at `step_of` the model)."""
         cells = []
         for _, model in self.table_rows:
             for bench in self.benchmarks:

@@ -15,13 +15,26 @@ from . import languages, modelid
 DASH = "–"
 
 
+def row_step(model: str, step: int) -> int:
+    """The step a row's scores are read at: the study's final step, or an external
+    baseline's own (it has no step of this study)."""
+    if model != "mono" and modelid.parse(model).kind == "external":
+        return modelid.EXTERNAL_STEP
+    return step
+
+
 def table1(agg: pd.DataFrame, rows: list[tuple[str, str]], langs: list[str], benches: list[str],
-           step: int) -> pd.DataFrame:
-    """rows: (label, model id or 'mono' for each expert on its own language)."""
-    final = agg[agg["step"] == step]
+           step: int, facts: dict[str, tuple[float | None, float | None]] | None = None) -> pd.DataFrame:
+    """rows: (label, model id or 'mono' for each expert on its own language).
+    facts: label -> (parameters, training tokens), in billions, as Table 1's first columns."""
     out = []
     for label, model in rows:
+        final = agg[agg["step"] == row_step(model, step)]
         row = {"model": label}
+        if facts is not None:
+            params, tokens = facts[label]
+            row["Params/B"] = np.nan if params is None else params
+            row["Tokens/B"] = np.nan if tokens is None else tokens
         for bench in benches:
             have = languages.available(bench, langs)
             if model == "mono":
@@ -44,9 +57,9 @@ def table1(agg: pd.DataFrame, rows: list[tuple[str, str]], langs: list[str], ben
 def per_language(agg: pd.DataFrame, bench: str, rows: list[tuple[str, str]], langs: list[str],
                  step: int) -> pd.DataFrame:
     """Tables 2-6: one benchmark, score ± CI per language; '–' where it has no data."""
-    final = agg[(agg["step"] == step) & (agg["benchmark"] == bench)]
     out = []
     for label, model in rows:
+        final = agg[(agg["step"] == row_step(model, step)) & (agg["benchmark"] == bench)]
         row = {"model": label}
         for lang in langs:
             m = modelid.mono(lang) if model == "mono" else model
@@ -56,6 +69,10 @@ def per_language(agg: pd.DataFrame, bench: str, rows: list[tuple[str, str]], lan
     return pd.DataFrame(out)
 
 
+#: columns shown to three significant digits (a tiny model has 0.000129 billion parameters)
+SIGNIFICANT = ("Params/B", "Tokens/B")
+
+
 def write_table(df: pd.DataFrame, stem: str, caption: str, digits: int = 1) -> list[str]:
     """CSV, Markdown and LaTeX of one table; numbers rounded for reading, not in the CSV."""
     paths = [f"{stem}.csv", f"{stem}.md", f"{stem}.tex"]
@@ -63,7 +80,8 @@ def write_table(df: pd.DataFrame, stem: str, caption: str, digits: int = 1) -> l
     shown = df.copy()
     for c in shown.columns:
         if shown[c].dtype.kind == "f":
-            shown[c] = shown[c].map(lambda v: DASH if pd.isna(v) else f"{v:.{digits}f}")
+            fmt = "{:.3g}" if c in SIGNIFICANT else f"{{:.{digits}f}}"
+            shown[c] = shown[c].map(lambda v, fmt=fmt: DASH if pd.isna(v) else fmt.format(v))
     with open(paths[1], "w", encoding="utf-8") as fh:
         fh.write(f"{caption}\n\n{shown.to_markdown(index=False)}\n")
     latex = shown.to_latex(index=False, caption=caption, escape=True).replace("μ", r"$\mu$").replace("–", "--")
@@ -74,15 +92,15 @@ def write_table(df: pd.DataFrame, stem: str, caption: str, digits: int = 1) -> l
 
 def flores_examples(store: pd.DataFrame, rows: list[tuple[str, str]], lang: str, step: int, n: int) -> pd.DataFrame:
     """Table 7: the first n FLORES sentences of one language, each model family's output."""
-    fl = store[(store.benchmark == "flores") & (store.lang == lang) & (store.step == step)]
-    items = sorted(fl["item"].unique())[:n]
+    fl = store[(store.benchmark == "flores") & (store.lang == lang)]
+    items = sorted(fl[fl.step == step]["item"].unique())[:n]
     out = []
     for item in items:
         first = fl[fl["item"] == item].iloc[0]
         row = {"source": first["source"], "reference": first["reference"]}
         for label, model in rows:
             m = modelid.mono(lang) if model == "mono" else model
-            hit = fl[(fl.model == m) & (fl["item"] == item)]
+            hit = fl[(fl.model == m) & (fl["item"] == item) & (fl.step == row_step(model, step))]
             row[label] = hit["hypothesis"].iloc[0] if len(hit) else DASH
         out.append(row)
     return pd.DataFrame(out)

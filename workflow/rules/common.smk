@@ -62,6 +62,20 @@ def in_report(path):
     return path
 
 
+BASELINES = {modelid.external(b["name"]): b for b in config.get("baselines", [])}
+
+
+def sized_by(model):
+    """The model whose checkpoint gives a table row's size: merges and the experts' row
+    have the first expert's shape."""
+    if model in STUDY.pretrained or model in BASELINES:
+        return model
+    return STUDY.mono[0]
+
+
+SIZED_MODELS = sorted({sized_by(model) for _, model in STUDY.table_rows})
+
+
 def merge_record(model, step):
     return f"<results>/models/{model}/step~{step}/merge.json"
 
@@ -100,7 +114,7 @@ wildcard_constraints:
     lang=alternatives(STUDY.languages),
     bench=alternatives(STUDY.benchmarks),
     corpus=alternatives(STUDY.corpora),
-    model=f'{alternatives(["init", *STUDY.pretrained])}|{MERGED_RE}',
+    model=f'{alternatives(["init", *STUDY.pretrained, *BASELINES])}|{MERGED_RE}',
     step=r"\d+",
     split="test|validation|dev|devtest",
     ext="tsv|jsonl",

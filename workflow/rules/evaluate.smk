@@ -6,8 +6,10 @@
 # than wait in a queue for a node.
 # (score_store and make_tables read every per-item score: gigabytes at paper scale.)
 localrules:
+    fetch_baseline,
     flores_pairs,
     lm_eval_tasks,
+    model_sizes,
 
 
 rule tables:
@@ -61,8 +63,27 @@ rule lm_eval_tasks:
         "../../scripts/lm_eval_tasks.py"
 
 
+rule fetch_baseline:
+    # An external baseline (config `baselines`): fetched once, evaluated like the experts.
+    output:
+        weights=checkpoint_path("{model}", modelid.EXTERNAL_STEP),
+        record=f"<results>/models/{{model}}/step~{modelid.EXTERNAL_STEP}/source.json",
+    log:
+        "<logs>/evaluate/fetch_baseline/{model}.log",
+    wildcard_constraints:
+        model=alternatives([model for model, _ in STUDY.baselines]),
+    retries: 3
+    conda:
+        "../../envs/mergelimits.yaml"
+    params:
+        entry=lambda wc: BASELINES[wc.model],
+    script:
+        "../../scripts/fetch_baseline.py"
+
+
 rule evaluate_model:
-    # A pre-trained model (experts, Mixed); merged models are evaluated by merge_evaluate.
+    # A pre-trained model (experts, Mixed) or an external baseline; merged models are
+    # evaluated by merge_evaluate.
     input:
         weights=checkpoint_path("{model}", "{step}"),
         tasks=eval_task_yamls,
@@ -74,7 +95,9 @@ rule evaluate_model:
     benchmark:
         "<benchmarks>/evaluate/{model}/step~{step}.tsv"
     wildcard_constraints:
-        model=alternatives(STUDY.pretrained),
+        model=alternatives(
+            [*STUDY.pretrained, *(model for model, _ in STUDY.baselines)]
+        ),
     conda:
         "../../envs/mergelimits.yaml"
     resources:
@@ -123,10 +146,28 @@ rule aggregate_scores:
         "../../scripts/aggregate_scores.py"
 
 
+rule model_sizes:
+    # Table 1's Params/B, from the checkpoints' headers: a merge has its experts' shape.
+    input:
+        **{
+            model: checkpoint_path(model, STUDY.step_of(model))
+            for model in SIZED_MODELS
+        },
+    output:
+        "<results>/tables/model_sizes.tsv",
+    log:
+        "<logs>/evaluate/model_sizes.log",
+    conda:
+        "../../envs/mergelimits.yaml"
+    script:
+        "../../scripts/model_sizes.py"
+
+
 rule make_tables:
     input:
         store="<results>/eval/scores.parquet",
         agg="<results>/eval/aggregate.tsv",
+        sizes="<results>/tables/model_sizes.tsv",
     output:
         [in_report(path) for path in TABLES],
     log:
@@ -139,5 +180,10 @@ rule make_tables:
         benchmarks=STUDY.benchmarks,
         step=STUDY.final,
         flores_examples=config["evaluate"]["flores_examples"],
+        # label -> (model whose checkpoint gives the size, training tokens in billions)
+        facts={
+            label: (sized_by(model), STUDY.tokens_b(model))
+            for label, model in STUDY.table_rows
+        },
     script:
         "../../scripts/make_tables.py"

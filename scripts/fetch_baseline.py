@@ -1,0 +1,13 @@
+"""Snakemake adapter: one external baseline (config `baselines`), fetched once."""
+
+from pathlib import Path
+
+from mergelimits import benchfiles, hub, joblog, model
+
+log = joblog.from_snakemake(snakemake)
+entry = snakemake.params.entry
+out_dir = Path(snakemake.output.weights).parent
+snapshot = hub.fetch_baseline(entry, out_dir)
+log.info("%s@%s resolved to %s: %d parameters", entry["repo"], entry["revision"], snapshot.name,
+         model.param_count(out_dir))
+benchfiles.write_record(snakemake.output.record, repo=entry["repo"], revision=entry["revision"], commit=snapshot.name)

@@ -1,0 +1,12 @@
+"""Snakemake adapter: the parameters of each model behind a table row (Table 1's Params/B)."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from mergelimits import joblog, model
+
+log = joblog.from_snakemake(snakemake)
+rows = [{"model": name, "params": model.param_count(Path(path).parent)} for name, path in snakemake.input.items()]
+pd.DataFrame(rows).to_csv(snakemake.output[0], sep="\t", index=False)
+log.info("%s", ", ".join(f"{r['model']} {r['params']:,}" for r in rows))
