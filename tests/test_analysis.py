@@ -248,3 +248,23 @@ def test_verify_init_tells_the_true_init_from_an_unrelated_one(models, tmp_path)
     assert abs(unrelated[unrelated.matrix].cosine.median()) < 0.2
     with pytest.raises(ValueError, match=r"not m0's own: median cosine .* < pretrain.verify_init.min_cosine 0.2"):
         similarity.verify_init(unrelated, 0.2, "m0")
+
+
+def test_delta_reproduces_the_authors_own_numbers():
+    """The paper's published per-language accuracies of its 45 bilingual merges and HPLT's
+    experts, fed through this project's Δ: every pair equals the authors' `diff` (merged −
+    expert, zho pairs on their one MultiBLiMP language), so every Δ is negative, a drop."""
+    from .conftest import ROOT
+
+    fix = ROOT / "tests" / "fixtures" / "paper"
+    pairs = pd.read_csv(fix / "bilingual_pairs.tsv", sep="\t", comment="#")
+    experts = pd.read_csv(fix / "expert.tsv", sep="\t", comment="#").set_index("lang")["accuracy"]
+    assert len(pairs) == 45
+    scores = {(f"mono-{lang}", lang): 100 * acc for lang, acc in experts.items()}
+    for r in pairs.itertuples():
+        scores[(f"linear-{r.a}+{r.b}", r.a)] = 100 * r.merged_a
+        if not pd.isna(r.merged_b):
+            scores[(f"linear-{r.a}+{r.b}", r.b)] = 100 * r.merged_b
+    d = analysis.delta(_agg(scores), list(zip(pairs.a, pairs.b)), "linear", 10)
+    assert np.allclose(d.delta.to_numpy(), 100 * pairs["diff"].to_numpy(), atol=1e-9)
+    assert (d.delta < 0).all()
