@@ -113,10 +113,16 @@ def select(n: int, max_items: int | None, seed: int, bench: str) -> list[int]:
 def process_docs(dataset, *, bench: str, lang: str, layout: str, max_items: int | None, seed: int):
     """lm-eval's `process_docs` hook: the selected items, each with `item`, `query`,
     `options` and `gold` (FLORES: `item` only)."""
+    import logging
+
     from datasets import Dataset
 
+    kept = select(len(dataset), max_items, seed, bench)
+    logging.getLogger("mergelimits.prompts").info(
+        "%s/%s: %d of %d items (evaluate.max_items %s), %s prompts", bench, lang, len(kept), len(dataset), max_items,
+        layout)
     rows = []
-    for i in select(len(dataset), max_items, seed, bench):
+    for i in kept:
         doc = dict(dataset[i])
         doc["item"] = i
         if bench != "flores":
