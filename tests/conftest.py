@@ -64,7 +64,43 @@ def mini_config(tiny_config: dict, steps: int = MINI_STEPS) -> dict:
     cfg["merge"].update(all={"methods": ["linear", "ties", "dare_ties"], "steps": [steps]},
                         pair_methods=["linear"], successive={"methods": ["linear"]})
     cfg["evaluate"].update(bootstrap=50, flores_examples={"lang": "fra", "n": 2})
+    cfg["baselines"] = [MINI_BASELINE]
     return cfg
+
+
+#: An external baseline of another architecture (GPT-2) with its own tokenizer, served by the
+#: `baseline_hub` cache as the hub serves a model repository.
+MINI_BASELINE = {"name": "tiny_gpt", "label": "Tiny-GPT", "repo": "someorg/tiny-gpt", "revision": "main",
+                 "tokens_b": 0.5}
+BASELINE_COMMIT = "c" * 40
+
+
+def publish_baseline(cache: Path, repo: str, with_tokenizer: bool = True) -> None:
+    """A tiny GPT-2 with a tokenizer of its own in a local hub cache, branch main."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from mergelimits import benchfiles, tokenizer
+    from mergelimits.synthetic import writers
+
+    corpus = cache / "corpus.jsonl"
+    benchfiles.write_jsonl([{"text": t} for c in ("deu", "eng", "fra") for t in writers.corpus_docs(c, 5, 20, 4)],
+                           corpus)
+    tok = tokenizer.load(tokenizer.train([corpus], 320, cache / "tok"))
+    base = cache / f"models--{repo.replace('/', '--')}"
+    snap = base / "snapshots" / BASELINE_COMMIT
+    GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_positions=256, n_embd=16, n_layer=1, n_head=2,
+                               bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)).save_pretrained(snap)
+    if with_tokenizer:
+        tok.save_pretrained(snap)
+    (base / "refs").mkdir(parents=True, exist_ok=True)
+    (base / "refs" / "main").write_text(BASELINE_COMMIT)
+
+
+@pytest.fixture(scope="session")
+def baseline_hub(tmp_path_factory) -> Path:
+    cache = tmp_path_factory.mktemp("baseline_hub")
+    publish_baseline(cache, MINI_BASELINE["repo"])
+    return cache
 
 
 def snakemake_cmd(*args: str) -> list[str]:
@@ -74,7 +110,7 @@ def snakemake_cmd(*args: str) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def mini_runs(tiny_config, tmp_path_factory):
+def mini_runs(tiny_config, baseline_hub, tmp_path_factory):
     """Two cold runs of the mini study, each `--cores 2` in a directory of its own, side by
     side: the tests of the workflow read run `a`, the determinism test compares `a` and `b`,
     and the Slurm test compares its own run with `a`."""
@@ -85,8 +121,8 @@ def mini_runs(tiny_config, tmp_path_factory):
     root = tmp_path_factory.mktemp("mini")
     config = root / "mini.yaml"
     config.write_text(yaml.safe_dump(mini_config(tiny_config)))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    runs = SimpleNamespace(config=config, steps=MINI_STEPS, out={})
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HUB_CACHE": str(baseline_hub)}
+    runs = SimpleNamespace(config=config, steps=MINI_STEPS, out={}, env=env)
     procs = {}
     for name in ("a", "b"):
         workdir = root / name

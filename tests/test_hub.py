@@ -170,3 +170,28 @@ def test_paper_rules_fetch_through_snakemake(hub_cache, tmp_path):
 def test_a_language_the_benchmark_lacks_is_refused(paper_config):
     with pytest.raises(KeyError, match="multiblimp has no zho"):
         hub.resolve(paper_config["data"]["hub"]["multiblimp"], "multiblimp", "zho")
+
+
+def test_a_baseline_that_cannot_be_evaluated_is_named(tmp_path, monkeypatch):
+    """A repository without a tokenizer, or with an architecture transformers does not know,
+    stops its fetch in one line naming the config entry, and leaves no checkpoint."""
+    import huggingface_hub.constants as c
+
+    from .conftest import BASELINE_COMMIT, MINI_BASELINE, publish_baseline
+
+    cache = tmp_path / "hub"
+    publish_baseline(cache, "someorg/no-tokenizer", with_tokenizer=False)
+    publish_baseline(cache, "someorg/unknown-arch")
+    cfg = cache / "models--someorg--unknown-arch" / "snapshots" / BASELINE_COMMIT / "config.json"
+    cfg.write_text(cfg.read_text().replace('"gpt2"', '"no_such_architecture"'))
+    monkeypatch.setattr(c, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
+    entry = {**MINI_BASELINE, "name": "broken", "repo": "someorg/no-tokenizer"}
+    with pytest.raises(ValueError, match=r"^baselines\[broken\] \(someorg/no-tokenizer@main\): the repository has no "
+                                         r"tokenizer"):
+        hub.fetch_baseline(entry, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    entry = {**entry, "repo": "someorg/unknown-arch"}
+    with pytest.raises(ValueError, match=r"^baselines\[broken\] \(someorg/unknown-arch@main\): cannot be loaded"):
+        hub.fetch_baseline(entry, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

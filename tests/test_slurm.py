@@ -31,6 +31,7 @@ pytestmark = pytest.mark.slurm
 
 STEPS = MINI_STEPS
 PAIR = "linear-eng+fra"
+#: the mini runs' environment (offline, the external baseline's hub cache), set by `session`
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
@@ -81,6 +82,7 @@ def session(slurm, mini_runs, tiny_config, tmp_path_factory):
     config = mini_runs.config
     profile = ["--profile", str(ROOT / "profiles/slurm-test")]
     s = SimpleNamespace(root=root, slurm=root / "slurm", local=mini_runs.a, faults=root / "faults")
+    ENV.update(mini_runs.env)  # sbatch passes it on to every job (--export=ALL)
 
     # 1. The study on Slurm; mono-fra's training cancelled once it has saved a state.
     proc = start(s.slurm, config, *profile, name="first")

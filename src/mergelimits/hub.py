@@ -18,6 +18,10 @@ from . import languages
 from .benchfiles import SCHEMAS, check_columns, normalise_xcsqa_question, read_table, write_file
 
 
+class FetchError(ValueError):
+    """A published file or branch that is not what the config says, in one line."""
+
+
 @dataclass(frozen=True)
 class Source:
     repo: str
@@ -150,12 +154,12 @@ def fetch_checkpoint(repo: str, revision: str, out_dir: Path, arch: dict | None 
                          ["*.json", "*.safetensors", "tokenizer*", "*.model"])
     except (RevisionNotFoundError, LocalEntryNotFoundError) as err:
         offline = " or, offline, it is not in the local hub cache" if os.environ.get("HF_HUB_OFFLINE") == "1" else ""
-        raise ValueError(f"{repo}: no branch {revision!r}{offline}; check the repository's branches against the "
+        raise FetchError(f"{repo}: no branch {revision!r}{offline}; check the repository's branches against the "
                          f"configured revision pattern and pretrain.checkpoints") from err
     if arch is not None:
         check_arch(snapshot, arch)
     if vocab_size is not None and (have := AutoConfig.from_pretrained(snapshot).vocab_size) != vocab_size:
-        raise ValueError(f"{repo}@{revision} has a vocabulary of {have} but the study's models have {vocab_size}: "
+        raise FetchError(f"{repo}@{revision} has a vocabulary of {have} but the study's models have {vocab_size}: "
                          "its embeddings cannot be merged or compared with theirs")
     model = AutoModelForCausalLM.from_pretrained(snapshot, dtype="auto")
     out_dir = Path(out_dir)
@@ -177,13 +181,14 @@ def fetch_baseline(entry: dict, out_dir: Path) -> Path:
     key = f"baselines[{entry['name']}] ({entry['repo']}@{entry['revision']})"
     try:
         snapshot = fetch_checkpoint(entry["repo"], entry["revision"], out_dir, token_env=entry.get("token_env"))
-    except ValueError:  # a missing branch or file: already one line naming it
+    except FetchError:  # a missing branch: already one line naming it
         raise
     except Exception as err:  # an unknown architecture, a broken config: transformers' own words
-        raise ValueError(f"{key}: cannot be loaded for evaluation: {str(err).splitlines()[0]}") from err
+        shutil.rmtree(out_dir, ignore_errors=True)
+        raise FetchError(f"{key}: cannot be loaded for evaluation: {str(err).splitlines()[0]}") from err
     if not (Path(out_dir) / "tokenizer_config.json").exists():
         shutil.rmtree(out_dir, ignore_errors=True)
-        raise ValueError(f"{key}: the repository has no tokenizer, so it cannot be evaluated")
+        raise FetchError(f"{key}: the repository has no tokenizer, so it cannot be evaluated")
     return snapshot
 
 
