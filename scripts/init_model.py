@@ -7,5 +7,11 @@ from mergelimits import joblog, model
 log = joblog.from_snakemake(snakemake)
 p = snakemake.params
 tok_dir = Path(snakemake.input[0]).parent
-record = model.make_init(p.arch, tok_dir, p.seed, Path(snakemake.output.weights).parent)
-log.info("init: %d parameters, seed %d, sha256 %s", record["params"], p.seed, record["sha256"])
+out_dir = Path(snakemake.output.weights).parent
+if p.engine == "megatron":  # HPLT's step 0 (mergelimits.megatron.init)
+    from mergelimits.megatron.init import build_step0
+
+    record = build_step0(p.arch, tok_dir, p.seed, out_dir)
+else:
+    record = model.make_init(p.arch, tok_dir, p.seed, out_dir)
+log.info("init (%s): %d parameters, seed %d, sha256 %s", p.engine, record["params"], p.seed, record["sha256"])

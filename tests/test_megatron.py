@@ -186,3 +186,41 @@ def test_dist_checkpoint_exports_to_hf_with_equal_logits(tok_dir, tmp_path):
 def test_export_names_a_missing_checkpoint(tmp_path):
     with pytest.raises(FileNotFoundError, match="no Megatron dist checkpoint in"):
         convert.export_dist_checkpoint(tmp_path / "iter_0001000", ARCH, 400, tmp_path, tmp_path / "out")
+
+
+def test_megatron_step0_is_seeded_scaled_and_exported_with_its_logits(tok_dir, tmp_path):
+    """HPLT's kind of init (pretrain.init: megatron): the same seed gives the same weights,
+    another seed others; the output projections are drawn with std / √(2·layers) as Megatron
+    does, unlike a Hugging Face Llama; and the exported checkpoint computes the Megatron
+    model's logits."""
+    from safetensors.torch import load_file
+
+    from mergelimits.megatron.init import build_step0
+    from mergelimits.similarity import init_agreement
+
+    rec = build_step0(ARCH, tok_dir, 1234, tmp_path / "a")
+    build_step0(ARCH, tok_dir, 1234, tmp_path / "b")
+    build_step0(ARCH, tok_dir, 7, tmp_path / "c")
+    a, b, c = (load_file(tmp_path / d / hf_model.WEIGHTS) for d in "abc")
+    assert all(torch.equal(a[k], b[k]) for k in a) and not torch.equal(a["model.layers.0.mlp.up_proj.weight"],
+                                                                           c["model.layers.0.mlp.up_proj.weight"])
+    assert rec["engine"] == "megatron" and rec["seed"] == 1234 and rec["sha256"] == hf_model.weights_sha256(
+        tmp_path / "a" / hf_model.WEIGHTS)
+    std, scaled = ARCH["init_std"], ARCH["init_std"] / (2 * ARCH["layers"]) ** 0.5
+    for i in range(ARCH["layers"]):
+        p = f"model.layers.{i}."
+        assert a[p + "mlp.up_proj.weight"].std().item() == pytest.approx(std, rel=0.1)
+        assert a[p + "self_attn.o_proj.weight"].std().item() == pytest.approx(scaled, rel=0.1)
+        assert a[p + "mlp.down_proj.weight"].std().item() == pytest.approx(scaled, rel=0.1)
+        assert torch.equal(a[p + "input_layernorm.weight"], torch.ones(ARCH["hidden"]))
+    # the exported checkpoint is the Megatron model: load it back and compare logits
+    hf = hf_model.load_model(tmp_path / "a").eval()
+    meg = mmodel.gpt_model(ARCH, hf.config.vocab_size, use_cpu_initialization=True).eval()
+    convert.load_into_megatron(meg, hf.state_dict(), ARCH)
+    ids = _ids(hf.config.vocab_size)
+    with torch.no_grad():
+        assert torch.allclose(hf(ids).logits, mmodel.logits(meg, ids), atol=1e-4, rtol=0)
+    # and a Hugging Face draw of the same architecture is another init altogether
+    hf_model.make_init(ARCH, tok_dir, 1234, tmp_path / "hf")
+    other = init_agreement(tmp_path / "hf", tmp_path / "a")
+    assert other[other.matrix].cosine.abs().median() < 0.05

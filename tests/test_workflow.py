@@ -154,7 +154,8 @@ def test_lumi_sbatch_lines():
     assert lines["merge_evaluate"] == "sbatch -p small-g -t 150 --mem 60000 --cpus-per-task=7 --gpus=1"
     assert lines["evaluate_model"] == "sbatch -p small-g -t 120 --mem 60000 --cpus-per-task=7 --gpus=1"
     assert lines["activations"] == "sbatch -p small-g -t 60 --mem 60000 --cpus-per-task=7 --gpus=1"
-    for rule in ("make_tables", "score_store", "aggregate_scores", "init_model"):
+    assert lines["init_model"] == "sbatch -p small-g -t 60 --mem 60000 --cpus-per-task=7 --gpus=1"
+    for rule in ("make_tables", "score_store", "aggregate_scores"):
         assert lines[rule] == "sbatch -p small -t 60 --mem 16000 --ntasks=1 --cpus-per-task=4"
     for rule in ("fetch_benchmark", "fetch_hplt_checkpoint", "fetch_corpus", "fetch_tokenizer", "flores_pairs",
                  "lm_eval_tasks", "cka", "table8", "make_figures", "all"):

@@ -23,9 +23,13 @@ rule init_model:
         "<logs>/pretrain/init_model.log",
     conda:
         "../../envs/mergelimits.yaml"
+    resources:
+        # megatron-core draws HPLT's step 0 where HPLT drew it: on a GPU
+        gpu=1 if config["pretrain"].get("init", "torch") == "megatron" else 0,
     params:
         arch=config["pretrain"]["arch"],
         seed=config["seeds"]["init"],
+        engine=config["pretrain"].get("init", "torch"),
     script:
         "../../scripts/init_model.py"
 

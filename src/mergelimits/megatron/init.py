@@ -1,0 +1,72 @@
+"""The shared initialisation as HPLT made it: step 0 of a megatron-core GPTModel built with
+the HPLT arguments, exported to Hugging Face Llama.
+
+The authors' TIES and DARE-TIES base is their own Megatron run with `--train-iters 0` and the
+HPLT arguments (Sethjsa/multimerge `02-analysis/pretrain_gpt.py`); HPLT's experts started
+from it. Megatron-LM seeds as `_set_random_seed` does (random, numpy, torch, then the
+model-parallel CUDA generators with `model_parallel_cuda_manual_seed`) and initialises the
+output projections of attention and MLP with std / √(2·layers) (`scaled_init_method_normal`),
+unlike a Hugging Face Llama. On a GPU the weights are drawn where HPLT drew them (CUDA
+generators, bf16 parameters as its recipe); on a CPU build (the tests) with CPU generators,
+which draw other numbers. `verify_init` then tells whether the result is HPLT's own init.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..model import RECORD, WEIGHTS, padded_vocab, weights_sha256
+
+
+def _init_single_gpu() -> None:
+    import os
+
+    import torch.distributed as dist
+    from megatron.core import parallel_state
+
+    torch.cuda.set_device(0)
+    if not dist.is_initialized():
+        os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+        os.environ.setdefault("MASTER_PORT", "29517")
+        dist.init_process_group("nccl", rank=0, world_size=1)
+    if not parallel_state.model_parallel_is_initialized():
+        parallel_state.initialize_model_parallel(1, 1)
+
+
+def build_step0(arch: dict, tokenizer_dir: str | Path, seed: int, out_dir: str | Path, bf16: bool = True) -> dict:
+    """Build, seed and export Megatron's step 0; return its record (as model.make_init's)."""
+    from ..tokenizer import load as load_tokenizer
+    from .convert import save_hf
+    from .model import gpt_model
+
+    tok = load_tokenizer(tokenizer_dir)
+    vocab = padded_vocab(len(tok), arch.get("vocab_multiple", 1))
+    gpu = torch.cuda.is_available()
+    if gpu:
+        _init_single_gpu()
+    else:
+        from . import cpu_compat
+
+        cpu_compat.init_single_process()
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if gpu:
+        from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
+
+        model_parallel_cuda_manual_seed(seed)
+    model = gpt_model(arch, vocab, bf16=bf16 and gpu, use_cpu_initialization=not gpu)
+    state = {k: v.detach().float().cpu() for k, v in model.state_dict().items() if not k.endswith("_extra_state")}
+    out_dir = Path(out_dir)
+    save_hf(state, arch, vocab, tokenizer_dir, out_dir)
+    record = {"seed": seed, "arch": arch, "vocab_size": vocab, "engine": "megatron",
+              "device": "cuda" if gpu else "cpu", "params_dtype": "bfloat16" if bf16 and gpu else "float32",
+              "sha256": weights_sha256(out_dir / WEIGHTS),
+              "params": sum(p.numel() for p in model.parameters())}
+    (out_dir / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return record
