@@ -103,6 +103,11 @@ def external(name: str) -> str:
     return format_id(ModelId("external", name=name))
 
 
+def is_external(model: str) -> bool:
+    """An external baseline's id (tables ask this of any row label, valid id or not)."""
+    return model.startswith("ext-")
+
+
 def mono_lang(model_id: str) -> str:
     """The language of a monolingual model id."""
     mid = parse(model_id)

@@ -18,7 +18,7 @@ DASH = "–"
 def row_step(model: str, step: int) -> int:
     """The step a row's scores are read at: the study's final step, or an external
     baseline's own (it has no step of this study)."""
-    if model != "mono" and modelid.parse(model).kind == "external":
+    if modelid.is_external(model):
         return modelid.EXTERNAL_STEP
     return step
 
