@@ -67,3 +67,32 @@ def test_table1_mu_and_cv_are_numpys(scores):
         s = np.array(s)
         assert t1[f"{bench} μ"] == pytest.approx(s.mean())
         assert t1[f"{bench} CV%"] == pytest.approx(s.std(ddof=1) / s.mean() * 100)
+
+
+def test_aggregate_scores_each_cell_from_its_items_reproducibly():
+    """aggregate(): one row per model × step × benchmark × language in sorted order, the
+    score in %, the SE the items' bootstrap SE in % (close to the analytic √(p(1−p)/n) for
+    Bernoulli items), CI = 1.96 × SE, the item count, the same numbers on every call; an
+    empty generation scores as an empty string, not as a missing value."""
+    rng = np.random.default_rng(0)
+    acc = (rng.random(400) < 0.3).astype(float)
+    store = pd.concat([
+        pd.DataFrame({"model": "m", "step": 5, "benchmark": "multiblimp", "lang": "eng", "item": range(400),
+                      "acc": acc}),
+        pd.DataFrame({"model": "a", "step": 5, "benchmark": "multiblimp", "lang": "deu", "item": range(4),
+                      "acc": [1.0, 0.0, 1.0, 1.0]}),
+        pd.DataFrame({"model": "m", "step": 5, "benchmark": "flores", "lang": "deu", "item": range(3),
+                      "chrf": 0.0, "hypothesis": ["das ist gut", None, "ja"], "reference": ["das ist gut", "nein", "ja"]}),
+    ])
+    agg = ci.aggregate(store, n=2000, seed=3)
+    assert list(zip(agg.model, agg.benchmark, agg.lang)) == [("a", "multiblimp", "deu"), ("m", "flores", "deu"),
+                                                             ("m", "multiblimp", "eng")]
+    cell = agg.iloc[2]
+    p = acc.mean()
+    assert cell.score == pytest.approx(100 * p) and cell["items"] == 400 and cell.metric == "acc"
+    assert cell.se == pytest.approx(100 * np.sqrt(p * (1 - p) / 400), rel=0.1)
+    assert np.allclose(agg.ci95, 1.96 * agg.se)
+    assert agg.equals(ci.aggregate(store, n=2000, seed=3))  # seeded per cell
+    assert not np.isclose(ci.aggregate(store, n=2000, seed=4).se.iloc[2], cell.se)
+    fl = agg.iloc[1]  # the missing generation is "", so the corpus score is sacrebleu's of ["…", "", "ja"]
+    assert fl.score == pytest.approx(ci.chrf_corpus(["das ist gut", "", "ja"], ["das ist gut", "nein", "ja"]))
