@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
 
-.PHONY: install study dry-run test lint test-slurm
+.PHONY: install study dry-run test lint test-slurm mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,3 +41,11 @@ test: $(STAMP) lint
 # The Slurm tests alone.
 test-slurm: $(STAMP)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q -m slurm
+
+# Mutation testing of the modules that compute the study's numbers ([tool.mutmut] in
+# pyproject.toml): minutes to hours, so not part of `make test`. The survivors, each read
+# and either killed by a test or explained, are in perf/mutation.md.
+mutation: $(STAMP)
+	$(BIN)/python -m mutmut run --max-children $(CORES)
+	$(BIN)/python tools/mutation_report.py > mutants/report.md
+	@echo "report: mutants/report.md (perf/mutation.md holds the reading of the last full run)"
