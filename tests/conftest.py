@@ -45,6 +45,39 @@ def slurm():
     subprocess.run([str(ROOT / "tools/local-slurm.sh"), "stop"], check=False)
 
 
+# --- shared factories ------------------------------------------------------------------
+
+#: a Llama small enough to build, merge and evaluate in well under a second
+TINY_ARCH = {"layers": 2, "hidden": 32, "ffn": 64, "heads": 4, "kv_heads": 4, "seq_len": 32, "tie_embeddings": True}
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory):
+    """The shared init and three 'trained' models: the init moved by different task vectors
+    (N(0, 0.02) noise, seeded), each a full checkpoint with the init's tokenizer."""
+    import torch
+
+    from mergelimits import benchfiles, model, tokenizer
+    from mergelimits.synthetic import writers
+
+    root = tmp_path_factory.mktemp("merge")
+    corpus = root / "c.jsonl"
+    benchfiles.write_jsonl([{"text": t} for t in writers.corpus_docs("deu", 1, 30, 3)], corpus)
+    tok = tokenizer.train([corpus], 350, root / "tok")
+    model.make_init(TINY_ARCH, tok, 0, root / "init")
+    out = []
+    for i in range(3):
+        m = model.load_model(root / "init")
+        g = torch.Generator().manual_seed(i)
+        with torch.no_grad():
+            for p in m.parameters():
+                p.add_(torch.randn(p.shape, generator=g) * 0.02)
+        m.save_pretrained(root / f"m{i}")
+        tokenizer.load(root / "init").save_pretrained(root / f"m{i}")
+        out.append(root / f"m{i}")
+    return root / "init", out
+
+
 MINI_STEPS = 200  # long enough (a few seconds) for the Slurm test's scancel to land mid-training
 
 

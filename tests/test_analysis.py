@@ -6,8 +6,6 @@ import pytest
 
 from mergelimits import analysis, lang2vec_distance, plots, similarity
 
-from .test_merge import models  # noqa: F401 - the shared init and three moved copies
-
 RNG = np.random.default_rng(0)
 
 
@@ -192,7 +190,7 @@ def test_figures_plot_the_tables_values(monkeypatch):
     assert m[0, 1] == pytest.approx(0.3) and m[1, 0] == pytest.approx(0.3) and m[2, 1] == pytest.approx(0.2)
 
 
-def test_activations_are_each_sentences_mean_hidden_state_with_bos(models):  # noqa: F811
+def test_activations_are_each_sentences_mean_hidden_state_with_bos(models):
     """Batched and padded, every sentence's vector equals its own unpadded forward pass
     (BOS first, as the authors), mean-pooled over its tokens; max_length truncates."""
     import torch
@@ -230,7 +228,7 @@ def test_summary_compares_the_sign_of_table8_with_the_paper():
         assert f"this run finds r = {summary._num(r, 2)}, {words}" in text
 
 
-def test_verify_init_tells_the_true_init_from_an_unrelated_one(models, tmp_path):  # noqa: F811
+def test_verify_init_tells_the_true_init_from_an_unrelated_one(models, tmp_path):
     """A checkpoint trained a little from the init passes; the same architecture drawn from
     another seed fails, naming the threshold's key; norm weights (1 in every init) do not count."""
     from mergelimits import model
@@ -241,7 +239,7 @@ def test_verify_init_tells_the_true_init_from_an_unrelated_one(models, tmp_path)
     norms = agreement[~agreement.matrix]
     assert len(norms) and (norms.cosine > 0.99).all()
     other = tmp_path / "other"
-    from .test_merge import ARCH
+    from .conftest import TINY_ARCH as ARCH
 
     model.make_init(ARCH, init, 12345, other)
     unrelated = similarity.init_agreement(other, members[0])

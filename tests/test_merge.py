@@ -4,34 +4,10 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from mergelimits import benchfiles, merge, model, modelid, tokenizer
+from mergelimits import merge, model, modelid, tokenizer
 from mergelimits.model import WEIGHTS
-from mergelimits.synthetic import writers
 
-ARCH = {"layers": 2, "hidden": 32, "ffn": 64, "heads": 4, "kv_heads": 4, "seq_len": 32, "tie_embeddings": True}
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    """The shared init and three 'trained' models: the init moved by different task vectors."""
-    root = tmp_path_factory.mktemp("merge")
-    corpus = root / "c.jsonl"
-    benchfiles.write_jsonl([{"text": t} for t in writers.corpus_docs("deu", 1, 30, 3)], corpus)
-    tok = tokenizer.train([corpus], 350, root / "tok")
-    model.make_init(ARCH, tok, 0, root / "init")
-    init = model.load_model(root / "init")
-    out = []
-    for i in range(3):
-        m = model.load_model(root / "init")
-        g = torch.Generator().manual_seed(i)
-        with torch.no_grad():
-            for p in m.parameters():
-                p.add_(torch.randn(p.shape, generator=g) * 0.02)
-        m.save_pretrained(root / f"m{i}")
-        tokenizer.load(root / "init").save_pretrained(root / f"m{i}")
-        out.append(root / f"m{i}")
-    del init
-    return root / "init", out
+from .conftest import TINY_ARCH as ARCH
 
 
 def weights(path):

@@ -13,8 +13,6 @@ from mergelimits.evaluate import PRIMARY, TEMPLATES
 from mergelimits.model import WEIGHTS
 from mergelimits.study import Study, table_stem
 
-from .test_merge import models  # noqa: F401 - the shared init and three moved copies
-
 
 def test_the_schema_file_lists_the_registered_methods():
     schema = yaml.safe_load(config.SCHEMA.read_text())
@@ -65,7 +63,7 @@ def dare_linear(monkeypatch):
     return "dare_linear"
 
 
-def test_a_method_added_through_the_registry_runs_everywhere(dare_linear, models, tiny_config, tmp_path):  # noqa: F811
+def test_a_method_added_through_the_registry_runs_everywhere(dare_linear, models, tiny_config, tmp_path):
     cfg = copy.deepcopy(tiny_config)
     cfg["merge"]["all"]["methods"] = ["linear", dare_linear]
     config.validate(cfg)  # the schema's enum follows the registry
