@@ -3,7 +3,8 @@ Snakemake Slurm executor plugin and profiles/slurm-test (LUMI's executor setting
 resource mapping on one partition).
 
 One module-scoped session does what a user meets, in this order:
-  1. the study submitted to Slurm; one pre-training job cancelled with scancel mid-run;
+  1. the study submitted to Slurm (from pre-training on: the data and the init are the local
+     run's); one pre-training job cancelled with scancel mid-run;
   2. the same command again, which finishes the study (the cancelled model resumes);
   3. reruns through Slurm: one bilingual pair end to end, one model's evaluation, figures;
   4. beside them, in a workdir of their own, two jobs over their time and memory limits.
@@ -14,6 +15,7 @@ packages) and skips otherwise, unless MERGELIMITS_REQUIRE_SLURM is set, as in CI
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -83,6 +85,12 @@ def session(slurm, mini_runs, tiny_config, tmp_path_factory):
     profile = ["--profile", str(ROOT / "profiles/slurm-test")]
     s = SimpleNamespace(root=root, slurm=root / "slurm", local=mini_runs.a, faults=root / "faults")
     ENV.update(mini_runs.env)  # sbatch passes it on to every job (--export=ALL)
+
+    # The generated data and the shared init are run a's: the study goes to Slurm from its
+    # pre-training on, which is what a cancel and a resume are about (the faults run below
+    # still sends a data job to Slurm). Copied with their times, so nothing upstream reruns.
+    for part in ("data", "models/init"):
+        shutil.copytree(mini_runs.a / "results/tiny" / part, s.slurm / "results/tiny" / part, copy_function=shutil.copy2)
 
     # 1. The study on Slurm; mono-fra's training cancelled once it has saved a state.
     proc = start(s.slurm, config, *profile, name="first")
