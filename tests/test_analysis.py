@@ -266,3 +266,43 @@ def test_delta_reproduces_the_authors_own_numbers():
     d = analysis.delta(_agg(scores), list(zip(pairs.a, pairs.b)), "linear", 10)
     assert np.allclose(d.delta.to_numpy(), 100 * pairs["diff"].to_numpy(), atol=1e-9)
     assert (d.delta < 0).all()
+
+
+def test_delta_reads_multiblimp_at_its_step_only_and_names_its_columns():
+    """Scores of other benchmarks and steps in the aggregate never enter Δ."""
+    rows = {("mono-deu", "deu"): 90, ("mono-nld", "nld"): 80, ("linear-deu+nld", "deu"): 60,
+            ("linear-deu+nld", "nld"): 50}
+    agg = _agg(rows)
+    noise = [{"model": m, "step": s, "benchmark": b, "lang": lang, "score": 1.0}
+             for (m, lang) in rows for s, b in ((10, "belebele"), (20, "multiblimp"))]
+    d = analysis.delta(pd.concat([agg, pd.DataFrame(noise)]), [("deu", "nld")], "linear", 10)
+    assert list(d.columns) == ["lang_a", "lang_b", "pair", "method", "delta", "languages"]
+    assert d.iloc[0].tolist() == ["deu", "nld", "deu+nld", "linear", pytest.approx(-30.0), "deu+nld"]
+
+
+def test_similarity_tables_name_their_columns():
+    acts = {"mono-a": RNG.normal(size=(2, 12, 3)), "mono-b": RNG.normal(size=(2, 12, 3))}
+    assert list(similarity.cka_pairs(acts).columns) == ["model_a", "model_b", "layer", "cka"]
+
+
+def test_init_agreement_names_what_differs(models, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    init, members = models
+    agreement = similarity.init_agreement(init, members[0])
+    assert list(agreement.columns) == ["tensor", "elements", "matrix", "cosine"]
+    assert agreement.set_index("tensor").loc["model.norm.weight", "elements"] == 32
+    other = shutil.copytree(members[0], tmp_path / "other")
+    sd = load_file(other / "model.safetensors")
+    sd["model.norm.weight"] = sd["model.norm.weight"][:16].clone()
+    save_file(sd, other / "model.safetensors")
+    with pytest.raises(ValueError, match=r"^model.norm.weight: shape \(16,\) in .*other, \(32,\) in the init$"):
+        similarity.init_agreement(init, other)
+    del sd["model.norm.weight"]
+    save_file(sd, other / "model.safetensors")
+    with pytest.raises(ValueError, match=r"other and the init .* have different tensors \(model.norm.weight \.\.\.\)"):
+        similarity.init_agreement(init, other)
+    with pytest.raises(ValueError, match=r"\(lowest: (model\.\S+ -?0\.\d{4}, ){2}model\.\S+ -?0\.\d{4}\)$"):
+        similarity.verify_init(agreement, 0.99, "m0")

@@ -226,6 +226,9 @@ def test_parametric_similarity_table(models):
     assert abs(other["cosine_task_vector"]) < 0.2  # independent random task vectors
     assert other["cosine"] > 0.5  # the shared init dominates raw weights
     assert len(layers) == 3 * ARCH["layers"]
+    assert list(pairs.columns) == ["lang_a", "lang_b", "pair", "cosine", "cosine_task_vector", "stable_rank_diff",
+                                   "l2_norm_diff", "layers"]
+    assert (pairs["layers"] == ARCH["layers"]).all() and list(pairs.lang_a) == ["a", "a", "b"]
 
 
 def test_parametric_differences_equal_a_hand_computation_in_either_order(models):

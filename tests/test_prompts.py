@@ -40,6 +40,7 @@ def test_hellaswag_cloze_removes_wikihow_artefacts():
     query, options = prompts.prompt("hellaswag", "eng", "cloze", doc)
     assert query == "How to cook rice. Rinse the rice. then"
     assert options == ["boil it.", "eat it raw.", "x", "y"]
+    assert prompts.wikihow_clean("Stir well.. [step] Serve.") == "Stir well. Serve."
     assert prompts.prompt("hellaswag", "eng", "bare", doc)[0] == "[header] How to cook rice [title] Rinse the rice. then"
     assert prompts.gold("hellaswag", doc) == 2
 
@@ -47,6 +48,7 @@ def test_hellaswag_cloze_removes_wikihow_artefacts():
 def test_max_items_is_a_seeded_cap_shared_by_languages():
     kept = prompts.select(100, 10, seed=1, bench="belebele")
     assert len(kept) == 10 and kept == sorted(kept) and len(set(kept)) == 10
+    assert len(set(prompts.select(20, 19, seed=1, bench="belebele"))) == 19  # without replacement
     assert kept == prompts.select(100, 10, seed=1, bench="belebele")  # the same items in every language
     assert kept != prompts.select(100, 10, seed=2, bench="belebele")
     assert kept != prompts.select(100, 10, seed=1, bench="xcsqa")
@@ -54,9 +56,11 @@ def test_max_items_is_a_seeded_cap_shared_by_languages():
     assert prompts.select(7, None, seed=1, bench="belebele") == list(range(7))
 
 
-def test_process_docs_keeps_each_items_index():
+def test_process_docs_keeps_each_items_index(caplog):
     ds = Dataset.from_list([{**BELEBELE, "question": f"q{i}?"} for i in range(20)])
-    out = prompts.processor("belebele", "deu", "cloze", 5, 3)(ds)
+    with caplog.at_level("INFO", logger="mergelimits.prompts"):
+        out = prompts.processor("belebele", "deu", "cloze", 5, 3)(ds)
+    assert caplog.messages == ["belebele/deu: 5 of 20 items (evaluate.max_items 5), cloze prompts"]
     assert len(out) == 5 and list(out["item"]) == prompts.select(20, 5, 3, "belebele")
     for row in out:
         assert row["query"].endswith(f"Frage: Q{row['item']}?\nAntwort:") and row["gold"] == 0

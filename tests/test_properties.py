@@ -96,3 +96,19 @@ def test_aggregate_scores_each_cell_from_its_items_reproducibly():
     assert not np.isclose(ci.aggregate(store, n=2000, seed=4).se.iloc[2], cell.se)
     fl = agg.iloc[1]  # the missing generation is "", so the corpus score is sacrebleu's of ["…", "", "ja"]
     assert fl.score == pytest.approx(ci.chrf_corpus(["das ist gut", "", "ja"], ["das ist gut", "nein", "ja"]))
+
+
+def test_per_language_tables_read_each_rows_model_at_its_step_and_benchmark():
+    """Tables 2-6: the experts' row takes each expert on its own language, other rows their
+    own model; other benchmarks and steps in the aggregate never leak into a cell."""
+    rows = []
+    for model, base in (("mono-deu", 90), ("mono-eng", 80), ("mixed2", 60)):
+        for lang in ("deu", "eng"):
+            for bench, step, shift in (("multiblimp", 10, 0), ("belebele", 10, 5), ("multiblimp", 5, 7)):
+                rows.append({"model": model, "step": step, "benchmark": bench, "lang": lang,
+                             "score": base + shift + (lang == "eng"), "ci95": 1.0})
+    t = tables.per_language(pd.DataFrame(rows), "multiblimp", [("Experts", "mono"), ("Mixed2", "mixed2")],
+                            ["deu", "eng"], 10)
+    assert list(t.columns) == ["model", "deu", "eng"]
+    assert t.iloc[0].tolist() == ["Experts", "90.0 ± 1.0", "81.0 ± 1.0"]
+    assert t.iloc[1].tolist() == ["Mixed2", "60.0 ± 1.0", "61.0 ± 1.0"]
