@@ -51,7 +51,7 @@ BAD = [
     ("unknown data source", "data.source", "web", "data.source:"),
     ("density above one", "merge.density", 1.5, "merge.density: 1.5 is greater than the maximum of 1"),
     ("density zero", "merge.density", 0, "merge.density: 0 is less than or equal to the minimum of 0"),
-    ("FLORES source language missing", "languages", ["deu", "nld"], "FLORES translates eng→deu, so 'eng' must"),
+    ("FLORES source language missing", "languages", ["deu", "nld"], "languages: FLORES translates eng→deu, so 'eng' must"),
     ("tiny vocabulary", "data.tokenizer.vocab_size", 10, "data.tokenizer.vocab_size"),
     ("hub source without its entries", "data.source", "hub", "data.hub.multiblimp: required"),
     ("checkpoints out of order", "pretrain.checkpoints", [120, 60, 240], "pretrain.checkpoints[1]: 60 does not increase on 120"),
@@ -69,11 +69,41 @@ BAD = [
     ("order that is not a permutation", "merge.successive.order", ["eng", "fra", "eng"],
      "merge.successive.order: must list every configured language once"),
     ("unknown merge dtype", "merge.dtype", "int8", "merge.dtype"),
+    ("checkpoint repeated", "pretrain.checkpoints", [120, 120, 240], "pretrain.checkpoints[1]: 120 does not increase"),
+    ("torch engine without a batch size", "pretrain.batch_size", DELETE,
+     "pretrain.batch_size: required when pretrain.engine is 'torch'"),
+    ("torch engine without a learning rate", "pretrain.lr", DELETE, "pretrain.lr: required when pretrain.engine is 'torch'"),
+    ("megatron engine without its recipe", "pretrain.engine", "megatron",
+     "pretrain.megatron: required when pretrain.engine is 'megatron'"),
     ("baseline name with a hyphen", "baselines", [{"name": "gemma-2", "label": "G", "repo": "a/b", "revision": "main",
                                                    "tokens_b": None}], "baselines[0].name"),
     ("baseline listed twice", "baselines", [{"name": "g", "label": "G", "repo": "a/b", "revision": "main",
                                              "tokens_b": 1}] * 2, "baselines[].name[1]: 'g' listed twice"),
 ]
+
+
+def test_a_config_that_is_no_mapping_is_refused_at_the_top_level():
+    with pytest.raises(ConfigError, match=r"\(top level\): \['languages'\] is not of type 'object'"):
+        config.validate(["languages"])
+
+
+def test_paper_pretraining_needs_its_corpus_source(paper_config):
+    cfg = copy.deepcopy(paper_config)
+    del cfg["data"]["hub"]["corpus"]
+    with pytest.raises(ConfigError, match=r"data.hub.corpus: required to pre-train on fetched text"):
+        config.validate(cfg)
+
+
+@pytest.mark.parametrize("split", ["tp", "pp"])
+def test_model_parallel_sizes_divide_the_data_parallel_ranks(paper_config, split):
+    """128 GCDs in tensor or pipeline groups of 2 leave 64 data-parallel ranks: a global batch
+    of 768 (= 4 × 64 × 3) fills them, though it would not fill 128."""
+    cfg = copy.deepcopy(paper_config)
+    cfg["pretrain"]["megatron"].update(global_batch=768, **{split: 2})
+    config.validate(cfg)
+    cfg["pretrain"]["megatron"][split] = 1
+    with pytest.raises(ConfigError, match=r"768 is not a multiple of micro_batch 4 × 128 data-parallel ranks"):
+        config.validate(cfg)
 
 
 def test_megatron_global_batch_must_fill_every_rank(paper_config):
@@ -91,7 +121,9 @@ def test_bad_config_names_the_key(cfg, what, key, value, message):
     _set(cfg, key, value)
     with pytest.raises(ConfigError) as err:
         config.validate(cfg)
-    assert message in str(err.value)
+    # one line of the report starts with the message: the key first, as written in the config
+    lines = [line.strip() for line in str(err.value).splitlines()[1:]]
+    assert any(line.startswith(message) for line in lines), lines
 
 
 def test_every_error_is_reported_at_once(cfg):
