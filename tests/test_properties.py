@@ -112,3 +112,22 @@ def test_per_language_tables_read_each_rows_model_at_its_step_and_benchmark():
     assert list(t.columns) == ["model", "deu", "eng"]
     assert t.iloc[0].tolist() == ["Experts", "90.0 ± 1.0", "81.0 ± 1.0"]
     assert t.iloc[1].tolist() == ["Mixed2", "60.0 ± 1.0", "61.0 ± 1.0"]
+
+
+def test_table1_facts_missing_cells_and_single_language_cv():
+    """Table 1's Params/B and Tokens/B come from the facts given ('–' where a model card
+    states none); a missing cell names the row, benchmark and language; CV% needs two
+    languages and a non-zero mean."""
+    rows = [{"model": "m", "step": 1, "benchmark": "multiblimp", "lang": lang, "score": s}
+            for lang, s in (("deu", 60.0), ("eng", 80.0))]
+    rows += [{"model": "z", "step": 1, "benchmark": "multiblimp", "lang": lang, "score": 0.0} for lang in ("deu", "eng")]
+    agg = pd.DataFrame(rows)
+    t = tables.table1(agg, [("M", "m"), ("Z", "z")], ["deu", "eng"], ["multiblimp"], 1,
+                      {"M": (2.15, 100.0), "Z": (1.0, None)})
+    assert list(t.columns) == ["model", "Params/B", "Tokens/B", "multiblimp μ", "multiblimp CV%"]
+    assert t.iloc[0, 1:].tolist() == [2.15, 100.0, 70.0, pytest.approx(np.std([60, 80], ddof=1) / 70 * 100)]
+    assert np.isnan(t.iloc[1]["Tokens/B"]) and np.isnan(t.iloc[1]["multiblimp CV%"])  # none stated; μ = 0
+    one = tables.table1(agg, [("M", "m")], ["deu"], ["multiblimp"], 1)
+    assert np.isnan(one.iloc[0]["multiblimp CV%"]) and "Params/B" not in one  # one language: no CV
+    with pytest.raises(ValueError, match=r"^Table 1, M: no multiblimp score for fra, ita$"):
+        tables.table1(agg, [("M", "m")], ["deu", "fra", "ita"], ["multiblimp"], 1)

@@ -15,7 +15,7 @@ def mutmut(*args: str) -> str:
 
 
 def main() -> None:
-    status = dict(re.findall(r"^\s*(\S+): (\w+)$", mutmut("results", "--all", "true"), re.M))
+    status = dict(re.findall(r"^\s*(\S+): (.+)$", mutmut("results", "--all", "true"), re.M))
     per = defaultdict(Counter)
     for name, state in status.items():
         per[name.split(".x_")[0]][state] += 1
