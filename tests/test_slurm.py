@@ -7,7 +7,7 @@ One module-scoped session does what a user meets, in this order:
      run's); one pre-training job cancelled with scancel mid-run;
   2. the same command again, which finishes the study (the cancelled model resumes);
   3. reruns through Slurm: one bilingual pair end to end, one model's evaluation, figures;
-  4. beside them, in a workdir of their own, two jobs over their time and memory limits.
+  4. beside 2 and 3, in a workdir of their own, two jobs over their time and memory limits.
 The reference is run `a` of the `mini_runs` fixture: the same config run locally.
 The `slurm` fixture (conftest.py) starts Slurm when none answers (root; installs Debian's
 packages) and skips otherwise, unless MERGELIMITS_REQUIRE_SLURM is set, as in CI.
@@ -104,22 +104,22 @@ def session(slurm, mini_runs, tiny_config, tmp_path_factory):
     s.left_by_cancel = sorted((s.slurm / "results/tiny/models").glob("mono-fra/step~*/*"))
     s.state_kept = state.exists()
 
-    # 2. The same command again finishes the study; meanwhile the fault workdir is
-    # prepared locally.
+    # 2. The same command again finishes the study; beside it (and the reruns), 4. the jobs
+    # over their time and memory limits, in a workdir of their own prepared locally: the
+    # time limit alone takes over a minute, which beside the study's jobs costs little.
     second = start(s.slurm, config, *profile, name="second")
     faults_cfg = root / "faults.yaml"
     faults_cfg.write_text(yaml.safe_dump(mini_config(tiny_config, steps=10**6)))
     rc, out = run(s.faults, faults_cfg, "--profile", str(ROOT / "profiles/local"), "--",
                   "results/tiny/models/init/model.safetensors", name="prepare")
     assert rc == 0, out[-3000:]
-    s.second_rc, s.second = second.wait(900), (s.slurm / "second.out").read_text()
-
-    # 3. The reruns (one job at a time) and, beside them, 4. the jobs over their time and
-    # memory limits, which Slurm gives the other core.
     faults = start(s.faults, faults_cfg, *profile, "--keep-going",
                    "--set-resources", "pretrain_torch:runtime=1", "generate_benchmarks:mem_mb=60", "--",
                    f"results/tiny/models/mono-eng/step~{10**6}/model.safetensors",
                    "results/tiny/data/benchmarks/generated.json", name="faults")
+    s.second_rc, s.second = second.wait(900), (s.slurm / "second.out").read_text()
+
+    # 3. The reruns, one at a time.
     s.reruns = {}
     pairs = s.slurm / "results/tiny/analysis/pairs.tsv"
     s.pairs_before = pairs.read_text() if pairs.exists() else None
