@@ -136,8 +136,8 @@ def _run(setup, out, state, delay=0.0):
 
 
 def test_killed_training_resumes_bit_identical(setup, tmp_path):
+    # The uninterrupted reference trains on the other core meanwhile.
     ref = _run(setup, tmp_path / "ref", tmp_path / "ref_state")
-    assert ref.wait() == 0, ref.stderr.read()
     # Kill a real training process (SIGKILL: no cleanup) once it has saved some state.
     proc = _run(setup, tmp_path / "out", tmp_path / "state", delay=0.15)
     state = tmp_path / "state" / train.STATE
@@ -155,6 +155,7 @@ def test_killed_training_resumes_bit_identical(setup, tmp_path):
     err = resumed.communicate()[1]
     assert resumed.returncode == 0, err
     assert f"resumed from {state} at step {killed_at}" in err
+    assert ref.wait() == 0, ref.stderr.read()
     for step in (20, 40):
         a = load_file(tmp_path / "ref" / f"step~{step}" / model.WEIGHTS)
         b = load_file(tmp_path / "out" / f"step~{step}" / model.WEIGHTS)
