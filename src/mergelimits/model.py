@@ -101,13 +101,11 @@ def check_arch(model_dir: str | Path, arch: dict) -> None:
 
 def param_count(model_dir: str | Path) -> int:
     """Parameters stored in a checkpoint's weights (tied embeddings once), from the header."""
-    from safetensors import safe_open
+    import math
 
-    path = Path(model_dir) / WEIGHTS
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint weights missing: {path}")
-    with safe_open(path, "pt") as fh:
-        return sum(int(torch.Size(fh.get_slice(k).get_shape()).numel()) for k in fh.keys())
+    from .merge import tensor_shapes
+
+    return sum(math.prod(shape) for shape in tensor_shapes(model_dir).values())
 
 
 def device() -> str:

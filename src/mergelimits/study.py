@@ -67,7 +67,8 @@ class Study:
     successive_seed: int
     successive_spec: tuple[str, ...] | None = None  #: a configured order; None: drawn from the seed
     baselines: tuple[tuple[str, str], ...] = ()  #: (model id, label) of each external baseline
-    tokens: tuple[tuple[str, float | None], ...] = ()  #: (model id, training tokens in billions)
+    pretrain_tokens: float = 0.0  #: training tokens (billions) of each pre-trained model
+    baseline_tokens: tuple[tuple[str, float | None], ...] = ()  #: (model id, its model card's tokens)
 
     @classmethod
     def from_config(cls, cfg: dict) -> Study:
@@ -89,8 +90,8 @@ class Study:
             successive_seed=cfg["seeds"]["successive"],
             successive_spec=None if order == "seeded" else tuple(order),
             baselines=tuple((modelid.external(b["name"]), b["label"]) for b in cfg.get("baselines", [])),
-            tokens=(("pretrained", pretrain_tokens_b(cfg["pretrain"])),
-                    *((modelid.external(b["name"]), b["tokens_b"]) for b in cfg.get("baselines", []))),
+            pretrain_tokens=pretrain_tokens_b(cfg["pretrain"]),
+            baseline_tokens=tuple((modelid.external(b["name"]), b["tokens_b"]) for b in cfg.get("baselines", [])),
         )
 
     # Models -----------------------------------------------------------------------------
@@ -219,16 +220,15 @@ class Study:
     def tokens_b(self, model: str) -> float | None:
         """Training tokens (billions) behind a table row: a merge counts its members' together;
         a baseline what its model card states (config), None if it states nothing."""
-        known = dict(self.tokens)
         if model == EXPERTS or model in self.pretrained:
-            return known["pretrained"]
-        if modelid.parse(model).kind == "external":
-            return known[model]
-        return known["pretrained"] * len(self.members(model))
+            return self.pretrain_tokens
+        if modelid.is_external(model):
+            return dict(self.baseline_tokens)[model]
+        return self.pretrain_tokens * len(self.members(model))
 
     def step_of(self, model: str) -> int:
         """The step a table row's model is evaluated at: the final one, a baseline's own."""
-        return modelid.EXTERNAL_STEP if model in dict(self.baselines) else self.final
+        return modelid.EXTERNAL_STEP if modelid.is_external(model) else self.final
 
     @property
     def table_stems(self) -> list[str]:

@@ -71,7 +71,7 @@ rule fetch_baseline:
     log:
         "<logs>/evaluate/fetch_baseline/{model}.log",
     wildcard_constraints:
-        model=alternatives([model for model, _ in STUDY.baselines]),
+        model=alternatives(BASELINES),
     retries: 3
     conda:
         "../../envs/mergelimits.yaml"
@@ -95,9 +95,7 @@ rule evaluate_model:
     benchmark:
         "<benchmarks>/evaluate/{model}/step~{step}.tsv"
     wildcard_constraints:
-        model=alternatives(
-            [*STUDY.pretrained, *(model for model, _ in STUDY.baselines)]
-        ),
+        model=alternatives([*STUDY.pretrained, *BASELINES]),
     conda:
         "../../envs/mergelimits.yaml"
     resources:

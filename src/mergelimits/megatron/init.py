@@ -23,21 +23,6 @@ import torch
 from ..model import RECORD, WEIGHTS, padded_vocab, weights_sha256
 
 
-def _init_single_gpu() -> None:
-    import os
-
-    import torch.distributed as dist
-    from megatron.core import parallel_state
-
-    torch.cuda.set_device(0)
-    if not dist.is_initialized():
-        os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-        os.environ.setdefault("MASTER_PORT", "29517")
-        dist.init_process_group("nccl", rank=0, world_size=1)
-    if not parallel_state.model_parallel_is_initialized():
-        parallel_state.initialize_model_parallel(1, 1)
-
-
 def build_step0(arch: dict, tokenizer_dir: str | Path, seed: int, out_dir: str | Path, bf16: bool = True) -> dict:
     """Build, seed and export Megatron's step 0; return its record (as model.make_init's)."""
     from ..tokenizer import load as load_tokenizer
@@ -47,8 +32,14 @@ def build_step0(arch: dict, tokenizer_dir: str | Path, seed: int, out_dir: str |
     tok = load_tokenizer(tokenizer_dir)
     vocab = padded_vocab(len(tok), arch.get("vocab_multiple", 1))
     gpu = torch.cuda.is_available()
-    if gpu:
-        _init_single_gpu()
+    if gpu:  # one rank, set up as train_gpt sets up each of its ranks
+        import os
+
+        from .train_gpt import init_distributed
+
+        os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+        os.environ.setdefault("MASTER_PORT", "29517")
+        init_distributed(1, 1, seed)
     else:
         from . import cpu_compat
 
