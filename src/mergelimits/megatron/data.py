@@ -109,6 +109,7 @@ def gpt_train_dataset(prefixes: list[str], weights: list[float] | None, seq_len:
         reset_position_ids=False,
         reset_attention_mask=False,
         eod_mask_loss=False,
+        create_attention_mask=False,  # the loop builds one causal mask; an s×s mask per sample is waste
         path_to_cache=str(cache_dir) if cache_dir else None,
     )
     train, _, _ = BlendedMegatronDatasetBuilder(GPTDataset, [num_samples, 0, 0], lambda: True, cfg).build()

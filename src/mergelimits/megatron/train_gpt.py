@@ -1,37 +1,61 @@
-"""Pre-training with megatron-core on LUMI: one process per GCD, started by srun.
+"""Pre-training with megatron-core: one process per device, started by srun on LUMI or by
+torchrun anywhere.
 
-    srun python -m mergelimits.megatron.train_gpt RUN.json
+    srun python -m mergelimits.megatron.train_gpt RUN.json            # LUMI, one task per GCD
+    torchrun --nproc-per-node 2 -m mergelimits.megatron.train_gpt RUN.json   # here, CPU + gloo
 
-RUN.json (written by the `pretrain_megatron` rule from the config) names the
+RUN.json (written by the `megatron_run_config` rule from the config) names the
 architecture, the recipe, the indexed data with its blend weights, the shared init (a
 Hugging Face checkpoint, converted here so that Megatron starts from the very weights the
-other models started from), the checkpoint directory and the steps to save.
+other models started from), the checkpoint directory and the steps to publish.
+
+The loop is Megatron-LM's (`megatron/training/training.py`, `train_step` and
+`setup_model_and_optimizer`) cut to what the study uses: DistributedDataParallel with the
+distributed optimizer, the forward-backward schedule without pipelining, gradients reduced
+by `finalize_model_grads`, the WSD schedule, dist checkpoints. The same code runs on a CPU
+build of torch with gloo (`cpu_compat`), which is how tests/test_train_gpt.py runs it.
 
 The job saves a dist checkpoint every `save_interval` steps and at every configured step,
-and exits cleanly `exit_margin_min` minutes before the Slurm wall limit with status 75
-(EX_TEMPFAIL): the rule's `retries` resubmit it and the run resumes from the latest
-checkpoint (weights, distributed optimiser, scheduler, data position, RNG).
-
-What runs where: the model, the conversion and dist_checkpointing are exercised on CPU by
-tests/test_megatron.py; the distributed optimiser and the schedules below need GPUs.
+and exits `exit_margin_min` minutes before the wall limit with status 75 (EX_TEMPFAIL): the
+rule's `retries` resubmit it and the run resumes from the latest checkpoint (weights,
+distributed optimizer, scheduler, data position, RNG). All ranks agree on stopping through
+an all-reduce, as Megatron-LM's `--exit-duration-in-mins` does.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
-import time
-from functools import partial
 from pathlib import Path
 
-import torch
-import torch.distributed as dist
+if __name__ == "__main__":
+    # The profile's environment (threads, RCCL, libfabric) before torch reads it.
+    os.environ.update({k: str(v) for k, v in json.loads(Path(sys.argv[1]).read_text()).get("env", {}).items()})
+
+import logging  # noqa: E402
+import shutil  # noqa: E402
+import time  # noqa: E402
+from functools import partial  # noqa: E402
+
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
+
+from . import memory  # noqa: E402
 
 log = logging.getLogger("mergelimits.megatron")
 EX_TEMPFAIL = 75
 TRACKER = "latest_checkpointed_iteration.txt"
+RUN_RECORD = "run_arch.json"  # what the checkpoints in save_dir are checkpoints of
+# Megatron-LM's default for dist checkpoints of the distributed optimizer
+# (`_build_sharded_state_dict_metadata`): each rank writes its own buffers, reshardable
+# across data-parallel sizes; 0.16's default 'fully_sharded_model_space' is deprecated
+# and refused by its own ShardedTensor validation.
+CKPT_METADATA = {"distrib_optim_sharding_type": "dp_reshardable"}
+
+
+class RunError(Exception):
+    """A bad run file or checkpoint directory: reported in one line, nothing written."""
 
 
 def _env_int(*names: str, default: int) -> int:
@@ -41,185 +65,367 @@ def _env_int(*names: str, default: int) -> int:
     return default
 
 
-def init_distributed(tp: int, pp: int, seed: int) -> None:
+def first_host(nodelist: str) -> str:
+    """The first host of a Slurm node list: 'nid[005000-005003,005010],x1' -> 'nid005000'."""
+    head = nodelist.split(",")[0] if "[" not in nodelist.split(",")[0] else nodelist.split("]")[0]
+    if "[" not in head:
+        return head
+    prefix, ranges = head.split("[", 1)
+    return prefix + ranges.split(",")[0].split("-")[0]
+
+
+def rendezvous_env() -> None:
+    """MASTER_ADDR/MASTER_PORT for env:// when srun (not torchrun) started the ranks: the
+    step's first node, and a port derived from the job id so that two jobs sharing a node
+    do not collide (LUMI's examples export the same from `scontrol show hostnames`)."""
+    if "MASTER_ADDR" not in os.environ:
+        nodes = os.environ.get("SLURM_STEP_NODELIST") or os.environ.get("SLURM_JOB_NODELIST")
+        os.environ["MASTER_ADDR"] = first_host(nodes) if nodes else "127.0.0.1"
+    os.environ.setdefault("MASTER_PORT", str(20000 + int(os.environ.get("SLURM_JOB_ID", "9500")) % 20000))
+
+
+def init_distributed(tp: int, pp: int, seed: int) -> torch.device:
+    """The process group (NCCL/RCCL on GPUs, gloo on CPU), Megatron's parallel state and
+    RNG; returns this rank's device."""
     from megatron.core import parallel_state
     from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
+    from megatron.core.tensor_parallel.random import initialize_rng_tracker
 
-    rank = _env_int("SLURM_PROCID", "RANK", default=0)
-    world = _env_int("SLURM_NTASKS", "WORLD_SIZE", default=1)
-    local = _env_int("SLURM_LOCALID", "LOCAL_RANK", default=0)
-    # One GCD per task: the launcher binds each task to its GCD (ROCR_VISIBLE_DEVICES),
-    # so every task sees its own device as device 0 unless it sees them all.
-    torch.cuda.set_device(local % torch.cuda.device_count())
-    dist.init_process_group("nccl", rank=rank, world_size=world)  # RCCL on ROCm
-    parallel_state.initialize_model_parallel(tp, pp)
-    model_parallel_cuda_manual_seed(seed)
+    # torchrun's variables first: inside a Slurm job SLURM_PROCID is the srun task, not the rank.
+    rank = _env_int("RANK", "SLURM_PROCID", default=0)
+    world = _env_int("WORLD_SIZE", "SLURM_NTASKS", default=1)
+    local = _env_int("LOCAL_RANK", "SLURM_LOCALID", default=0)
+    rendezvous_env()
+    gpu = torch.cuda.is_available()
+    if gpu:
+        # One GCD per task: the launcher binds each task to its GCD (ROCR_VISIBLE_DEVICES),
+        # so every task sees its own device as device 0 unless it sees them all.
+        torch.cuda.set_device(local % torch.cuda.device_count())
+    else:
+        from . import cpu_compat
+
+        cpu_compat.enable()
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if gpu else "gloo", rank=rank, world_size=world)
+    if not parallel_state.model_parallel_is_initialized():
+        parallel_state.initialize_model_parallel(tp, pp)
+    torch.manual_seed(seed)
+    if gpu:
+        model_parallel_cuda_manual_seed(seed)
+    else:  # no CUDA generators to seed; the study trains without dropout
+        initialize_rng_tracker(inference_rng_tracker=True, force_reset=True)
+    return torch.device("cuda", torch.cuda.current_device()) if gpu else torch.device("cpu")
 
 
 def latest_iteration(save_dir: Path) -> int:
+    """The last complete checkpoint's step (0: none). The tracker is written after the
+    checkpoint, so a half-written iteration is never the latest."""
     tracker = save_dir / TRACKER
-    return int(tracker.read_text()) if tracker.exists() else 0
+    if not tracker.exists():
+        return 0
+    try:
+        step = int(tracker.read_text())
+    except ValueError:
+        raise RunError(f"{tracker}: not a step number: {tracker.read_text()[:40]!r}") from None
+    if not (iter_dir(save_dir, step) / "metadata.json").exists():
+        raise RunError(f"{tracker} names step {step} but {iter_dir(save_dir, step)} holds no complete checkpoint "
+                       "(metadata.json missing)")
+    return step
 
 
 def iter_dir(save_dir: Path, step: int) -> Path:
     return save_dir / f"iter_{step:07d}"
 
 
-def save(save_dir: Path, step: int, model, optimizer, scheduler) -> None:
+def check_save_dir(save_dir: Path, run: dict, vocab: int) -> None:
+    """Refuse to resume from checkpoints of another architecture, vocabulary or data."""
+    record = save_dir / RUN_RECORD
+    mine = {"arch": run["arch"], "vocab_size": vocab, "seed": run["seed"], "steps": run["steps"],
+            "global_batch": run["recipe"]["global_batch"], "data": run["data"]["prefixes"]}
+    if record.exists():
+        theirs = json.loads(record.read_text())
+        diff = sorted(k for k in mine if theirs.get(k) != mine[k])
+        if diff:
+            raise RunError(f"{record}: the checkpoints in {save_dir} are of another run (differs in "
+                           f"{', '.join(diff)}); move them away or point save_dir elsewhere")
+    elif latest_iteration(save_dir):
+        raise RunError(f"{save_dir} holds checkpoints but no {RUN_RECORD}: not resuming from a run of unknown shape")
+    elif dist.get_rank() == 0:
+        save_dir.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(mine, indent=2, sort_keys=True) + "\n")
+    dist.barrier()
+
+
+def unwrap(model):
+    return model.module if hasattr(model, "module") else model
+
+
+def save(save_dir: Path, step: int, model, optimizer, scheduler, rng: dict) -> None:
     from megatron.core import dist_checkpointing
 
     path = iter_dir(save_dir, step)
-    path.mkdir(parents=True, exist_ok=True)
-    model_sd = model.sharded_state_dict()
-    state = {"model": model_sd, "optimizer": optimizer.sharded_state_dict(model_sd)}
+    if dist.get_rank() == 0:  # leftovers of a save killed half-way: never the tracker's step
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+    dist.barrier()
+    model_sd = unwrap(model).sharded_state_dict()  # unprefixed keys: export reads the same ones
+    state = {"model": model_sd, "optimizer": optimizer.sharded_state_dict(model_sd, metadata=CKPT_METADATA)}
     dist_checkpointing.save(state, str(path))
     if dist.get_rank() == 0:
-        torch.save({"scheduler": scheduler.state_dict(), "step": step,
-                    "rng": {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state()}},
-                   path / "common_extra.pt")
+        torch.save({"scheduler": scheduler.state_dict(), "step": step, "rng": rng}, path / "common_extra.pt")
         tmp = save_dir / (TRACKER + ".tmp")
         tmp.write_text(str(step))
         os.replace(tmp, save_dir / TRACKER)  # written last: a half-saved iteration is never "latest"
     dist.barrier()
 
 
-def load(save_dir: Path, step: int, model, optimizer, scheduler) -> None:
+def _torch_adams(optimizer):
+    for opt in getattr(optimizer, "chained_optimizers", [optimizer]):
+        if isinstance(opt.optimizer, (torch.optim.Adam, torch.optim.AdamW)):
+            yield opt
+
+
+def fresh_adam_state(optimizer) -> None:
+    """Adam state to load into. Without Apex or Transformer Engine megatron-core steps with
+    torch's Adam, and DistributedOptimizer.state_dict (0.16.1) reads the step from its
+    per-parameter state, which a fresh optimizer does not have yet; the load overwrites it."""
+    for opt in _torch_adams(optimizer):
+        opt.init_state_fn(opt.optimizer, opt.config)
+        for st in opt.optimizer.state.values():
+            st.setdefault("step", torch.tensor(0.0))
+
+
+def restore_adam_steps(optimizer) -> None:
+    """After DistributedOptimizer.load_state_dict (0.16.1, torch's Adam) the checkpoint's
+    step is in the param groups but not in the per-parameter state that torch's Adam reads
+    for its bias correction (there it is the fresh state's 0): copy it across, one tensor
+    per parameter, since Adam increments each in place."""
+    for opt in _torch_adams(optimizer):
+        for group in opt.optimizer.param_groups:
+            if group.get("step") is not None:
+                for p in group["params"]:
+                    opt.optimizer.state[p]["step"] = torch.tensor(float(group["step"]))
+
+
+@torch.no_grad()  # fp32 main weights are views of the parameters: copied into in place
+def load(save_dir: Path, step: int, model, optimizer, scheduler) -> dict:
     from megatron.core import dist_checkpointing
 
     path = iter_dir(save_dir, step)
-    model_sd = model.sharded_state_dict()
-    state = dist_checkpointing.load({"model": model_sd, "optimizer": optimizer.sharded_state_dict(model_sd)},
-                                    str(path))
-    model.load_state_dict(state["model"])
+    fresh_adam_state(optimizer)
+    model_sd = unwrap(model).sharded_state_dict()
+    # is_loading: without it the distributed optimizer's sharded state leaves Adam's moments out.
+    state = dist_checkpointing.load(
+        {"model": model_sd, "optimizer": optimizer.sharded_state_dict(model_sd, is_loading=True,
+                                                                      metadata=CKPT_METADATA)}, str(path))
+    unwrap(model).load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
+    restore_adam_steps(optimizer)
     extra = torch.load(path / "common_extra.pt", weights_only=False)
     scheduler.load_state_dict(extra["scheduler"])
-    torch.set_rng_state(extra["rng"]["cpu"])
-    torch.cuda.set_rng_state(extra["rng"]["cuda"])
+    return extra["rng"]
 
 
-def forward_step(data_iterator, model, seq_len: int):
+def rng_state() -> dict:
+    return {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state() if torch.cuda.is_available() else None}
+
+
+def set_rng_state(rng: dict) -> None:
+    torch.set_rng_state(rng["cpu"])
+    if rng.get("cuda") is not None:
+        torch.cuda.set_rng_state(rng["cuda"])
+
+
+def forward_step(data_iterator, model, mask):
     batch = next(data_iterator)
-    tokens = batch["tokens"].cuda(non_blocking=True)
-    labels = batch["labels"].cuda(non_blocking=True)
-    loss_mask = batch["loss_mask"].cuda(non_blocking=True).float()
-    pos = batch["position_ids"].cuda(non_blocking=True)
-    from .model import causal_mask
-
-    output = model(tokens, pos, attention_mask=causal_mask(seq_len, tokens.device), labels=labels)
+    dev = mask.device
+    tokens, labels = batch["tokens"].to(dev), batch["labels"].to(dev)
+    loss_mask, pos = batch["loss_mask"].to(dev).float(), batch["position_ids"].to(dev)
+    output = model(tokens, pos, attention_mask=mask, labels=labels)
 
     def loss_func(out):
-        losses = out.float()
-        loss = torch.sum(losses.view(-1) * loss_mask.view(-1)) / loss_mask.sum()
-        return loss, {"lm loss": loss.detach()}
+        # Summed loss and token count, as Megatron-LM's pretrain_gpt: the schedule turns them
+        # into the micro-batch's mean over its tokens and the number of micro-batches, and
+        # DDP averages over data-parallel ranks, so the update is the global batch's mean.
+        losses = out.float().view(-1) * loss_mask.view(-1)
+        n = loss_mask.sum().to(torch.int)
+        return losses.sum(), n, {"lm loss": torch.stack([losses.sum().detach(), n.float()])}
 
     return output, loss_func
 
 
-def main(run_path: str) -> int:
-    from megatron.core import parallel_state
-    from megatron.core.distributed import DistributedDataParallel, DistributedDataParallelConfig
+def build(run: dict, device: torch.device):
+    """The model (from the shared init), wrapped for data parallelism, its optimizer and
+    scheduler, configured as Megatron-LM's `setup_model_and_optimizer` does."""
+    from megatron.core.distributed import DistributedDataParallel, DistributedDataParallelConfig, finalize_model_grads
     from megatron.core.optimizer import OptimizerConfig, get_megatron_optimizer
     from megatron.core.optimizer_param_scheduler import OptimizerParamScheduler
-    from megatron.core.pipeline_parallel import get_forward_backward_func
 
     from ..model import load_model
-    from . import convert, data
+    from . import convert
     from .model import gpt_model
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    run = json.loads(Path(run_path).read_text())
-    os.environ.update({k: str(v) for k, v in run.get("env", {}).items()})  # RCCL/libfabric, from the profile
     arch, rec = run["arch"], run["recipe"]
-    started = time.time()
-    init_distributed(rec.get("tp", 1), rec.get("pp", 1), run["seed"])
-    dp = parallel_state.get_data_parallel_world_size()
-    micro, global_batch = rec["micro_batch"], rec["global_batch"]
-    if global_batch % (micro * dp):
-        raise ValueError(f"global batch {global_batch} is not a multiple of micro batch {micro} × data parallel {dp}")
-    n_micro = global_batch // (micro * dp)
-
+    bf16 = rec.get("bf16", True)
     init = load_model(run["init"])  # the shared init, as every other model of the study
     vocab = init.config.vocab_size
-    model = gpt_model(arch, vocab, bf16=True).cuda()
-    convert.load_into_megatron(model, {k: v.to(torch.bfloat16) for k, v in init.state_dict().items()}, arch)
+    model = gpt_model(arch, vocab, bf16=bf16, **memory.layer_options(rec))
+    model = model.to(device)
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    convert.load_into_megatron(model, {k: v.to(dtype) for k, v in init.state_dict().items()}, arch)
     del init
     ddp_cfg = DistributedDataParallelConfig(use_distributed_optimizer=True, overlap_grad_reduce=True,
-                                            grad_reduce_in_fp32=True)
+                                            grad_reduce_in_fp32=True, bucket_size=rec.get("bucket_size"))
     model = DistributedDataParallel(model.config, ddp_cfg, model)
     opt_cfg = OptimizerConfig(optimizer="adam", lr=rec["lr"], min_lr=0.0, weight_decay=rec["weight_decay"],
-                              adam_beta1=0.9, adam_beta2=0.95, adam_eps=1e-8, clip_grad=1.0, bf16=True,
+                              adam_beta1=0.9, adam_beta2=0.95, adam_eps=1e-8, clip_grad=1.0, bf16=bf16,
                               use_distributed_optimizer=True)
     optimizer = get_megatron_optimizer(opt_cfg, [model])
+    # What Megatron-LM's training loop wires up: without these the gradients are never
+    # reduced across data-parallel ranks (finalize_model_grads is where the reduce happens).
+    cfg = unwrap(model).config
+    cfg.no_sync_func = model.no_sync
+    cfg.finalize_model_grads_func = finalize_model_grads
+    cfg.grad_scale_func = optimizer.scale_loss
     steps = run["steps"]
     scheduler = OptimizerParamScheduler(
         optimizer, init_lr=0.0, max_lr=rec["lr"], min_lr=0.0,
         lr_warmup_steps=round(steps * rec["warmup_frac"]), lr_decay_steps=steps, lr_decay_style="WSD",
         wsd_decay_steps=round(steps * rec["decay_frac"]), lr_wsd_decay_style="linear",
         start_wd=rec["weight_decay"], end_wd=rec["weight_decay"], wd_incr_steps=steps, wd_incr_style="constant")
+    return model, optimizer, scheduler
 
+
+def batches(dataset, first_step: int, steps: int, global_batch: int, micro: int, rank: int, dp: int):
+    """This data-parallel rank's micro-batches from `first_step` on: the sample order is
+    fixed by the dataset's seed, so the data position is just the step."""
+    per_rank = global_batch // dp
+    for s in range(first_step, steps):
+        base = s * global_batch + rank * per_rank
+        for m in range(per_rank // micro):
+            items = [dataset[base + m * micro + i] for i in range(micro)]
+            yield {k: torch.stack([torch.as_tensor(it[k]) for it in items]) for k in ("tokens", "labels",
+                                                                                      "loss_mask", "position_ids")}
+
+
+def train(run: dict, started: float) -> int:
+    from megatron.core import parallel_state
+    from megatron.core.pipeline_parallel import get_forward_backward_func
+
+    from . import data
+    from .model import causal_mask
+
+    arch, rec = run["arch"], run["recipe"]
+    device = init_distributed(rec.get("tp", 1), rec.get("pp", 1), run["seed"])
+    dp = parallel_state.get_data_parallel_world_size()
+    micro, global_batch = rec["micro_batch"], rec["global_batch"]
+    if global_batch % (micro * dp):
+        raise RunError(f"pretrain.megatron.global_batch: {global_batch} is not a multiple of micro_batch {micro} "
+                       f"× data-parallel size {dp}")
+    n_micro = global_batch // (micro * dp)
+    vocab = json.loads((Path(run["init"]) / "config.json").read_text())["vocab_size"]
     save_dir = Path(run["save_dir"])
+    check_save_dir(save_dir, run, vocab)  # before anything is built: a wrong directory costs nothing
+    budget = memory.check(arch, rec, vocab, dp, memory.device_bytes(rec))
+    if dist.get_rank() == 0:
+        log.info("estimated peak memory per device: %s", memory.describe(budget))
+    model, optimizer, scheduler = build(run, device)
     step = latest_iteration(save_dir)
     if step:
-        load(save_dir, step, model, optimizer, scheduler)
-        log.info("resumed at step %d", step)
+        set_rng_state(load(save_dir, step, model, optimizer, scheduler))
+        log.info("rank %d resumed at step %d", dist.get_rank(), step)
+    steps = run["steps"]
     dataset = data.gpt_train_dataset(run["data"]["prefixes"], run["data"]["weights"], arch["seq_len"], run["seed"],
                                      steps * global_batch, run["tokenizer"], run["data"].get("cache"))
-    # Each data-parallel rank reads its own slice of every global batch; starting at the
-    # saved step is what makes the data position part of the checkpoint.
-    rank, per_rank = parallel_state.get_data_parallel_rank(), global_batch // dp
-
-    def batches(first_step):
-        for s in range(first_step, steps):
-            base = s * global_batch + rank * per_rank
-            for m in range(n_micro):
-                items = [dataset[base + m * micro + i] for i in range(micro)]
-                yield {k: torch.stack([torch.as_tensor(it[k]) for it in items]) for k in items[0]}
-
-    it = batches(step)
+    it = batches(dataset, step, steps, global_batch, micro, parallel_state.get_data_parallel_rank(), dp)
     fwd_bwd = get_forward_backward_func()
-    checkpoints = set(run["checkpoints"])
-    tokens_per_step = global_batch * arch["seq_len"]
+    mask = causal_mask(arch["seq_len"], device)  # one mask for every batch (the dataset builds none)
+    checkpoints, interval = set(run["checkpoints"]), rec.get("log_interval", 10)
+    limit_s = 60 * (rec["wall_min"] - rec["exit_margin_min"])
     t0 = time.time()
     while step < steps:
         model.zero_grad_buffer()
         optimizer.zero_grad()
-        losses = fwd_bwd(forward_step_func=partial(forward_step, seq_len=arch["seq_len"]), data_iterator=it,
-                         model=[model], num_microbatches=n_micro, seq_length=arch["seq_len"],
-                         micro_batch_size=micro, forward_only=False)
+        losses = fwd_bwd(forward_step_func=partial(forward_step, mask=mask), data_iterator=it, model=[model],
+                         num_microbatches=n_micro, seq_length=arch["seq_len"], micro_batch_size=micro,
+                         forward_only=False)
         ok, grad_norm, _ = optimizer.step()
         scheduler.step(increment=1)
         step += 1
-        if dist.get_rank() == 0 and step % rec.get("log_interval", 10) == 0:
-            dt = (time.time() - t0) / rec.get("log_interval", 10)
-            loss = torch.stack([x["lm loss"] for x in losses]).mean().item() if losses else float("nan")
-            log.info("step %d/%d loss %.4f lr %.3e grad_norm %s tokens/s %.0f", step, steps, loss,
-                     scheduler.get_lr(optimizer.param_groups[0]), grad_norm, tokens_per_step / dt)
-            t0 = time.time()
+        total = torch.stack([x["lm loss"] for x in losses]).sum(0)
+        dist.all_reduce(total, group=parallel_state.get_data_parallel_group())
+        if dist.get_rank() == 0:
+            log.info("step %d/%d loss %.6f lr %.3e grad_norm %.4f%s", step, steps, (total[0] / total[1]).item(),
+                     scheduler.get_lr(optimizer.param_groups[0]), grad_norm or 0.0,
+                     f" tokens/s {interval * global_batch * arch['seq_len'] / (time.time() - t0):.0f}"
+                     if step % interval == 0 else "")
+            if step % interval == 0:
+                t0 = time.time()
         if step in checkpoints or step % rec["save_interval"] == 0 or step == steps:
-            save(save_dir, step, model, optimizer, scheduler)
-        elapsed_min = (time.time() - started) / 60
-        if step < steps and elapsed_min > rec["wall_min"] - rec["exit_margin_min"]:
-            save(save_dir, step, model, optimizer, scheduler)
-            log.info("stopping at step %d before the wall limit; resubmit to resume", step)
+            save(save_dir, step, model, optimizer, scheduler, rng_state())
+        # Every rank stops at the same step: one rank's clock decides for all.
+        stop = torch.tensor([int(time.time() - started > limit_s)], device=device)
+        dist.all_reduce(stop, op=dist.ReduceOp.MAX)
+        if rec.get("check_weight_hash_interval") and step % rec["check_weight_hash_interval"] == 0:
+            check_replicas(model)
+        if step < steps and stop.item():
+            if step not in checkpoints and step % rec["save_interval"]:
+                save(save_dir, step, model, optimizer, scheduler, rng_state())
+            log.info("rank %d stopping at step %d before the wall limit; resubmit to resume", dist.get_rank(), step)
             return EX_TEMPFAIL
+    check_replicas(model)
     if dist.get_rank() == 0:
         publish(save_dir, run["outputs"])
     dist.barrier()
     return 0
 
 
+def weights_digest(model) -> str:
+    """SHA-1 over every parameter, in order: equal on every data-parallel replica."""
+    import hashlib
+
+    h = hashlib.sha1()
+    for name, p in unwrap(model).named_parameters():
+        h.update(name.encode())
+        h.update(p.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
+def check_replicas(model) -> None:
+    """Megatron's own check that the data-parallel replicas hold the same weights
+    (`--check-weight-hash-across-dp-replicas-interval` in Megatron-LM)."""
+    from megatron.core.utils import check_param_hashes_across_dp_replicas
+
+    same = check_param_hashes_across_dp_replicas([model], cross_check=True)
+    log.info("rank %d weights sha1 %s; identical across data-parallel replicas: %s", dist.get_rank(),
+             weights_digest(model), same)
+    if not same:
+        raise RunError("the data-parallel replicas hold different weights: gradients were not reduced alike")
+
+
 def publish(save_dir: Path, outputs: dict) -> None:
     """Hard-link the configured steps' checkpoints where the workflow expects them. They
     stay in save_dir too, so a job that failed after some were published still resumes."""
-    import shutil
-
     for step, out in outputs.items():
         src, out = iter_dir(save_dir, int(step)), Path(out)
         if not (src / "metadata.json").exists():
-            raise FileNotFoundError(f"checkpoint of step {step} missing from {src}")
+            raise RunError(f"checkpoint of step {step} missing from {src}")
         shutil.rmtree(out, ignore_errors=True)
         shutil.copytree(src, out, copy_function=os.link)
+
+
+def main(run_path: str) -> int:
+    started = time.time()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    run = json.loads(Path(run_path).read_text())
+    try:
+        return train(run, started)
+    except (RunError, memory.DoesNotFit) as e:
+        log.error("%s", e)
+        return 1
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
 
 
 if __name__ == "__main__":

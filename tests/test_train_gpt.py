@@ -1,0 +1,238 @@
+"""The Megatron training loop (`mergelimits.megatron.train_gpt`) run as on LUMI, at toy size:
+torchrun starts 2 CPU ranks with gloo where srun starts one rank per GCD with RCCL. The
+same DistributedDataParallel, distributed optimizer, schedule and dist checkpoints run
+(cpu_compat points megatron-core's CUDA tensors at the CPU)."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import megatron.core  # noqa: F401 - pinned: a broken install fails here rather than skipping
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from mergelimits import benchfiles, tokenizer
+from mergelimits import model as hf_model
+from mergelimits.megatron import data, train_gpt
+from mergelimits.synthetic import writers
+
+ARCH = {"layers": 2, "hidden": 64, "ffn": 128, "heads": 4, "kv_heads": 2, "seq_len": 32,
+        "rope_theta": 10000.0, "init_std": 0.02, "tie_embeddings": True}
+STEPS = 30
+STEP_LINE = re.compile(r"step (\d+)/\d+ loss ([0-9.]+)")
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """Tokenizer, shared init and two indexed corpora: what `megatron_run_config` names."""
+    root = tmp_path_factory.mktemp("train_gpt")
+    corpora = []
+    for code in ("deu", "ita"):
+        corpus = root / f"{code}.jsonl"
+        benchfiles.write_jsonl([{"text": d} for d in writers.corpus_docs(code, 2, 200, 4)], corpus)
+        corpora.append(corpus)
+    tokenizer.train(corpora, 400, root / "tok")
+    hf_model.make_init(ARCH, root / "tok", 3, root / "init")
+    prefixes = []
+    for code, corpus in zip(("deu", "ita"), corpora):
+        data.build_indexed(corpus, root / "tok", root / "idx" / code)
+        prefixes.append(str(root / "idx" / code))
+    return root, prefixes
+
+
+def run_file(inputs, where: Path, **recipe) -> Path:
+    root, prefixes = inputs
+    where.mkdir(parents=True, exist_ok=True)
+    run = {
+        "arch": ARCH,
+        "recipe": {"global_batch": 8, "micro_batch": 2, "lr": 3e-3, "weight_decay": 0.05, "warmup_frac": 0.1,
+                   "decay_frac": 0.2, "save_interval": 3, "wall_min": 600, "exit_margin_min": 0, "bf16": False,
+                   "log_interval": 1, **recipe},
+        "steps": STEPS, "checkpoints": [6, STEPS], "seed": 7, "init": str(root / "init"),
+        "tokenizer": str(root / "tok"),
+        "data": {"prefixes": prefixes, "weights": [1.0, 1.0], "cache": str(root / "cache")},
+        "save_dir": str(where / "state"),
+        "outputs": {str(s): str(where / f"step~{s}") for s in (6, STEPS)},
+        "env": {"OMP_NUM_THREADS": 1},
+    }
+    path = where / "run.json"
+    path.write_text(json.dumps(run))
+    return path
+
+
+class Torchrun:
+    """`torchrun --standalone` over the training module, its output in a file (a pipe
+    nobody reads would stall the ranks once full)."""
+
+    def __init__(self, run: Path, ranks: int):
+        self.log_path = run.parent / f"torchrun-{time.monotonic_ns()}.log"
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={ranks}",
+               "-m", "mergelimits.megatron.train_gpt", str(run)]
+        with open(self.log_path, "w") as fh:
+            self.proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONWARNINGS": "ignore"}, stdout=fh,
+                                         stderr=subprocess.STDOUT)
+
+    def finish(self) -> tuple[int, str]:
+        self.proc.wait(timeout=300)
+        return self.proc.returncode, self.log_path.read_text()
+
+    def kill_ranks(self) -> None:
+        """SIGKILL to the ranks, as a node failure would: torchrun's agent starts them in
+        sessions of their own, so they are found as its children."""
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.proc.pid:  # ppid
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+
+
+def torchrun(run: Path, ranks: int) -> Torchrun:
+    return Torchrun(run, ranks)
+
+
+def finish(job: Torchrun) -> tuple[int, str]:
+    return job.finish()
+
+
+def losses(log: str) -> dict[int, float]:
+    return {int(s): float(v) for s, v in STEP_LINE.findall(log)}
+
+
+def digests(log: str) -> list[str]:
+    return re.findall(r"weights sha1 ([0-9a-f]+); identical across data-parallel replicas: True", log)
+
+
+def state_of(save_dir: Path, step: int, scratch: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a dist checkpoint (torch DCP format): weights and the distributed
+    optimizer's main weights and moments."""
+    from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
+
+    out = scratch / f"{save_dir.parent.name}-{step}.pt"
+    dcp_to_torch_save(train_gpt.iter_dir(save_dir, step), out)
+    return {k: v for k, v in torch.load(out, weights_only=False).items() if torch.is_tensor(v)}
+
+
+@pytest.fixture(scope="module")
+def runs(inputs, tmp_path_factory):
+    """The uninterrupted 2-rank run and the 1-rank run with the same global batch, side by side."""
+    base = tmp_path_factory.mktemp("runs")
+    two, one = run_file(inputs, base / "two"), run_file(inputs, base / "one")
+    procs = [torchrun(two, 2), torchrun(one, 1)]
+    (rc2, log2), (rc1, log1) = (finish(p) for p in procs)
+    assert rc2 == 0, log2[-4000:]
+    assert rc1 == 0, log1[-4000:]
+    return {"two": (two.parent, log2), "one": (one.parent, log1)}
+
+
+def test_gradients_are_reduced_across_ranks(runs):
+    """Both ranks end with the same weights, and the loss curve is that of one rank taking
+    the whole global batch: had each rank stepped on its own half, the curves would part."""
+    (_, log2), (_, log1) = runs["two"], runs["one"]
+    d = digests(log2)
+    assert len(d) == 2 and d[0] == d[1], log2[-3000:]
+    l2, l1 = losses(log2), losses(log1)
+    assert sorted(l2) == sorted(l1) == list(range(1, STEPS + 1))
+    assert l2[STEPS] < l2[1] - 0.5  # it learns
+    for s in l1:
+        assert l2[s] == pytest.approx(l1[s], rel=1e-5, abs=1e-5), (s, l2[s], l1[s])
+
+
+def test_configured_steps_are_published_and_export_with_the_models_logits(runs, inputs, tmp_path):
+    from megatron.core import dist_checkpointing
+
+    from mergelimits.megatron import convert, cpu_compat
+    from mergelimits.megatron import model as mmodel
+
+    root, _ = inputs
+    where = runs["two"][0]
+    assert (where / "step~6" / "metadata.json").exists() and (where / f"step~{STEPS}" / "metadata.json").exists()
+    cpu_compat.init_single_process()
+    vocab = hf_model.load_model(root / "init").config.vocab_size
+    meg = mmodel.gpt_model(ARCH, vocab, use_cpu_initialization=True).eval()
+    meg.load_state_dict(dist_checkpointing.load({"model": meg.sharded_state_dict()}, str(where / "step~6"))["model"])
+    convert.export_dist_checkpoint(where / "step~6", ARCH, vocab, root / "tok", tmp_path / "hf")
+    hf = hf_model.load_model(tmp_path / "hf").eval()
+    init = load_file(root / "init" / "model.safetensors")
+    assert not torch.equal(load_file(tmp_path / "hf" / "model.safetensors")["model.norm.weight"],
+                           init["model.norm.weight"])  # trained, not the init
+    ids = torch.randint(0, vocab, (2, 24), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(hf(ids).logits, mmodel.logits(meg, ids), atol=1e-4, rtol=0)
+
+
+def test_killed_and_wall_limited_runs_end_as_the_uninterrupted_one(runs, inputs, tmp_path):
+    """A run stopped by its wall limit (every rank at the same step, status 75), resumed,
+    killed with SIGKILL after its next checkpoint, and resumed again ends with the very
+    weights and optimizer state of the run that was never interrupted."""
+    run = run_file(inputs, tmp_path / "r", wall_min=0.0)  # the limit has passed by the first step
+    rc, log = finish(torchrun(run, 2))
+    # srun passes the ranks' status 75 on; torchrun's agent reports it and exits 1.
+    assert rc != 0 and f"exitcode: {train_gpt.EX_TEMPFAIL}" in log, log[-4000:]
+    stops = re.findall(r"rank (\d) stopping at step (\d+)", log)
+    assert sorted(r for r, _ in stops) == ["0", "1"] and len({s for _, s in stops}) == 1, stops
+    assert train_gpt.latest_iteration(tmp_path / "r" / "state") == int(stops[0][1]) == 1
+
+    run = run_file(inputs, tmp_path / "r")
+    job = torchrun(run, 2)
+    tracker = tmp_path / "r" / "state" / train_gpt.TRACKER
+    deadline = time.time() + 120
+    while int(tracker.read_text()) < 3 and time.time() < deadline and job.proc.poll() is None:
+        time.sleep(0.01)
+    job.kill_ranks()
+    job.finish()
+    killed_at = train_gpt.latest_iteration(tmp_path / "r" / "state")
+    assert 3 <= killed_at < STEPS, f"the kill landed at step {killed_at}"
+
+    rc, log = finish(torchrun(run, 2))
+    assert rc == 0, log[-4000:]
+    assert f"resumed at step {killed_at}" in log
+    ours = state_of(tmp_path / "r" / "state", STEPS, tmp_path)
+    ref = state_of(runs["two"][0] / "state", STEPS, tmp_path)
+    assert ours.keys() == ref.keys() and any("exp_avg_sq" in k for k in ours)
+    for k in ref:
+        assert torch.equal(ours[k], ref[k]), k
+    assert digests(log) == digests(runs["two"][1])
+
+
+def test_a_global_batch_that_does_not_split_is_refused(inputs, tmp_path):
+    rc, log = finish(torchrun(run_file(inputs, tmp_path, global_batch=6, micro_batch=2), 2))
+    assert rc != 0
+    assert "pretrain.megatron.global_batch: 6 is not a multiple of micro_batch 2 × data-parallel size 2" in log
+    assert not (tmp_path / "state").exists()
+
+
+def test_checkpoints_of_another_architecture_are_refused(runs, inputs, tmp_path):
+    import shutil
+
+    shutil.copytree(runs["two"][0] / "state", tmp_path / "state")
+    before = sorted(p.name for p in (tmp_path / "state").iterdir())
+    root, _ = inputs
+    run = run_file(inputs, tmp_path)
+    spec = json.loads(run.read_text())
+    spec["arch"] = {**ARCH, "ffn": 96}
+    run.write_text(json.dumps(spec))
+    rc, log = finish(torchrun(run, 1))
+    assert rc != 0 and "run_arch.json: the checkpoints in" in log and "differs in arch" in log, log[-3000:]
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == before
+
+
+def test_a_tracker_naming_a_half_written_iteration_names_it(tmp_path):
+    (tmp_path / train_gpt.TRACKER).write_text("9")
+    (tmp_path / "iter_0000009").mkdir()
+    with pytest.raises(train_gpt.RunError, match=r"names step 9 but .*iter_0000009 holds no complete checkpoint"):
+        train_gpt.latest_iteration(tmp_path)
+
+
+def test_first_host_of_a_slurm_nodelist():
+    assert train_gpt.first_host("nid[005000-005003,005010],nid006000") == "nid005000"
+    assert train_gpt.first_host("nid005123") == "nid005123"
+    assert train_gpt.first_host("a1,b[2-3]") == "a1"
+    assert train_gpt.first_host("gpu[07,09]") == "gpu07"
