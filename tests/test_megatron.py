@@ -23,6 +23,8 @@ GQA = {**ARCH, "kv_heads": 2}
 @pytest.fixture(scope="module", autouse=True)
 def megatron_cpu():
     cpu_compat.init_single_process()
+    yield
+    cpu_compat.disable()
 
 
 @pytest.fixture(scope="module")

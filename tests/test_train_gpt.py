@@ -202,26 +202,35 @@ def test_killed_and_wall_limited_runs_end_as_the_uninterrupted_one(runs, inputs,
     assert digests(log) == digests(runs["two"][1])
 
 
-def test_a_global_batch_that_does_not_split_is_refused(inputs, tmp_path):
-    rc, log = finish(torchrun(run_file(inputs, tmp_path, global_batch=6, micro_batch=2), 2))
-    assert rc != 0
-    assert "pretrain.megatron.global_batch: 6 is not a multiple of micro_batch 2 × data-parallel size 2" in log
+@pytest.fixture
+def in_process():
+    """One gloo rank in the test process: the refusals happen before any model is built."""
+    from mergelimits.megatron import cpu_compat
+
+    cpu_compat.init_single_process()
+    yield
+    cpu_compat.disable()
+
+
+def test_a_global_batch_that_does_not_split_is_refused(inputs, tmp_path, in_process):
+    with pytest.raises(train_gpt.RunError, match=r"^pretrain.megatron.global_batch: 6 is not a multiple of "
+                                                 r"micro_batch 4 × data-parallel size 1$"):
+        train_gpt.train(json.loads(run_file(inputs, tmp_path, global_batch=6, micro_batch=4).read_text()),
+                        time.time())
     assert not (tmp_path / "state").exists()
 
 
-def test_checkpoints_of_another_architecture_are_refused(runs, inputs, tmp_path):
+def test_checkpoints_of_another_architecture_are_refused(runs, inputs, tmp_path, in_process):
     import shutil
 
     shutil.copytree(runs["two"][0] / "state", tmp_path / "state")
-    before = sorted(p.name for p in (tmp_path / "state").iterdir())
-    root, _ = inputs
-    run = run_file(inputs, tmp_path)
-    spec = json.loads(run.read_text())
-    spec["arch"] = {**ARCH, "ffn": 96}
-    run.write_text(json.dumps(spec))
-    rc, log = finish(torchrun(run, 1))
-    assert rc != 0 and "run_arch.json: the checkpoints in" in log and "differs in arch" in log, log[-3000:]
-    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == before
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "state").rglob("*")}
+    run = json.loads(run_file(inputs, tmp_path).read_text())
+    run["arch"] = {**ARCH, "ffn": 96}
+    with pytest.raises(train_gpt.RunError, match=r"run_arch.json: the checkpoints in .* are of another run "
+                                                 r"\(differs in arch\)"):
+        train_gpt.train(run, time.time())
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "state").rglob("*")} == before
 
 
 def test_a_tracker_naming_a_half_written_iteration_names_it(tmp_path):

@@ -77,6 +77,14 @@ def enable() -> None:
         _mode.__enter__()  # for the life of the process: a job is one process
 
 
+def disable() -> None:
+    """Leave the CPU-as-CUDA mode (a test process that goes on with other work)."""
+    global _mode
+    if _mode is not None:
+        _mode.__exit__(None, None, None)
+        _mode = None
+
+
 def _free_port() -> int:
     import socket
 
