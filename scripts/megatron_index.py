@@ -1,4 +1,5 @@
-"""Snakemake adapter: one corpus in Megatron's indexed format."""
+"""Snakemake adapter: one corpus in Megatron's indexed format, checked against the tokens
+the training runs will read from it."""
 
 from pathlib import Path
 
@@ -6,7 +7,9 @@ from mergelimits import benchfiles, joblog
 from mergelimits.megatron import data
 
 log = joblog.from_snakemake(snakemake)
+p = snakemake.params
 prefix = Path(snakemake.output.bin).with_suffix("")
 counts = data.build_indexed(snakemake.input.corpus, Path(snakemake.input.tokenizer).parent, prefix)
-log.info("%s: %d documents, %d tokens", prefix, counts["documents"], counts["tokens"])
-benchfiles.write_record(snakemake.output.record, **counts)
+log.info("%s: %d documents, %d tokens; training reads %d", prefix, counts["documents"], counts["tokens"], p.budget)
+epochs = data.check_budget(snakemake.input.corpus, counts["tokens"], p.budget, p.max_epochs)
+benchfiles.write_record(snakemake.output.record, **counts, budget=p.budget, epochs=round(epochs, 6))

@@ -1,9 +1,12 @@
-"""Snakemake adapter: the run file `train_gpt` reads (what to train, from where, how)."""
+"""Snakemake adapter: the run file `train_gpt` reads (what to train, from where, how),
+written only for a recipe whose estimated peak memory fits the devices: a recipe that
+cannot fit fails here, before a multi-node job waits in the queue for nothing."""
 
 import json
 from pathlib import Path
 
 from mergelimits import joblog
+from mergelimits.megatron import memory
 
 log = joblog.from_snakemake(snakemake)
 p, inp = snakemake.params, snakemake.input
@@ -24,5 +27,10 @@ run = {
     "outputs": {str(k): v for k, v in p.outputs.items()},
     "env": p.env,
 }
+meg = run["recipe"]
+vocab = json.loads((Path(inp.init).parent / "config.json").read_text())["vocab_size"]
+dp = meg.get("nodes", 1) * meg.get("gpus_per_node", 1) // (meg.get("tp", 1) * meg.get("pp", 1))
+budget = memory.check(run["arch"], meg, vocab, dp, int(meg.get("device_memory_gb", 64) * memory.GIB))
+log.info("estimated peak memory per device: %s", memory.describe(budget))
 Path(snakemake.output[0]).write_text(json.dumps(run, indent=2) + "\n")
 log.info("run file for %s: %d data prefixes", snakemake.wildcards.model, len(prefixes))

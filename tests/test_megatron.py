@@ -140,7 +140,10 @@ def test_indexed_corpus_and_blended_dataset(tok_dir, tmp_path):
     ds = IndexedDataset(prefixes[0])
     tok = tokenizer.load(tok_dir)
     first = ds[0].tolist()
-    assert first[-1] == tok.eos_token_id and tok.decode(first[:-1]) == writers.corpus_docs("deu", 2, 60, 4)[0]
+    # BOS doc EOD, as the torch engine's stream (train.token_blocks) and evaluation's BOS
+    assert first[0] == tok.bos_token_id and first[-1] == tok.eos_token_id
+    assert tok.decode(first[1:-1]) == writers.corpus_docs("deu", 2, 60, 4)[0]
+    assert sum(len(ds[i]) for i in range(len(ds))) == counts["deu"]["tokens"]
     train = data.gpt_train_dataset(prefixes, [1.0, 1.0, 1.0], 32, seed=5, num_samples=90, tokenizer_dir=tok_dir,
                                    cache_dir=tmp_path / "cache")
     assert len(train) >= 90

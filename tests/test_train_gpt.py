@@ -245,3 +245,41 @@ def test_first_host_of_a_slurm_nodelist():
     assert train_gpt.first_host("nid005123") == "nid005123"
     assert train_gpt.first_host("a1,b[2-3]") == "a1"
     assert train_gpt.first_host("gpu[07,09]") == "gpu07"
+
+
+def test_a_corpus_read_more_often_than_allowed_is_refused():
+    from mergelimits.megatron import data
+
+    assert data.check_budget("deu.jsonl", 1000, 500, 1) == 0.5
+    with pytest.raises(ValueError, match=r"^deu.jsonl: 1,000 tokens, but training reads 2,500 from it \(2.50 epochs, "
+                                         r"more than pretrain.megatron.max_epochs = 1\)"):
+        data.check_budget("deu.jsonl", 1000, 2500, 1)
+
+
+def test_the_paper_recipe_fits_a_gcd_only_with_selective_recomputation(paper_config):
+    """The HPLT shape at micro-batch 4 × 2,048 with Gemma-3's vocabulary on 128 GCDs: with
+    core attention recomputed it fits a 64 GB MI250X GCD; kept, its scores and fp32
+    softmax (≈ 3 GiB a layer) do not, and the refusal names the keys to change."""
+    from mergelimits.megatron import memory
+
+    pre = paper_config["pretrain"]
+    arch, recipe = pre["arch"], pre["megatron"]
+    dp = recipe["nodes"] * recipe["gpus_per_node"]
+    gcd = 64 * memory.GIB
+    fits = memory.check(arch, recipe, 262_144, dp, gcd)
+    assert 20 * memory.GIB < fits["total"] < 0.9 * gcd
+    assert fits["weights"] == 2 * memory.param_count(arch, 262_144)
+    with pytest.raises(memory.DoesNotFit, match="pretrain.megatron.micro_batch.*pretrain.megatron.recompute"):
+        memory.check(arch, {**recipe, "recompute": "none"}, 262_144, dp, gcd)
+    core = memory.estimate(arch, {**recipe, "recompute": "none"}, 262_144, dp)["activations"] - fits["activations"]
+    s, b, a = arch["seq_len"], recipe["micro_batch"], arch["heads"]
+    assert core == arch["layers"] * a * s * s * b * (2 + 4)  # bf16 scores + fp32 softmax, every layer
+
+
+def test_param_count_is_the_megatron_models(in_process):
+    from mergelimits.megatron import memory
+    from mergelimits.megatron import model as mmodel
+
+    for arch in (ARCH, {**ARCH, "kv_heads": 4, "tie_embeddings": False}):
+        meg = mmodel.gpt_model(arch, 384, use_cpu_initialization=True)
+        assert memory.param_count(arch, 384) == sum(p.numel() for p in meg.parameters())

@@ -27,42 +27,80 @@ def stable_rank(w: torch.Tensor) -> float:
     return (torch.linalg.matrix_norm(w, "fro") ** 2 / torch.linalg.matrix_norm(w, 2) ** 2).item()
 
 
-def layer_vectors(sd: dict[str, torch.Tensor]) -> dict[int, torch.Tensor]:
-    """All parameters of each transformer layer, flattened in a fixed order (float64)."""
-    by_layer: dict[int, list[str]] = {}
-    for k in sd:
-        m = _LAYER.match(k)
-        if m:
-            by_layer.setdefault(int(m[1]), []).append(k)
-    return {i: torch.cat([sd[k].double().flatten() for k in sorted(keys)]) for i, keys in sorted(by_layer.items())}
-
-
-def matrix_stats(sd: dict[str, torch.Tensor]) -> pd.DataFrame:
-    rows = [{"tensor": k, "stable_rank": stable_rank(v), "l2_norm": v.double().norm().item()}
-            for k, v in sorted(sd.items()) if v.ndim == 2 and _LAYER.match(k)]
-    return pd.DataFrame(rows).set_index("tensor")
-
-
 def _cos(a: torch.Tensor, b: torch.Tensor) -> float:
     return torch.nn.functional.cosine_similarity(a, b, dim=0).item()
 
 
+def layer_tensors(names) -> dict[int, list[str]]:
+    """The tensors of each transformer layer, in a fixed order."""
+    by_layer: dict[int, list[str]] = {}
+    for k in sorted(names):
+        m = _LAYER.match(k)
+        if m:
+            by_layer.setdefault(int(m[1]), []).append(k)
+    return dict(sorted(by_layer.items()))
+
+
+#: elements per slice of a tensor that one Gram update reads from every model (float64):
+#: 4M × 8 B × 11 models ≈ 350 MB whatever the models' size
+CHUNK = 1 << 22
+
+
 def parametric(models: dict[str, str | Path], init: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """models: language -> checkpoint dir. Returns (one row per pair, one row per pair × layer)."""
-    base = layer_vectors(load_file(Path(init) / WEIGHTS))
-    vecs, stats = {}, {}
-    for lang, path in models.items():
-        sd = load_file(Path(path) / WEIGHTS)
-        vecs[lang], stats[lang] = layer_vectors(sd), matrix_stats(sd)
+    """models: language -> checkpoint dir. Returns (one row per pair, one row per pair × layer).
+
+    Streams: each tensor is read from every model, then a slice at a time goes into
+    per-layer Gram matrices of the weights and of the task vectors (float64), from
+    which every pair's cosine follows: peak memory is a tensor per model, not the models.
+    """
+    from safetensors import safe_open
+
+    langs = list(models)
+    files = {lang: Path(models[lang]) / WEIGHTS for lang in langs}
+    base_file = Path(init) / WEIGHTS
+
+    def read(f: Path, name: str) -> torch.Tensor:
+        # Opened per tensor: a mapping kept open would keep every page read so far resident.
+        with safe_open(str(f), "pt") as h:
+            return h.get_tensor(name)
+
+    layers_of = {}
+    for lang, f in files.items():
+        with safe_open(str(f), "pt") as h:
+            layers_of[lang] = layer_tensors(h.keys())
+    for lang in langs[1:]:
+        if layers_of[lang] != layers_of[langs[0]]:
+            raise ValueError(f"{files[langs[0]]} and {files[lang]} have different layers")
+    n = len(langs)
+    gram, task_gram, stats = {}, {}, {lang: [] for lang in langs}
+    for layer, names in layers_of[langs[0]].items():
+        g, t = np.zeros((n, n)), np.zeros((n, n))
+        for name in names:
+            ws = [read(files[lang], name) for lang in langs]
+            w0 = read(base_file, name).double().flatten()
+            if ws[0].ndim == 2:
+                for lang, w in zip(langs, ws):
+                    stats[lang].append({"tensor": name, "stable_rank": stable_rank(w),
+                                        "l2_norm": w.double().norm().item()})
+            for start in range(0, w0.numel(), CHUNK):
+                x = torch.stack([w.flatten()[start:start + CHUNK].double() for w in ws])
+                g += (x @ x.T).numpy()
+                d = x - w0[start:start + CHUNK]
+                t += (d @ d.T).numpy()
+            del ws
+        gram[layer], task_gram[layer] = g, t
+    stats = {lang: pd.DataFrame(rows).set_index("tensor") for lang, rows in stats.items()}
+
+    def cos(m: np.ndarray, i: int, j: int) -> float:
+        return float(m[i, j] / max(np.sqrt(m[i, i] * m[j, j]), 1e-8))  # torch's cosine_similarity eps
+
     pairs, layers = [], []
-    for a, b in combinations(models, 2):
-        if vecs[a].keys() != vecs[b].keys():
-            raise ValueError(f"{models[a]} and {models[b]} have different layers")
-        for i in vecs[a]:
-            layers.append({"lang_a": a, "lang_b": b, "layer": i, "cosine": _cos(vecs[a][i], vecs[b][i]),
-                           "cosine_task_vector": _cos(vecs[a][i] - base[i], vecs[b][i] - base[i])})
+    for (i, a), (j, b) in combinations(enumerate(langs), 2):
+        per_layer = [{"lang_a": a, "lang_b": b, "layer": layer, "cosine": cos(gram[layer], i, j),
+                      "cosine_task_vector": cos(task_gram[layer], i, j)} for layer in gram]
+        layers += per_layer
         diff = (stats[a] - stats[b]).abs()
-        per_layer = pd.DataFrame([r for r in layers if r["lang_a"] == a and r["lang_b"] == b])
+        per_layer = pd.DataFrame(per_layer)
         pairs.append({"lang_a": a, "lang_b": b, "pair": f"{a}+{b}",
                       "cosine": per_layer["cosine"].mean(),
                       "cosine_task_vector": per_layer["cosine_task_vector"].mean(),

@@ -125,6 +125,18 @@ def model_corpora(model):
     return STUDY.mono if model == STUDY.mixed else [model]
 
 
+def corpus_budget(corpus):
+    """Tokens the Megatron runs read from one corpus: a model's steps × global batch ×
+    sequence length, split evenly over its corpora (Mixed10: a tenth each)."""
+    pre = config["pretrain"]
+    total = pre["steps"] * pre["megatron"]["global_batch"] * pre["arch"]["seq_len"]
+    return max(
+        total // len(model_corpora(m))
+        for m in STUDY.trained
+        if corpus in model_corpora(m)
+    )
+
+
 def megatron_tasks():
     meg = config["pretrain"].get("megatron", {})
     return meg.get("nodes", 1) * meg.get("gpus_per_node", 1)

@@ -92,7 +92,8 @@ rule parametric_similarity:
         "../../envs/mergelimits.yaml"
     resources:
         runtime=60,
-        mem_mb=16000,
+        # streamed a tensor at a time: ≈ 1.5 GB at 2.15B × 11 models (perf/bench_parametric_memory.py)
+        mem_mb=4000,
     params:
         languages=STUDY.languages,
     script:

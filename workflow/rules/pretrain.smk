@@ -86,6 +86,9 @@ if config["pretrain"]["engine"] == "megatron":
         resources:
             runtime=720,
             mem_mb=32000,
+        params:
+            budget=lambda wc: corpus_budget(wc.corpus),
+            max_epochs=config["pretrain"]["megatron"].get("max_epochs", 1),
         script:
             "../../scripts/megatron_index.py"
 

@@ -57,10 +57,17 @@ class HFTokenizer:
 
 def build_indexed(corpus: str | Path, tokenizer_dir: str | Path, out_prefix: str | Path,
                   batch: int = 1000) -> dict:
-    """Write `<out_prefix>.bin` and `.idx`; return document and token counts."""
+    """Write `<out_prefix>.bin` and `.idx`; return document and token counts.
+
+    Each document is BOS, its tokens, EOD: the stream the torch engine trains on
+    (`train.token_blocks`) and what Megatron-LM's `preprocess_data.py --append-eod` writes
+    with the Gemma tokenizer, whose `tokenize` adds BOS itself. Evaluation prepends BOS the
+    same way (the tokenizer's own), so every model of the study reads text as it was trained.
+    """
     from megatron.core.datasets.indexed_dataset import IndexedDatasetBuilder
 
     tok = HFTokenizer(tokenizer_dir)
+    bos = [tok.bos] if tok.bos is not None else []
     # int32 holds Gemma-3's 262k vocabulary; uint16 would suffice for the tiny one but one
     # dtype keeps the files of both configurations alike.
     out_prefix = Path(out_prefix)
@@ -73,7 +80,7 @@ def build_indexed(corpus: str | Path, tokenizer_dir: str | Path, out_prefix: str
         import torch
 
         for ids in tok.hf(texts, add_special_tokens=False)["input_ids"]:
-            ids = ids + [tok.eod]
+            ids = bos + ids + [tok.eod]
             builder.add_item(torch.tensor(ids, dtype=torch.int64))
             builder.end_document()
             docs += 1
@@ -92,6 +99,18 @@ def build_indexed(corpus: str | Path, tokenizer_dir: str | Path, out_prefix: str
         raise ValueError(f"{corpus}: no documents")
     builder.finalize(f"{out_prefix}.idx")
     return {"documents": docs, "tokens": tokens}
+
+
+def check_budget(corpus: str | Path, tokens: int, budget: int, max_epochs: float) -> float:
+    """The epochs of this corpus that training will read; ValueError when that exceeds
+    `pretrain.megatron.max_epochs` (Megatron would repeat the data without a word)."""
+    epochs = budget / tokens
+    if epochs > max_epochs:
+        raise ValueError(
+            f"{corpus}: {tokens:,} tokens, but training reads {budget:,} from it ({epochs:.2f} epochs, more than "
+            f"pretrain.megatron.max_epochs = {max_epochs}); fetch more text (data.hub.corpus.max_files) or "
+            "train fewer steps (pretrain.steps)")
+    return epochs
 
 
 def gpt_train_dataset(prefixes: list[str], weights: list[float] | None, seq_len: int, seed: int,
