@@ -72,6 +72,13 @@ def hub_cache(tmp_path_factory, paper_config):
     flores = pd.read_json(FIX / "flores_deu_Latn.jsonl", lines=True, dtype=False)
     _put(snap("flores"), "dev/deu_Latn.parquet", frame=flores)
     _put(snap("flores"), "devtest/deu_Latn.parquet", frame=flores)
+    # HPLT 2.0 cleaned as the hub serves it: Parquet shards with a text column (and more).
+    corpus_snap = snap("corpus")
+    for shard in range(3):
+        docs = writers.corpus_docs("deu", 10 + shard, 20, 4)
+        _put(corpus_snap, f"deu_Latn/train/{shard:04d}.parquet",
+             frame=pd.DataFrame({"id": [f"{shard}-{i}" for i in range(len(docs))], "text": docs,
+                                 "lang": ["deu_Latn"] * len(docs)}))
     # A small real tokenizer stands in for Gemma-3's files (same file names, same loader).
     corpus = cache.parent / "tok.jsonl"
     benchfiles.write_jsonl([{"text": t} for t in writers.corpus_docs("deu", 1, 50, 4)], corpus)
@@ -152,7 +159,8 @@ def test_gated_source_without_token_says_which_variable(paper_config, monkeypatc
 def test_paper_rules_fetch_through_snakemake(hub_cache, tmp_path):
     """The fetch rules of the paper config, run by Snakemake against the fixture cache."""
     targets = [f"results/paper/data/benchmarks/{b}/lang~{lang}/{n}" for b, lang in CASES
-               for n in benchfiles.bench_files(b)] + ["results/paper/data/tokenizer/tokenizer_config.json"]
+               for n in benchfiles.bench_files(b)] + ["results/paper/data/tokenizer/tokenizer_config.json",
+                                                             "results/paper/data/corpus/mono-deu/train.jsonl"]
     env = {**os.environ, "HF_HUB_CACHE": str(hub_cache), "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
@@ -165,6 +173,28 @@ def test_paper_rules_fetch_through_snakemake(hub_cache, tmp_path):
     record = json.loads((tmp_path / "results/paper/data/benchmarks/flores/lang~deu/devtest.jsonl.source.json").read_text())
     assert record["commit"] == COMMIT and record["repo"] == "openlanguagedata/flores_plus"
     assert tokenizer.load(tmp_path / "results/paper/data/tokenizer").bos_token == "<s>"
+    corpus = json.loads((tmp_path / "results/paper/data/corpus/mono-deu/source.json").read_text())
+    assert corpus["files"] == [f"deu_Latn/train/{i:04d}.parquet" for i in range(3)] and corpus["documents"] == 60
+
+
+def test_the_corpus_fetch_reads_hplt2_parquet_and_only_the_shards_it_uses(offline, paper_config, tmp_path,
+                                                                         monkeypatch):
+    source = hub.resolve_corpus(paper_config["data"]["hub"]["corpus"], "deu")
+    asked = []
+    real_fetch = hub.fetch
+    monkeypatch.setattr(hub, "fetch", lambda src, patterns=None: asked.append(patterns) or real_fetch(src, patterns))
+    snapshot, info = hub.fetch_corpus(source, tmp_path / "train.jsonl", max_files=2)
+    assert asked == [["deu_Latn/train/0000.parquet", "deu_Latn/train/0001.parquet"]]  # the chosen, not the pattern
+    assert info == {"files": asked[0], "documents": 40} and snapshot.name == COMMIT
+    texts = [json.loads(line)["text"] for line in (tmp_path / "train.jsonl").read_text().splitlines()]
+    assert texts == writers.corpus_docs("deu", 10, 20, 4) + writers.corpus_docs("deu", 11, 20, 4)
+
+
+def test_a_corpus_pattern_that_matches_nothing_names_it(offline, paper_config, tmp_path):
+    cfg = {**paper_config["data"]["hub"]["corpus"], "files": {"train.jsonl": "{code}/*.jsonl.zst"}}
+    with pytest.raises(FileNotFoundError, match=r"HPLT/HPLT2.0_cleaned@main: no file matches 'deu_Latn/\*.jsonl.zst'"):
+        hub.fetch_corpus(hub.resolve_corpus(cfg, "deu"), tmp_path / "train.jsonl")
+    assert not (tmp_path / "train.jsonl").exists()
 
 
 def test_a_language_the_benchmark_lacks_is_refused(paper_config):

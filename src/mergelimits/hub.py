@@ -192,33 +192,64 @@ def fetch_baseline(entry: dict, out_dir: Path) -> Path:
     return snapshot
 
 
-def fetch_corpus(source: Source, out_path: Path, max_files: int | None = None) -> tuple[Path, dict]:
-    """Pre-training text of one language (HPLT v2: `<code>/*.jsonl.zst`) as the data
-    stage's JSONL (`{"text": ...}` a line), the same file the tiny study generates."""
+def corpus_files(source: Source, pattern: str, max_files: int | None) -> list[str]:
+    """The corpus shards a fetch will use, chosen before anything is downloaded: the first
+    `max_files` of those matching `pattern` in path order. Online, from the repository's
+    file list; offline, from the hub cache's snapshot of the revision."""
+    from huggingface_hub import HfApi, snapshot_download
+
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        snap = Path(snapshot_download(source.repo, repo_type=source.repo_type, revision=source.revision,
+                                      allow_patterns=[pattern]))
+        names = [p.relative_to(snap).as_posix() for p in snap.rglob("*") if p.is_file()]
+    else:
+        token = os.environ.get(source.token_env) if source.token_env else None
+        names = HfApi().list_repo_files(source.repo, repo_type=source.repo_type, revision=source.revision,
+                                        token=token)
+    chosen = sorted(n for n in names if fnmatch.fnmatch(n, pattern))
+    if not chosen:
+        raise FileNotFoundError(f"{source.repo}@{source.revision}: no file matches {pattern!r} "
+                                f"(data.hub.corpus.files); it has e.g. {', '.join(sorted(names)[:5]) or 'nothing'}")
+    return chosen[:max_files] if max_files else chosen
+
+
+def _texts(path: Path):
+    """The documents of one shard: HPLT 2.0 on the hub is Parquet with a `text` column; the
+    project's own release is JSON lines, zstd-compressed."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(columns=["text"], batch_size=4096):
+            yield from batch.column(0).to_pylist()
+        return
     import io
     import json
 
     import zstandard
 
-    pattern = source.files["train.jsonl"]
-    snapshot = fetch(source, [pattern])
-    files = sorted(p for p in snapshot.rglob("*") if p.is_file()
-                   and fnmatch.fnmatch(p.relative_to(snapshot).as_posix(), pattern))
-    if not files:
-        find(snapshot, pattern)  # raises, naming what the snapshot has
-    files = files[:max_files] if max_files else files
+    with open(path, "rb") as raw:
+        stream = zstandard.ZstdDecompressor().stream_reader(raw) if path.suffix == ".zst" else raw
+        for line in io.TextIOWrapper(stream, encoding="utf-8"):
+            yield json.loads(line).get("text")
+
+
+def fetch_corpus(source: Source, out_path: Path, max_files: int | None = None) -> tuple[Path, dict]:
+    """Pre-training text of one language (HPLT 2.0: `<code>/train/NNNN.parquet`) as the data
+    stage's JSONL (`{"text": ...}` a line), the same file the tiny study generates. Only the
+    shards it uses are downloaded."""
+    import json
+
+    files = corpus_files(source, source.files["train.jsonl"], max_files)
+    snapshot = fetch(source, files)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.name + ".tmp")
     docs = 0
     with open(tmp, "w", encoding="utf-8") as out:
-        for path in files:
-            with open(path, "rb") as raw:
-                stream = zstandard.ZstdDecompressor().stream_reader(raw) if path.suffix == ".zst" else raw
-                for line in io.TextIOWrapper(stream, encoding="utf-8"):
-                    text = json.loads(line).get("text")
-                    if text:
-                        out.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
-                        docs += 1
+        for name in files:
+            for text in _texts(snapshot / name):
+                if text:
+                    out.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
+                    docs += 1
     os.replace(tmp, out_path)
-    return snapshot, {"files": [p.relative_to(snapshot).as_posix() for p in files], "documents": docs}
+    return snapshot, {"files": files, "documents": docs}
