@@ -18,7 +18,7 @@ install: $(STAMP)
 # Runs the tiny study (config/config.yaml), offline, through the same DAG as the paper.
 # Its headline numbers then go into README.md (between the results markers) from the tables.
 study: $(STAMP)
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/snakemake --profile profiles/local --cores $(CORES)
+	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/snakemake --profile profiles/local --cores $(CORES)
 	$(BIN)/python tools/readme_results.py results/tiny
 
 dry-run: $(STAMP)

@@ -106,6 +106,11 @@ def losses(log: str) -> dict[int, float]:
     return {int(s): float(v) for s, v in STEP_LINE.findall(log)}
 
 
+def jobs_run(out: str) -> dict[str, int]:
+    stats = out.split("Job stats:", 1)[1].split("\n\n", 1)[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)}
+
+
 def digests(log: str) -> list[str]:
     return re.findall(r"weights sha1 ([0-9a-f]+); identical across data-parallel replicas: True", log)
 
@@ -283,3 +288,45 @@ def test_param_count_is_the_megatron_models(in_process):
     for arch in (ARCH, {**ARCH, "kv_heads": 4, "tie_embeddings": False}):
         meg = mmodel.gpt_model(arch, 384, use_cpu_initialization=True)
         assert memory.param_count(arch, 384) == sum(p.numel() for p in meg.parameters())
+
+
+def test_the_rule_that_runs_on_lumi_trains_mixed_here(tiny_config, mini_runs, tmp_path):
+    """`pretrain.engine: megatron` through Snakemake with profiles/local: megatron_index,
+    megatron_run_config, pretrain_megatron (torchrun in place of srun, the same command)
+    and export_megatron give Mixed's Hugging Face checkpoints from generated text (the mini
+    study's, with its tokenizer and init)."""
+    import shutil
+
+    import yaml
+
+    from .conftest import ROOT, mini_config, snakemake_cmd
+
+    cfg = mini_config(tiny_config, steps=8)
+    cfg["pretrain"].update(engine="megatron", checkpoints=[8], megatron={
+        "global_batch": 4, "micro_batch": 2, "lr": 3e-3, "weight_decay": 0.05, "warmup_frac": 0.1,
+        "decay_frac": 0.2, "tp": 1, "pp": 1, "nodes": 1, "gpus_per_node": 2, "save_interval": 4, "wall_min": 60,
+        "exit_margin_min": 0, "bf16": False, "max_epochs": 100, "device_memory_gb": 1})
+    config = tmp_path / "megatron.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    targets = ["results/tiny/models/mixed3/step~8/model.safetensors"]
+    for part in ("data", "models/init"):  # with their times: nothing upstream reruns
+        shutil.copytree(mini_runs.a / "results/tiny" / part, tmp_path / "results/tiny" / part,
+                        copy_function=shutil.copy2)
+    proc = subprocess.run(snakemake_cmd("--configfile", str(config), "--directory", str(tmp_path), "--profile",
+                                        str(ROOT / "profiles/local"), "--", *targets),
+                          capture_output=True, text=True,
+                          # the shell rule's `torchrun` and `python`: the environment's, as on LUMI the image's
+                          env={**os.environ, "PYTHONWARNINGS": "ignore",
+                               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert jobs_run(proc.stderr) == {"megatron_index": 3, "megatron_run_config": 1, "pretrain_megatron": 1,
+                                     "export_megatron": 1, "total": 6}
+    log = (tmp_path / "logs/tiny/pretrain/pretrain_megatron/mixed3.log").read_text()
+    assert len(digests(log)) == 2 and len(set(digests(log))) == 1  # two ranks, one set of weights
+    for corpus in ("mono-deu", "mono-eng", "mono-fra"):
+        record = json.loads((tmp_path / f"results/tiny/megatron/data/{corpus}.json").read_text())
+        # its monolingual model reads more of it than Mixed's third
+        assert record["budget"] == 8 * 4 * cfg["pretrain"]["arch"]["seq_len"] and record["tokens"] > 0
+    hf = hf_model.load_model(tmp_path / targets[-1].rsplit("/", 1)[0])
+    init = load_file(tmp_path / "results/tiny/models/init/model.safetensors")
+    assert not torch.equal(hf.state_dict()["model.norm.weight"], init["model.norm.weight"])
