@@ -274,3 +274,34 @@ def test_the_mixed_model_fetched_instead_of_trained(mini_runs, tmp_path, monkeyp
     monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
     with pytest.raises(ValueError, match=r"has a vocabulary of \d+ but the study's models have 7"):
         hub.fetch_checkpoint("authors/mixed-3-checkpoints", "checkpoint_0000200", tmp_path / "x", None, None, 7)
+
+
+ACROSS_PROCESSES = """
+import hashlib, sys
+from pathlib import Path
+from mergelimits import benchfiles, tokenizer, model
+from mergelimits.synthetic import writers
+out = Path(sys.argv[1])
+benchfiles.write_jsonl([{"text": t} for c in ("deu", "tur") for t in writers.corpus_docs(c, 3, 40, 4)],
+                       out / "corpus.jsonl")
+tok = tokenizer.train([out / "corpus.jsonl"], 300, out / "tok")
+record = model.make_init({"layers": 1, "hidden": 16, "ffn": 32, "heads": 2, "seq_len": 16}, tok, 11, out / "init")
+print(hashlib.sha256((tok / "tokenizer.json").read_bytes()).hexdigest(), record["sha256"])
+"""
+
+
+def test_tokenizer_and_init_are_the_same_bytes_in_another_process(tmp_path):
+    """The determinism test compares the Slurm run with the local one from pre-training on
+    (the data, tokenizer and init are copied): here the two upstream steps that could
+    depend on a process's state, run in two fresh processes."""
+    import subprocess
+    import sys
+
+    outs = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        proc = subprocess.run([sys.executable, "-c", ACROSS_PROCESSES, str(tmp_path / name)], capture_output=True,
+                              text=True)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        outs.append(proc.stdout.split())
+    assert outs[0] == outs[1] and len(outs[0]) == 2
