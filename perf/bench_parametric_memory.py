@@ -22,10 +22,19 @@ from pathlib import Path
 MEASURE = """
 import json, resource, sys
 from pathlib import Path
+import torch
+from safetensors.torch import load_file
 from mergelimits import similarity
-root, n = Path(sys.argv[1]), int(sys.argv[2])
+root, n, mode = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-similarity.parametric({f"m{i}": root / f"m{i}" for i in range(n)}, root / "init")
+if mode == "streamed":
+    similarity.parametric({f"m{i}": root / f"m{i}" for i in range(n)}, root / "init")
+else:  # what it replaced: every model's layers as float64 vectors, held at once
+    held = []
+    for i in range(n):
+        sd = load_file(root / f"m{i}" / "model.safetensors")
+        held.append(torch.cat([sd[k].double().flatten() for k in sorted(sd)]))
+        del sd
 print(json.dumps({"imports_kb": before, "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
@@ -65,14 +74,16 @@ def main() -> None:
         size_mb = params * 4 / 2**20
         print(f"{params / 1e6:.1f}M parameters a model ({size_mb:.0f} MB in float32, {2 * size_mb:.0f} MB as "
               "float64 layer vectors)")
-        print("| models | peak RSS (MB) | over the imports (MB) | in model sizes |")
+        print("| models | streamed: peak over the imports (MB) | in model sizes | held float64 vectors (MB) |")
         print("|--:|--:|--:|--:|")
         for n in args.models:
-            out = subprocess.run([sys.executable, "-c", MEASURE, str(root), str(n)], capture_output=True, text=True,
-                                 check=True).stdout
-            r = json.loads(out.strip().splitlines()[-1])
-            extra = (r["peak_kb"] - r["imports_kb"]) / 1024
-            print(f"| {n} | {r['peak_kb'] / 1024:.0f} | {extra:.0f} | {extra / size_mb:.2f} |")
+            extra = {}
+            for mode in ("streamed", "held"):
+                out = subprocess.run([sys.executable, "-c", MEASURE, str(root), str(n), mode], capture_output=True,
+                                     text=True, check=True).stdout
+                r = json.loads(out.strip().splitlines()[-1])
+                extra[mode] = (r["peak_kb"] - r["imports_kb"]) / 1024
+            print(f"| {n} | {extra['streamed']:.0f} | {extra['streamed'] / size_mb:.2f} | {extra['held']:.0f} |")
 
 
 if __name__ == "__main__":
