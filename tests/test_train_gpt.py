@@ -56,7 +56,8 @@ def run_file(inputs, where: Path, **recipe) -> Path:
                    "log_interval": 1, **recipe},
         "steps": STEPS, "checkpoints": [6, STEPS], "seed": 7, "init": str(root / "init"),
         "tokenizer": str(root / "tok"),
-        "data": {"prefixes": prefixes, "weights": [1.0, 1.0], "cache": str(root / "cache")},
+        # a dataset cache per run: runs side by side would otherwise write the same index files
+        "data": {"prefixes": prefixes, "weights": [1.0, 1.0], "cache": str(where / "cache")},
         "save_dir": str(where / "state"),
         "outputs": {str(s): str(where / f"step~{s}") for s in (6, STEPS)},
         "env": {"OMP_NUM_THREADS": 1},
@@ -127,14 +128,19 @@ def state_of(save_dir: Path, step: int, scratch: Path) -> dict[str, torch.Tensor
 
 @pytest.fixture(scope="module")
 def runs(inputs, tmp_path_factory):
-    """The uninterrupted 2-rank run and the 1-rank run with the same global batch, side by side."""
+    """Uninterrupted runs, side by side: 2 ranks and 1 rank with the same global batch in
+    fp32 (to compare loss curves tightly), and 2 ranks in bf16, the paper's precision (bf16
+    weights, fp32 main weights in the distributed optimizer), the reference of the resume."""
     base = tmp_path_factory.mktemp("runs")
-    two, one = run_file(inputs, base / "two"), run_file(inputs, base / "one")
-    procs = [torchrun(two, 2), torchrun(one, 1)]
-    (rc2, log2), (rc1, log1) = (finish(p) for p in procs)
-    assert rc2 == 0, log2[-4000:]
-    assert rc1 == 0, log1[-4000:]
-    return {"two": (two.parent, log2), "one": (one.parent, log1)}
+    runs = {"two": (run_file(inputs, base / "two"), 2), "one": (run_file(inputs, base / "one"), 1),
+            "two_bf16": (run_file(inputs, base / "two_bf16", bf16=True), 2)}
+    jobs = {name: torchrun(run, ranks) for name, (run, ranks) in runs.items()}
+    out = {}
+    for name, job in jobs.items():
+        rc, log = finish(job)
+        assert rc == 0, log[-4000:]
+        out[name] = (runs[name][0].parent, log)
+    return out
 
 
 def test_gradients_are_reduced_across_ranks(runs):
@@ -174,10 +180,11 @@ def test_configured_steps_are_published_and_export_with_the_models_logits(runs, 
 
 
 def test_killed_and_wall_limited_runs_end_as_the_uninterrupted_one(runs, inputs, tmp_path):
-    """A run stopped by its wall limit (every rank at the same step, status 75), resumed,
+    """A bf16 run stopped by its wall limit (every rank at the same step, status 75), resumed,
     killed with SIGKILL after its next checkpoint, and resumed again ends with the very
-    weights and optimizer state of the run that was never interrupted."""
-    run = run_file(inputs, tmp_path / "r", wall_min=0.0)  # the limit has passed by the first step
+    weights and optimizer state (fp32 main weights, both moments) of the run that was never
+    interrupted."""
+    run = run_file(inputs, tmp_path / "r", wall_min=0.0, bf16=True)  # the limit has passed by the first step
     rc, log = finish(torchrun(run, 2))
     # srun passes the ranks' status 75 on; torchrun's agent reports it and exits 1.
     assert rc != 0 and f"exitcode: {train_gpt.EX_TEMPFAIL}" in log, log[-4000:]
@@ -185,7 +192,7 @@ def test_killed_and_wall_limited_runs_end_as_the_uninterrupted_one(runs, inputs,
     assert sorted(r for r, _ in stops) == ["0", "1"] and len({s for _, s in stops}) == 1, stops
     assert train_gpt.latest_iteration(tmp_path / "r" / "state") == int(stops[0][1]) == 1
 
-    run = run_file(inputs, tmp_path / "r")
+    run = run_file(inputs, tmp_path / "r", bf16=True)
     job = torchrun(run, 2)
     tracker = tmp_path / "r" / "state" / train_gpt.TRACKER
     deadline = time.time() + 120
@@ -200,11 +207,12 @@ def test_killed_and_wall_limited_runs_end_as_the_uninterrupted_one(runs, inputs,
     assert rc == 0, log[-4000:]
     assert f"resumed at step {killed_at}" in log
     ours = state_of(tmp_path / "r" / "state", STEPS, tmp_path)
-    ref = state_of(runs["two"][0] / "state", STEPS, tmp_path)
+    ref = state_of(runs["two_bf16"][0] / "state", STEPS, tmp_path)
     assert ours.keys() == ref.keys() and any("exp_avg_sq" in k for k in ours)
+    assert {v.dtype for v in ours.values()} >= {torch.bfloat16, torch.float32}  # bf16 weights, fp32 state
     for k in ref:
         assert torch.equal(ours[k], ref[k]), k
-    assert digests(log) == digests(runs["two"][1])
+    assert digests(log) == digests(runs["two_bf16"][1])
 
 
 @pytest.fixture
@@ -305,7 +313,7 @@ def test_the_rule_that_runs_on_lumi_trains_mixed_here(tiny_config, mini_runs, tm
     cfg["pretrain"].update(engine="megatron", checkpoints=[8], megatron={
         "global_batch": 4, "micro_batch": 2, "lr": 3e-3, "weight_decay": 0.05, "warmup_frac": 0.1,
         "decay_frac": 0.2, "tp": 1, "pp": 1, "nodes": 1, "gpus_per_node": 2, "save_interval": 4, "wall_min": 60,
-        "exit_margin_min": 0, "bf16": False, "max_epochs": 100, "device_memory_gb": 1})
+        "exit_margin_min": 0, "bf16": True, "max_epochs": 100, "device_memory_gb": 1})
     config = tmp_path / "megatron.yaml"
     config.write_text(yaml.safe_dump(cfg))
     targets = ["results/tiny/models/mixed3/step~8/model.safetensors"]

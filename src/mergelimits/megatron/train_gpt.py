@@ -260,19 +260,22 @@ def build(run: dict, device: torch.device):
     from megatron.core.distributed import DistributedDataParallel, DistributedDataParallelConfig, finalize_model_grads
     from megatron.core.optimizer import OptimizerConfig, get_megatron_optimizer
     from megatron.core.optimizer_param_scheduler import OptimizerParamScheduler
+    from safetensors.torch import load_file
 
-    from ..model import load_model
+    from ..modelid import WEIGHTS
     from . import convert
     from .model import gpt_model
 
     arch, rec = run["arch"], run["recipe"]
     bf16 = rec.get("bf16", True)
-    init = load_model(run["init"])  # the shared init, as every other model of the study
-    vocab = init.config.vocab_size
+    vocab = json.loads((Path(run["init"]) / "config.json").read_text())["vocab_size"]
     model = gpt_model(arch, vocab, bf16=bf16, **memory.layer_options(rec))
     model = model.to(device)
     dtype = torch.bfloat16 if bf16 else torch.float32
-    convert.load_into_megatron(model, {k: v.to(dtype) for k, v in init.state_dict().items()}, arch)
+    # The shared init, as every other model of the study, read from its file: no Hugging Face
+    # model is built, which on LUMI would hold a float32 copy per rank (8.6 GB each at 2.15B).
+    init = load_file(Path(run["init"]) / WEIGHTS)
+    convert.load_into_megatron(model, {k: v.to(dtype) for k, v in init.items()}, arch)
     del init
     ddp_cfg = DistributedDataParallelConfig(use_distributed_optimizer=True, overlap_grad_reduce=True,
                                             grad_reduce_in_fp32=True, bucket_size=rec.get("bucket_size"))
