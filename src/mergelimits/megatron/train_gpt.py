@@ -366,7 +366,7 @@ def train(run: dict, started: float) -> int:
                 t0 = time.time()
         if step in checkpoints or step % rec["save_interval"] == 0 or step == steps:
             save(save_dir, step, model, optimizer, scheduler, rng_state())
-        # Every rank stops at the same step: one rank's clock decides for all.
+        # Every rank stops at the same step: the first rank past the limit stops them all.
         stop = torch.tensor([int(time.time() - started > limit_s)], device=device)
         dist.all_reduce(stop, op=dist.ReduceOp.MAX)
         if rec.get("check_weight_hash_interval") and step % rec["check_weight_hash_interval"] == 0:
