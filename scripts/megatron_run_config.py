@@ -29,8 +29,7 @@ run = {
 }
 meg = run["recipe"]
 vocab = json.loads((Path(inp.init).parent / "config.json").read_text())["vocab_size"]
-dp = meg.get("nodes", 1) * meg.get("gpus_per_node", 1) // (meg.get("tp", 1) * meg.get("pp", 1))
-budget = memory.check(run["arch"], meg, vocab, dp, int(meg.get("device_memory_gb", 64) * memory.GIB))
+budget = memory.check(run["arch"], meg, vocab, memory.data_parallel_size(meg), memory.configured_bytes(meg))
 log.info("estimated peak memory per device: %s", memory.describe(budget))
 Path(snakemake.output[0]).write_text(json.dumps(run, indent=2) + "\n")
 log.info("run file for %s: %d data prefixes", snakemake.wildcards.model, len(prefixes))

@@ -136,6 +136,14 @@ def baseline_hub(tmp_path_factory) -> Path:
     return cache
 
 
+def jobs_run(out: str) -> dict[str, int]:
+    """The job counts of a Snakemake run's 'Job stats' table, by rule."""
+    import re
+
+    stats = out.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)}
+
+
 def snakemake_cmd(*args: str) -> list[str]:
     import sys
 

@@ -28,7 +28,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from .conftest import MINI_STEPS, ROOT, mini_config
+from .conftest import MINI_STEPS, ROOT, jobs_run, mini_config
 
 pytestmark = pytest.mark.slurm
 
@@ -71,12 +71,6 @@ def slurm_job(rule: str, wildcard: str) -> str | None:
         if comment.startswith(f"rule_{rule}_wildcards_") and wildcard in comment and state == "RUNNING":
             return jobid
     return None
-
-
-def jobs_run(out: str) -> dict[str, int]:
-    """The job counts of a run's 'Job stats' table."""
-    stats = out.split("Job stats:", 1)[1].split("total", 1)[0]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)}
 
 
 @pytest.fixture(scope="module")

@@ -95,21 +95,8 @@ class Torchrun:
                 os.kill(int(stat.parent.name), signal.SIGKILL)
 
 
-def torchrun(run: Path, ranks: int) -> Torchrun:
-    return Torchrun(run, ranks)
-
-
-def finish(job: Torchrun) -> tuple[int, str]:
-    return job.finish()
-
-
 def losses(log: str) -> dict[int, float]:
     return {int(s): float(v) for s, v in STEP_LINE.findall(log)}
-
-
-def jobs_run(out: str) -> dict[str, int]:
-    stats = out.split("Job stats:", 1)[1].split("\n\n", 1)[0]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)}
 
 
 def digests(log: str) -> list[str]:
@@ -134,10 +121,10 @@ def runs(inputs, tmp_path_factory):
     base = tmp_path_factory.mktemp("runs")
     runs = {"two": (run_file(inputs, base / "two"), 2), "one": (run_file(inputs, base / "one"), 1),
             "two_bf16": (run_file(inputs, base / "two_bf16", bf16=True), 2)}
-    jobs = {name: torchrun(run, ranks) for name, (run, ranks) in runs.items()}
+    jobs = {name: Torchrun(run, ranks) for name, (run, ranks) in runs.items()}
     out = {}
     for name, job in jobs.items():
-        rc, log = finish(job)
+        rc, log = job.finish()
         assert rc == 0, log[-4000:]
         out[name] = (runs[name][0].parent, log)
     return out
@@ -185,7 +172,7 @@ def test_killed_and_wall_limited_runs_end_as_the_uninterrupted_one(runs, inputs,
     weights and optimizer state (fp32 main weights, both moments) of the run that was never
     interrupted."""
     run = run_file(inputs, tmp_path / "r", wall_min=0.0, bf16=True)  # the limit has passed by the first step
-    rc, log = finish(torchrun(run, 2))
+    rc, log = Torchrun(run, 2).finish()
     # srun passes the ranks' status 75 on; torchrun's agent reports it and exits 1.
     assert rc != 0 and f"exitcode: {train_gpt.EX_TEMPFAIL}" in log, log[-4000:]
     stops = re.findall(r"rank (\d) stopping at step (\d+)", log)
@@ -193,7 +180,7 @@ def test_killed_and_wall_limited_runs_end_as_the_uninterrupted_one(runs, inputs,
     assert train_gpt.latest_iteration(tmp_path / "r" / "state") == int(stops[0][1]) == 1
 
     run = run_file(inputs, tmp_path / "r", bf16=True)
-    job = torchrun(run, 2)
+    job = Torchrun(run, 2)
     tracker = tmp_path / "r" / "state" / train_gpt.TRACKER
     deadline = time.time() + 120
     while int(tracker.read_text()) < 3 and time.time() < deadline and job.proc.poll() is None:
@@ -203,7 +190,7 @@ def test_killed_and_wall_limited_runs_end_as_the_uninterrupted_one(runs, inputs,
     killed_at = train_gpt.latest_iteration(tmp_path / "r" / "state")
     assert 3 <= killed_at < STEPS, f"the kill landed at step {killed_at}"
 
-    rc, log = finish(torchrun(run, 2))
+    rc, log = Torchrun(run, 2).finish()
     assert rc == 0, log[-4000:]
     assert f"resumed at step {killed_at}" in log
     ours = state_of(tmp_path / "r" / "state", STEPS, tmp_path)
@@ -307,7 +294,7 @@ def test_the_rule_that_runs_on_lumi_trains_mixed_here(tiny_config, mini_runs, tm
 
     import yaml
 
-    from .conftest import ROOT, mini_config, snakemake_cmd
+    from .conftest import ROOT, jobs_run, mini_config, snakemake_cmd
 
     cfg = mini_config(tiny_config, steps=8)
     cfg["pretrain"].update(engine="megatron", checkpoints=[8], megatron={
@@ -328,7 +315,7 @@ def test_the_rule_that_runs_on_lumi_trains_mixed_here(tiny_config, mini_runs, tm
                                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert jobs_run(proc.stderr) == {"megatron_index": 3, "megatron_run_config": 1, "pretrain_megatron": 1,
-                                     "export_megatron": 1, "total": 6}
+                                     "export_megatron": 1}
     log = (tmp_path / "logs/tiny/pretrain/pretrain_megatron/mixed3.log").read_text()
     assert len(digests(log)) == 2 and len(set(digests(log))) == 1  # two ranks, one set of weights
     for corpus in ("mono-deu", "mono-eng", "mono-fra"):

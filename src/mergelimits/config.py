@@ -131,7 +131,9 @@ def semantic_errors(cfg: dict) -> list[str]:
         if meg is None:
             errors.append("pretrain.megatron: required when pretrain.engine is 'megatron'")
         else:
-            ranks = meg["nodes"] * meg["gpus_per_node"] // (meg.get("tp", 1) * meg.get("pp", 1))
+            from .megatron.memory import data_parallel_size
+
+            ranks = data_parallel_size(meg)
             if ranks < 1 or meg["global_batch"] % (meg["micro_batch"] * ranks):
                 errors.append(f"pretrain.megatron.global_batch: {meg['global_batch']} is not a multiple of "
                               f"micro_batch {meg['micro_batch']} × {ranks} data-parallel ranks")

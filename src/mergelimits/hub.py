@@ -64,6 +64,18 @@ def resolve_tokenizer(source_cfg: dict) -> Source:
                   source_cfg.get("repo_type", "model"), source_cfg.get("token_env"))
 
 
+def _token(source: Source) -> str | None:
+    """The token of a gated source, from the variable it names; online, a gated source
+    without one is refused here rather than by the hub's 401."""
+    if not source.token_env:
+        return None
+    token = os.environ.get(source.token_env)
+    if not token and os.environ.get("HF_HUB_OFFLINE") != "1":
+        raise RuntimeError(f"{source.repo} is gated: set the environment variable {source.token_env} "
+                           "to a Hugging Face token that has accepted its terms")
+    return token
+
+
 def fetch(source: Source, patterns: list[str] | None = None) -> Path:
     """Download (or find in the hub cache) the files matching the source's patterns.
 
@@ -72,15 +84,9 @@ def fetch(source: Source, patterns: list[str] | None = None) -> Path:
     """
     from huggingface_hub import snapshot_download
 
-    token = None
-    if source.token_env:
-        token = os.environ.get(source.token_env)
-        if not token and os.environ.get("HF_HUB_OFFLINE") != "1":
-            raise RuntimeError(f"{source.repo} is gated: set the environment variable {source.token_env} "
-                               "to a Hugging Face token that has accepted its terms")
     path = snapshot_download(
         source.repo, repo_type=source.repo_type, revision=source.revision,
-        allow_patterns=patterns or list(source.files.values()), token=token,
+        allow_patterns=patterns or list(source.files.values()), token=_token(source),
     )
     return Path(path)
 
@@ -203,9 +209,8 @@ def corpus_files(source: Source, pattern: str, max_files: int | None) -> list[st
                                       allow_patterns=[pattern]))
         names = [p.relative_to(snap).as_posix() for p in snap.rglob("*") if p.is_file()]
     else:
-        token = os.environ.get(source.token_env) if source.token_env else None
         names = HfApi().list_repo_files(source.repo, repo_type=source.repo_type, revision=source.revision,
-                                        token=token)
+                                        token=_token(source))
     chosen = sorted(n for n in names if fnmatch.fnmatch(n, pattern))
     if not chosen:
         raise FileNotFoundError(f"{source.repo}@{source.revision}: no file matches {pattern!r} "

@@ -56,25 +56,34 @@ def estimate(arch: dict, recipe: dict, vocab: int, dp: int) -> dict:
     core = 0 if fused or layer_options(recipe).get("recompute_granularity") == "selective" else a * s * s * b * (act + 4)
     layers = arch["layers"] * (attn + mlp + core)
     logits = s * b * vocab * (act + 4)  # logits, and their fp32 copy in the cross-entropy
-    pipeline_micro = 1  # no pipelining: one micro-batch's activations live at a time
     parts = {
         "weights": p * act,
         "gradients": p * 4,
         "optimizer": p * 12 // dp,
-        "activations": pipeline_micro * (layers + logits),
+        # no pipelining: one micro-batch's activations live at a time
+        "activations": layers + logits,
     }
     parts["total"] = sum(parts.values())
     return parts
 
 
+def data_parallel_size(recipe: dict) -> int:
+    """Ranks that each hold a whole model replica: every GCD of the run over TP × PP."""
+    return recipe["nodes"] * recipe["gpus_per_node"] // (recipe.get("tp", 1) * recipe.get("pp", 1))
+
+
+def configured_bytes(recipe: dict) -> int:
+    """The device the recipe is planned for: `device_memory_gb` (64: one MI250X GCD)."""
+    return int(recipe.get("device_memory_gb", 64) * GIB)
+
+
 def device_bytes(recipe: dict) -> int:
-    """The device's memory: the GPU's own where there is one, else the recipe's
-    `device_memory_gb` (64: one MI250X GCD)."""
+    """The device's memory: the GPU's own where there is one, else the configured size."""
     import torch
 
     if torch.cuda.is_available():
         return torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory
-    return int(recipe.get("device_memory_gb", 64) * GIB)
+    return configured_bytes(recipe)
 
 
 def check(arch: dict, recipe: dict, vocab: int, dp: int, available: int, headroom: float = 0.9) -> dict:

@@ -67,11 +67,10 @@ def _env_int(*names: str, default: int) -> int:
 
 def first_host(nodelist: str) -> str:
     """The first host of a Slurm node list: 'nid[005000-005003,005010],x1' -> 'nid005000'."""
-    head = nodelist.split(",")[0] if "[" not in nodelist.split(",")[0] else nodelist.split("]")[0]
-    if "[" not in head:
-        return head
-    prefix, ranges = head.split("[", 1)
-    return prefix + ranges.split(",")[0].split("-")[0]
+    import re
+
+    prefix, first = re.match(r"([^,\[]*)(?:\[([^,\]-]+))?", nodelist).groups()
+    return prefix + (first or "")
 
 
 def rendezvous_env() -> None:
@@ -254,7 +253,7 @@ def forward_step(data_iterator, model, mask):
     return output, loss_func
 
 
-def build(run: dict, device: torch.device):
+def build(run: dict, device: torch.device, vocab: int):
     """The model (from the shared init), wrapped for data parallelism, its optimizer and
     scheduler, configured as Megatron-LM's `setup_model_and_optimizer` does."""
     from megatron.core.distributed import DistributedDataParallel, DistributedDataParallelConfig, finalize_model_grads
@@ -268,7 +267,6 @@ def build(run: dict, device: torch.device):
 
     arch, rec = run["arch"], run["recipe"]
     bf16 = rec.get("bf16", True)
-    vocab = json.loads((Path(run["init"]) / "config.json").read_text())["vocab_size"]
     model = gpt_model(arch, vocab, bf16=bf16, **memory.layer_options(rec))
     model = model.to(device)
     dtype = torch.bfloat16 if bf16 else torch.float32
@@ -332,7 +330,7 @@ def train(run: dict, started: float) -> int:
     budget = memory.check(arch, rec, vocab, dp, memory.device_bytes(rec))
     if dist.get_rank() == 0:
         log.info("estimated peak memory per device: %s", memory.describe(budget))
-    model, optimizer, scheduler = build(run, device)
+    model, optimizer, scheduler = build(run, device, vocab)
     step = latest_iteration(save_dir)
     if step:
         set_rng_state(load(save_dir, step, model, optimizer, scheduler))
