@@ -3,11 +3,10 @@
 import pandas as pd
 
 from mergelimits import joblog
+from mergelimits.evaluate import read_scores
 
 log = joblog.from_snakemake(snakemake)
-frames = [pd.read_csv(p, sep="\t", keep_default_na=False, na_values={"acc": [""], "acc_norm_char": [""],
-                                                                       "acc_norm_token": [""], "chrf": [""]})
-          for p in snakemake.input]
+frames = [read_scores(p) for p in snakemake.input]
 store = pd.concat(frames, ignore_index=True)
 dupes = store.duplicated(["model", "step", "benchmark", "lang", "item"])
 if dupes.any():

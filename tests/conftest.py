@@ -105,32 +105,12 @@ def mini_config(tiny_config: dict, steps: int = MINI_STEPS) -> dict:
 #: `baseline_hub` cache as the hub serves a model repository.
 MINI_BASELINE = {"name": "tiny_gpt", "label": "Tiny-GPT", "repo": "someorg/tiny-gpt", "revision": "main",
                  "tokens_b": 0.5}
-BASELINE_COMMIT = "c" * 40
-
-
-def publish_baseline(cache: Path, repo: str, with_tokenizer: bool = True) -> None:
-    """A tiny GPT-2 with a tokenizer of its own in a local hub cache, branch main."""
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    from mergelimits import benchfiles, tokenizer
-    from mergelimits.synthetic import writers
-
-    corpus = cache / "corpus.jsonl"
-    benchfiles.write_jsonl([{"text": t} for c in ("deu", "eng", "fra") for t in writers.corpus_docs(c, 5, 20, 4)],
-                           corpus)
-    tok = tokenizer.load(tokenizer.train([corpus], 320, cache / "tok"))
-    base = cache / f"models--{repo.replace('/', '--')}"
-    snap = base / "snapshots" / BASELINE_COMMIT
-    GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_positions=256, n_embd=16, n_layer=1, n_head=2,
-                               bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)).save_pretrained(snap)
-    if with_tokenizer:
-        tok.save_pretrained(snap)
-    (base / "refs").mkdir(parents=True, exist_ok=True)
-    (base / "refs" / "main").write_text(BASELINE_COMMIT)
 
 
 @pytest.fixture(scope="session")
 def baseline_hub(tmp_path_factory) -> Path:
+    from mergelimits.synthetic.hub import publish_baseline
+
     cache = tmp_path_factory.mktemp("baseline_hub")
     publish_baseline(cache, MINI_BASELINE["repo"])
     return cache

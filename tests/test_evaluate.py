@@ -116,6 +116,21 @@ def test_item_scores_from_samples_by_hand():
     assert f.chrf == pytest.approx(100.0) and f.source == "this is good"
 
 
+
+def test_stored_scores_keep_any_generation_and_their_types(tmp_path):
+    """An untrained model generates control characters, a carriage return among them (the
+    paper-smoke run did): each item stays one row, with its text and its numbers."""
+    odd = 'ak\r\x1b9\n"x"\tend\x0b'
+    df = pd.DataFrame({"model": ["m", "m"], "step": [8, 8], "benchmark": ["flores", "multiblimp"],
+                       "lang": ["fra", "fra"], "item": [0, 1], "acc": [np.nan, 1.0], "acc_norm_char": [np.nan, 0.0],
+                       "acc_norm_token": [np.nan, 1.0], "chrf": [2.5, np.nan], "source": ["s", ""],
+                       "hypothesis": [odd, ""], "reference": ["r", ""]})
+    evaluate.write_scores(df, tmp_path / "scores.tsv")
+    back = evaluate.read_scores(tmp_path / "scores.tsv")
+    assert len(back) == 2 and back["hypothesis"][0] == odd and back["hypothesis"][1] == ""
+    assert list(back["step"]) == [8, 8] and list(back["item"]) == [0, 1]
+    assert back["acc"].isna().tolist() == [True, False] and back["chrf"][0] == 2.5 and back["chrf"].isna()[1]
+
 def test_chrf_equals_sacrebleu(env):
     from sacrebleu.metrics import CHRF
 

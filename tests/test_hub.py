@@ -5,37 +5,19 @@ code (and the Snakemake rules around it) run unchanged with no network.
 """
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from mergelimits import benchfiles, hub, tokenizer
+from mergelimits.synthetic import hub as fixture_hub
 from mergelimits.synthetic import writers
 
 from .conftest import ROOT
 
 FIX = ROOT / "tests" / "fixtures" / "hub"
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-
-def _snapshot(cache: Path, repo: str, revision: str, repo_type: str = "dataset") -> Path:
-    kind = "datasets" if repo_type == "dataset" else "models"
-    base = cache / f"{kind}--{repo.replace('/', '--')}"
-    commit = revision if len(revision) == 40 else COMMIT
-    if commit != revision:
-        ref = base / "refs" / revision
-        ref.parent.mkdir(parents=True, exist_ok=True)
-        ref.write_text(commit)
-    snap = base / "snapshots" / commit
-    snap.mkdir(parents=True, exist_ok=True)
-    return snap
-
-
 def _put(snap: Path, rel: str, src: Path | None = None, frame: pd.DataFrame | None = None):
     dest = snap / rel
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -54,7 +36,7 @@ def hub_cache(tmp_path_factory, paper_config):
 
     def snap(bench, lang=None):
         entry = {**src[bench], **src[bench].get("overrides", {}).get(lang, {})}
-        return _snapshot(cache, entry["repo"], entry["revision"], entry.get("repo_type", "dataset"))
+        return fixture_hub.snapshot(cache, entry["repo"], entry["revision"], entry.get("repo_type", "dataset"))
 
     _put(snap("multiblimp"), "deu/data.tsv", FIX / "multiblimp_deu.tsv")
     _put(snap("belebele"), "data/deu_Latn.jsonl", FIX / "belebele_deu_Latn.jsonl")
@@ -109,7 +91,7 @@ def test_fetch_and_prepare_give_the_files_the_loader_reads(offline, paper_config
     source = hub.resolve(paper_config["data"]["hub"][bench], bench, lang)
     for name in benchfiles.bench_files(bench):
         snapshot = hub.fetch(source, [source.files[name]])
-        assert snapshot.name == (source.revision if len(source.revision) == 40 else COMMIT)
+        assert snapshot.name == fixture_hub.commit_of(source.repo, source.revision)
         out = hub.prepare(bench, source, name, snapshot, tmp_path / name)
         df = benchfiles.load(bench, out)
         assert len(df) >= 1
@@ -156,27 +138,6 @@ def test_gated_source_without_token_says_which_variable(paper_config, monkeypatc
         hub.fetch(source)
 
 
-def test_paper_rules_fetch_through_snakemake(hub_cache, tmp_path):
-    """The fetch rules of the paper config, run by Snakemake against the fixture cache."""
-    targets = [f"results/paper/data/benchmarks/{b}/lang~{lang}/{n}" for b, lang in CASES
-               for n in benchfiles.bench_files(b)] + ["results/paper/data/tokenizer/tokenizer_config.json",
-                                                             "results/paper/data/corpus/mono-deu/train.jsonl"]
-    env = {**os.environ, "HF_HUB_CACHE": str(hub_cache), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-         "--configfile", str(ROOT / "config" / "paper.yaml"), "--cores", "2", *targets],
-        capture_output=True, text=True, env=env,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    for t in targets:
-        assert (tmp_path / t).exists(), t
-    record = json.loads((tmp_path / "results/paper/data/benchmarks/flores/lang~deu/devtest.jsonl.source.json").read_text())
-    assert record["commit"] == COMMIT and record["repo"] == "openlanguagedata/flores_plus"
-    assert tokenizer.load(tmp_path / "results/paper/data/tokenizer").bos_token == "<s>"
-    corpus = json.loads((tmp_path / "results/paper/data/corpus/mono-deu/source.json").read_text())
-    assert corpus["files"] == [f"deu_Latn/train/{i:04d}.parquet" for i in range(3)] and corpus["documents"] == 60
-
-
 def test_the_corpus_fetch_reads_hplt2_parquet_and_only_the_shards_it_uses(offline, paper_config, tmp_path,
                                                                          monkeypatch):
     source = hub.resolve_corpus(paper_config["data"]["hub"]["corpus"], "deu")
@@ -185,7 +146,8 @@ def test_the_corpus_fetch_reads_hplt2_parquet_and_only_the_shards_it_uses(offlin
     monkeypatch.setattr(hub, "fetch", lambda src, patterns=None: asked.append(patterns) or real_fetch(src, patterns))
     snapshot, info = hub.fetch_corpus(source, tmp_path / "train.jsonl", max_files=2)
     assert asked == [["deu_Latn/train/0000.parquet", "deu_Latn/train/0001.parquet"]]  # the chosen, not the pattern
-    assert info == {"files": asked[0], "documents": 40} and snapshot.name == COMMIT
+    assert info == {"files": asked[0], "documents": 40}
+    assert snapshot.name == fixture_hub.commit_of(source.repo, source.revision)
     texts = [json.loads(line)["text"] for line in (tmp_path / "train.jsonl").read_text().splitlines()]
     assert texts == writers.corpus_docs("deu", 10, 20, 4) + writers.corpus_docs("deu", 11, 20, 4)
 
@@ -207,12 +169,12 @@ def test_a_baseline_that_cannot_be_evaluated_is_named(tmp_path, monkeypatch):
     stops its fetch in one line naming the config entry, and leaves no checkpoint."""
     import huggingface_hub.constants as c
 
-    from .conftest import BASELINE_COMMIT, MINI_BASELINE, publish_baseline
+    from .conftest import MINI_BASELINE
 
     cache = tmp_path / "hub"
-    publish_baseline(cache, "someorg/no-tokenizer", with_tokenizer=False)
-    publish_baseline(cache, "someorg/unknown-arch")
-    cfg = cache / "models--someorg--unknown-arch" / "snapshots" / BASELINE_COMMIT / "config.json"
+    fixture_hub.publish_baseline(cache, "someorg/no-tokenizer", with_tokenizer=False)
+    fixture_hub.publish_baseline(cache, "someorg/unknown-arch")
+    cfg = fixture_hub.snapshot(cache, "someorg/unknown-arch", "main", "model") / "config.json"
     cfg.write_text(cfg.read_text().replace('"gpt2"', '"no_such_architecture"'))
     monkeypatch.setattr(c, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)

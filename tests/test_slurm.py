@@ -6,7 +6,9 @@ One module-scoped session does what a user meets, in this order:
   1. the study submitted to Slurm (from pre-training on: the data and the init are the local
      run's); one pre-training job cancelled with scancel mid-run;
   2. the same command again, which finishes the study (the cancelled model resumes);
-  3. reruns through Slurm: one bilingual pair end to end, one model's evaluation, figures;
+  3. reruns of what the Slurm run made: one bilingual pair end to end, one model's
+     evaluation, figures (with profiles/local: which jobs a rerun names is Snakemake's DAG,
+     the same whichever executor runs them, and Slurm's queue would only add minutes);
   4. beside 2 and 3, in a workdir of their own, two jobs over their time and memory limits.
 The reference is run `a` of the `mini_runs` fixture: the same config run locally.
 The `slurm` fixture (conftest.py) starts Slurm when none answers (root; installs Debian's
@@ -114,7 +116,7 @@ def session(slurm, mini_runs, tiny_config, tmp_path_factory):
                    "results/tiny/data/benchmarks/generated.json", name="faults")
     s.second_rc, s.second = second.wait(900), (s.slurm / "second.out").read_text()
 
-    # 3. The reruns, one at a time.
+    # 3. The reruns, one at a time, beside the faults run.
     s.reruns = {}
     pairs = s.slurm / "results/tiny/analysis/pairs.tsv"
     s.pairs_before = pairs.read_text() if pairs.exists() else None
@@ -124,7 +126,7 @@ def session(slurm, mini_runs, tiny_config, tmp_path_factory):
         "evaluation": ["--forcerun", "evaluate_model", "--", f"results/tiny/eval/mixed3/step~{STEPS}/scores.tsv"],
         "figures": ["--forcerun", "make_figures", "--", "figures"],
     }.items():
-        s.reruns[name] = run(s.slurm, config, *profile, *args, name=f"rerun-{name}")
+        s.reruns[name] = run(s.slurm, config, "--profile", str(ROOT / "profiles/local"), *args, name=f"rerun-{name}")
     s.faults_rc, s.faults_out = faults.wait(900), (s.faults / "faults.out").read_text()
     return s
 

@@ -153,11 +153,13 @@ def test_an_external_baseline_is_fetched_evaluated_and_tabled(mini_runs):
     model card's tokens."""
     from safetensors.torch import load_file
 
-    from .conftest import BASELINE_COMMIT, MINI_BASELINE
+    from mergelimits.synthetic.hub import commit_of
+
+    from .conftest import MINI_BASELINE
 
     res = mini_runs.a / "results/tiny"
     out = res / "models/ext-tiny_gpt/step~0"
-    assert json.loads((out / "source.json").read_text())["commit"] == BASELINE_COMMIT
+    assert json.loads((out / "source.json").read_text())["commit"] == commit_of(MINI_BASELINE["repo"], "main")
     assert mini_runs.out["a"].count("rule fetch_baseline:") == 1
     t1 = pd.read_csv(res / "tables/table1.csv")
     assert t1.model.iloc[-1] == MINI_BASELINE["label"]

@@ -11,6 +11,7 @@ the model's tokenizer: the paper's metric) and sentence chrF++ (sacrebleu).
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 from importlib.resources import files
@@ -28,8 +29,9 @@ log = logging.getLogger(__name__)
 TEMPLATES = files("mergelimits") / "resources" / "lm_eval"  # package data
 #: the metric each benchmark's tables report
 PRIMARY = {b.name: b.metric for b in registry.BENCHMARKS.values()}
-SCORE_COLUMNS = ["model", "step", "benchmark", "lang", "item", "acc", "acc_norm_char", "acc_norm_token",
-                 "chrf", "source", "hypothesis", "reference"]
+#: the per-item scores (empty where a benchmark has no such score)
+METRICS = ["acc", "acc_norm_char", "acc_norm_token", "chrf"]
+SCORE_COLUMNS = ["model", "step", "benchmark", "lang", "item", *METRICS, "source", "hypothesis", "reference"]
 
 
 def task_name(bench: str, lang: str) -> str:
@@ -230,8 +232,20 @@ def evaluate_to_files(model_dir: str | Path, model: str, step: int, tasks: list[
     df = evaluate_model(model_dir, model, step, tasks, tasks_dir, batch_size, seed, samples_out)
     counts = df.groupby(["benchmark", "lang"]).size()
     log.info("%s step %s: %d items in %d benchmark × language cells", model, step, len(df), len(counts))
-    df.to_csv(scores_out, sep="\t", index=False)
+    write_scores(df, scores_out)
     return df
+
+
+def write_scores(df: pd.DataFrame, path: str | Path) -> None:
+    """Per-item scores as TSV, every text field quoted: a generation may hold any character,
+    a carriage return among them, which an unquoted TSV reader takes for a line break."""
+    df.to_csv(path, sep="\t", index=False, quoting=csv.QUOTE_NONNUMERIC)
+
+
+def read_scores(path: str | Path) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values={c: [""] for c in METRICS})
 
 
 def write_flores_pairs(source: str | Path, target: str | Path, out: str | Path, lang: str) -> int:

@@ -1,0 +1,254 @@
+"""A local Hugging Face hub cache that serves a paper-shaped config's sources, offline.
+
+Every `data.hub` source, HPLT's checkpoint branches, the baselines and (on request) the
+published Mixed model are written where `huggingface_hub` looks for them with
+HF_HUB_OFFLINE=1 (`<cache>/{datasets,models}--<org>--<name>/refs/<revision>` naming a
+snapshot), in the formats the hub serves: MultiBLiMP TSV, Belebele and m_hellaswag JSONL,
+HellaSwag's Parquet with integer labels, X-CSR's Parquet conversion (choices as a struct of
+lists), flores_plus Parquet, HPLT 2.0 text shards, sharded safetensors checkpoints. The text
+is the tiny study's generated languages, so the paper's DAG runs end to end on a CPU
+(`config/paper-smoke.yaml`, `make smoke`) through the same fetch code as on LUMI.
+
+HPLT's experts really started from the Megatron step 0 that `init_model` rebuilds; the
+fixture's experts do too: each is that step 0 moved along its own seeded direction, further
+at later steps, so `verify_init` and the merges see what they would see upstream.
+
+    python -m mergelimits.synthetic.hub --configfile config/paper.yaml config/paper-smoke.yaml \
+        --cache .fixture-hub/paper-smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from .. import benchfiles, languages, modelid
+from . import writers
+
+#: items per language and benchmark: enough for 5-shot prompts and a few scored items
+SIZES = {"multiblimp": 20, "belebele": 12, "hellaswag": 12, "xcsqa": 12, "flores_dev": 6, "flores_devtest": 12}
+CORPUS_SHARDS, DOCS_PER_SHARD, SENTENCES_PER_DOC = 3, 80, 4
+#: the size of an expert's move from step 0 at its last step, relative to the init's weights
+EXPERT_SHIFT = 0.5
+
+
+def load_config(paths: list[str | Path]) -> dict:
+    """Config files merged as `snakemake --configfile a b` merges them."""
+    from snakemake.utils import update_config
+
+    config: dict = {}
+    for path in paths:
+        update_config(config, yaml.safe_load(Path(path).read_text()))
+    return config
+
+
+def commit_of(repo: str, revision: str) -> str:
+    """The snapshot a branch resolves to: a stable fake commit hash."""
+    if len(revision) == 40 and all(c in "0123456789abcdef" for c in revision):
+        return revision
+    return hashlib.sha1(f"{repo}@{revision}".encode()).hexdigest()
+
+
+def snapshot(cache: Path, repo: str, revision: str, repo_type: str = "dataset") -> Path:
+    """The (new or existing) snapshot folder that `revision` of `repo` resolves to."""
+    base = Path(cache) / f"{'datasets' if repo_type == 'dataset' else 'models'}--{repo.replace('/', '--')}"
+    commit = commit_of(repo, revision)
+    if commit != revision:
+        ref = base / "refs" / revision
+        ref.parent.mkdir(parents=True, exist_ok=True)
+        ref.write_text(commit)
+    snap = base / "snapshots" / commit
+    snap.mkdir(parents=True, exist_ok=True)
+    return snap
+
+
+def _concrete(pattern: str, index: int = 0) -> str:
+    """A file name the hub could serve for a glob pattern (`data/validation-*.parquet`)."""
+    return pattern.replace("*", f"{index:05d}-of-{CORPUS_SHARDS:05d}" if "train" in pattern else "00000-of-00001")
+
+
+def _write_raw(bench: str, rows: list[dict], path: Path) -> None:
+    """One benchmark file as the hub serves it, the format chosen by its extension."""
+    import pandas as pd
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".tsv":
+        benchfiles.write_tsv(rows, path)
+    elif path.suffix == ".jsonl":
+        benchfiles.write_jsonl(rows, path)
+    elif path.suffix == ".parquet":
+        frame = pd.DataFrame(rows)
+        if bench == "xcsqa":  # the hub's Parquet conversion: choices become a struct of lists
+            frame["question"] = [{"stem": q["stem"], "choices": {"label": [c["label"] for c in q["choices"]],
+                                                                 "text": [c["text"] for c in q["choices"]]}}
+                                 for q in frame["question"]]
+        if bench == "hellaswag":  # Rowan/hellaswag's Parquet stores the label as an integer
+            frame["label"] = frame["label"].astype(int)
+        frame.to_parquet(path)
+    else:
+        raise ValueError(f"{path}: no fixture writer for {path.suffix}")
+
+
+def publish_benchmarks(config: dict, cache: Path) -> list[str]:
+    from ..hub import resolve
+
+    codes, seed = config["languages"], config["seeds"]["data"]
+    rows = writers.benchmark_rows(codes, seed, SIZES)
+    served = []
+    for bench in config["benchmarks"]:
+        for lang, files in rows[bench].items():
+            source = resolve(config["data"]["hub"][bench], bench, lang)
+            snap = snapshot(cache, source.repo, source.revision, source.repo_type)
+            for name, pattern in source.files.items():
+                _write_raw(bench, files[name], snap / _concrete(pattern))
+            served.append(f"{bench}/{lang}")
+    return served
+
+
+def publish_corpus(config: dict, cache: Path) -> None:
+    """HPLT 2.0 cleaned: Parquet shards of documents with a text column, per language."""
+    import pandas as pd
+
+    from ..hub import resolve_corpus
+
+    for lang in config["languages"]:
+        source = resolve_corpus(config["data"]["hub"]["corpus"], lang)
+        snap = snapshot(cache, source.repo, source.revision)
+        for shard in range(CORPUS_SHARDS):
+            docs = writers.corpus_docs(lang, config["seeds"]["data"] + shard, DOCS_PER_SHARD, SENTENCES_PER_DOC)
+            path = snap / _concrete(source.files["train.jsonl"], shard)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame({"id": [f"{lang}-{shard}-{i}" for i in range(len(docs))], "text": docs,
+                          "lang": [source.files["train.jsonl"].split("/")[0]] * len(docs)}).to_parquet(path)
+
+
+def publish_tokenizer(config: dict, cache: Path, work: Path) -> Path:
+    """A small tokenizer trained on the languages' text, under the paper tokenizer's name and
+    file names (Gemma-3's `tokenizer.json` and `tokenizer_config.json`)."""
+    from .. import tokenizer
+    from ..hub import resolve_tokenizer
+
+    corpus = work / "tokenizer-corpus.jsonl"
+    benchfiles.write_jsonl([{"text": t} for lang in config["languages"]
+                            for t in writers.corpus_docs(lang, config["seeds"]["data"], 60, SENTENCES_PER_DOC)], corpus)
+    tok_dir = tokenizer.train([corpus], 400, work / "tokenizer")
+    source = resolve_tokenizer(config["data"]["hub"]["tokenizer"])
+    snap = snapshot(cache, source.repo, source.revision, source.repo_type)
+    for name, pattern in source.files.items():
+        shutil.copyfile(tok_dir / name, snap / pattern)
+    return tok_dir
+
+
+def _direction(state: dict, seed: int):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    return {k: torch.randn(v.shape, generator=g) * v.float().std().clamp_min(1e-3) * EXPERT_SHIFT
+            for k, v in state.items()}
+
+
+def _publish_model(cache: Path, repo: str, revision: str, state: dict, init_dir: Path) -> None:
+    """A Llama checkpoint with the init's config and tokenizer, in several safetensors shards
+    as the HPLT repositories hold theirs."""
+    from .. import model, tokenizer
+
+    m = model.load_model(init_dir)
+    m.load_state_dict(state)
+    snap = snapshot(cache, repo, revision, "model")
+    m.save_pretrained(snap, max_shard_size="200KB")
+    tokenizer.load(init_dir).save_pretrained(snap)
+
+
+def publish_checkpoints(config: dict, cache: Path, tok_dir: Path, work: Path, mixed: bool = False) -> list[str]:
+    """HPLT's monolingual checkpoints, one branch per step, from the study's own step 0
+    (built here as `init_model` builds it); with `mixed`, the published Mixed model too."""
+    from .. import model
+    from ..megatron.init import build_step0
+
+    pre = config["pretrain"]
+    init_dir = work / "init"
+    if pre.get("init", "torch") == "megatron":
+        build_step0(pre["arch"], tok_dir, config["seeds"]["init"], init_dir)
+    else:
+        model.make_init(pre["arch"], tok_dir, config["seeds"]["init"], init_dir)
+    init = {k: v.clone() for k, v in model.load_model(init_dir).state_dict().items()}
+    steps = sorted(set(pre["checkpoints"]) | {pre.get("verify_init", {}).get("step", pre["checkpoints"][0])})
+    final = max(pre["checkpoints"])
+    served = []
+    directions = {}
+    for lang in config["languages"]:
+        directions[lang] = _direction(init, writers.grammar._stable_seed(config["seeds"]["data"], "hplt", lang))
+        repo = pre["hplt"]["repo"].format(code=languages.get(lang).source_code("hplt"))
+        for step in steps:
+            state = {k: init[k] + directions[lang][k] * (step / final) for k in init}
+            _publish_model(cache, repo, pre["hplt"]["revision"].format(step=step), state, init_dir)
+            served.append(f"{repo}@{step}")
+    if mixed:
+        hub_cfg = pre["mixed_hub"]
+        for step in pre["checkpoints"]:
+            state = {k: init[k] + sum(d[k] for d in directions.values()) / len(directions) * (step / final)
+                     for k in init}
+            _publish_model(cache, hub_cfg["repo"], hub_cfg["revision"].format(step=step), state, init_dir)
+            served.append(f"{hub_cfg['repo']}@{step} ({modelid.mixed(len(directions))})")
+    return served
+
+
+def publish_baseline(cache: Path, repo: str, revision: str = "main", with_tokenizer: bool = True,
+                     seed: int = 5) -> None:
+    """A tiny GPT-2 with a tokenizer of its own: a baseline of another architecture."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from .. import tokenizer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus.jsonl"
+        benchfiles.write_jsonl([{"text": t} for c in ("deu", "eng", "fra") for t in writers.corpus_docs(c, seed, 20, 4)],
+                               corpus)
+        tok = tokenizer.load(tokenizer.train([corpus], 320, Path(tmp) / "tok"))
+    snap = snapshot(cache, repo, revision, "model")
+    import torch
+
+    torch.manual_seed(seed)
+    GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_positions=256, n_embd=16, n_layer=1, n_head=2,
+                               bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)).save_pretrained(snap)
+    if with_tokenizer:
+        tok.save_pretrained(snap)
+
+
+def build(config: dict, cache: Path, mixed: bool = False) -> dict:
+    """Serve every hub source of `config` from `cache`; returns what was served."""
+    if config["data"].get("source") != "hub":
+        raise ValueError("data.source is not 'hub': this config fetches nothing")
+    cache = Path(cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        served = {"benchmarks": publish_benchmarks(config, cache)}
+        publish_corpus(config, cache)
+        tok_dir = publish_tokenizer(config, cache, work)
+        if config["pretrain"].get("monolingual") == "hplt" or mixed:
+            served["checkpoints"] = publish_checkpoints(config, cache, tok_dir, work, mixed)
+    for entry in config.get("baselines", []):
+        publish_baseline(cache, entry["repo"], entry["revision"])
+    served["baselines"] = [b["repo"] for b in config.get("baselines", [])]
+    return served
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--configfile", nargs="+", required=True, help="config files, merged as Snakemake merges them")
+    ap.add_argument("--cache", required=True, type=Path, help="the hub cache to write (HF_HUB_CACHE)")
+    ap.add_argument("--mixed", action="store_true", help="also serve pretrain.mixed_hub's branches")
+    args = ap.parse_args(argv)
+    served = build(load_config(args.configfile), args.cache, args.mixed)
+    print(json.dumps(served, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The paper config's DAG at toy size (config/paper-smoke.yaml over config/paper.yaml): every
+hub source served in its real format by a local hub cache (mergelimits.synthetic.hub),
+Mixed3 pre-trained by megatron-core with torchrun on 2 CPU ranks through the rule that runs
+with srun on LUMI, and every rule of the paper's DAG executed."""
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from mergelimits import model, tokenizer
+from mergelimits.synthetic import hub as fixture_hub
+
+from .conftest import ROOT, jobs_run, snakemake_cmd
+
+CONFIGS = [str(ROOT / "config" / "paper.yaml"), str(ROOT / "config" / "paper-smoke.yaml")]
+R = "results/paper-smoke"
+
+
+@pytest.fixture(scope="session")
+def smoke(tmp_path_factory):
+    from types import SimpleNamespace
+
+    root = tmp_path_factory.mktemp("smoke")
+    cache, work = root / "hub", root / "work"
+    built = subprocess.run([sys.executable, "-m", "mergelimits.synthetic.hub", "--configfile", *CONFIGS,
+                            "--cache", str(cache)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-3000:]
+    env = {**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           "PYTHONWARNINGS": "ignore",
+           # the shell rule's `torchrun` and `python`: the environment's, as on LUMI the image's
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(snakemake_cmd("--configfile", *CONFIGS, "--directory", str(work), "--profile",
+                                        str(ROOT / "profiles/local"), "--cores", "2"),
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return SimpleNamespace(work=work, out=proc.stdout + proc.stderr, cache=cache, config=fixture_hub.load_config(CONFIGS))
+
+
+def test_the_smoke_run_executes_every_rule_of_the_paper_dag(smoke):
+    plan = subprocess.run(snakemake_cmd("-n", "--quiet", "rules", "--configfile", CONFIGS[0]),
+                          capture_output=True, text=True)
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    paper_rules = set(jobs_run(plan.stdout))
+    ran = jobs_run(smoke.out)
+    assert len(paper_rules) > 25, plan.stdout
+    assert paper_rules - set(ran) == set(), f"rules of the paper DAG the smoke run never ran: {paper_rules - set(ran)}"
+
+
+def test_every_source_is_fetched_from_the_hub_with_its_commit(smoke):
+    w = smoke.work / R
+    record = json.loads((w / "data/benchmarks/flores/lang~fra/devtest.jsonl.source.json").read_text())
+    assert record == {**record, "repo": "openlanguagedata/flores_plus",
+                      "commit": fixture_hub.commit_of("openlanguagedata/flores_plus", "main")}
+    hella = json.loads((w / "data/benchmarks/hellaswag/lang~eng/validation.jsonl.source.json").read_text())
+    assert hella["repo"] == "Rowan/hellaswag"  # the per-language override, read from Parquet
+    assert tokenizer.load(w / "data/tokenizer").bos_token == "<s>"
+    corpus = json.loads((w / "data/corpus/mono-tur/source.json").read_text())
+    # data.hub.corpus.max_files: the first two of three shards, and nothing else downloaded
+    assert corpus["files"] == [f"tur_Latn/train/0000{i}-of-00003.parquet" for i in range(2)]
+    snap = next((smoke.cache / "datasets--HPLT--HPLT2.0_cleaned" / "snapshots").iterdir())
+    assert len(list(snap.rglob("*.parquet"))) == 3 * 3  # the fixture serves three per language
+    hplt = json.loads((w / "models/mono-eng/step~8/source.json").read_text())
+    assert hplt["repo"] == "HPLT/hplt2c_eng_checkpoints" and hplt["revision"] == "checkpoint_0000008"
+
+
+def test_the_published_experts_start_from_the_rebuilt_step0(smoke):
+    """verify_init compares the rebuilt init with HPLT's early branch (the fixture's experts
+    moved away from the same Megatron step 0): close, yet not the same weights."""
+    checks = pd.read_csv(smoke.work / R / "models/init/verify_init.tsv", sep="\t")
+    matrices = checks[checks["matrix"]]
+    assert len(matrices) == 1 + 2 * 7  # embeddings (tied) and seven matrices per layer
+    assert smoke.config["pretrain"]["verify_init"]["min_cosine"] < matrices["cosine"].median() < 0.999
+
+
+def test_mixed_is_pretrained_by_megatron_on_two_ranks_and_exported(smoke):
+    from .test_train_gpt import digests
+
+    w = smoke.work / R
+    log = (smoke.work / "logs/paper-smoke/pretrain/pretrain_megatron/mixed3.log").read_text()
+    # Both ranks log their weights' digest at steps 4 and 8 (check_weight_hash_interval) and at
+    # the end: two sets of weights, each held by both ranks.
+    held = Counter(digests(log))
+    assert len(held) == 2 and sorted(held.values()) == [2, 4], held
+    assert "identical across data-parallel replicas: False" not in log
+    steps, gb, seq = 8, 4, smoke.config["pretrain"]["arch"]["seq_len"]
+    for lang in ("eng", "fra", "tur"):  # Mixed3 reads a third of its tokens in each language
+        record = json.loads((w / f"megatron/data/mono-{lang}.json").read_text())
+        assert record["tokens"] >= record["budget"] == steps * gb * seq // 3
+    init = load_file(w / "models/init" / model.WEIGHTS)
+    for step in (4, 8):
+        hf = load_file(w / f"models/mixed3/step~{step}" / model.WEIGHTS)
+        assert hf.keys() == init.keys()
+        assert not torch.equal(hf["model.norm.weight"], init["model.norm.weight"])
+
+
+def test_the_tables_and_figures_hold_every_configured_model(smoke):
+    w = smoke.work / R
+    store = pd.read_parquet(w / "eval/scores.parquet")
+    models = set(store["model"])
+    assert {"mono-eng", "mono-fra", "mono-tur", "mixed3", "linear-all3", "ties-all3", "dare_ties-all3",
+            "linear-eng+fra", "linear-succ2", "ext-tiny_gpt"} <= models
+    assert set(store["benchmark"]) == {"multiblimp", "belebele", "hellaswag", "xcsqa", "flores"}
+    for name in ("figure1", "figure2", "figure3", "cka_heatmap"):
+        assert (w / "figures" / f"{name}.png").stat().st_size > 1000
