@@ -159,3 +159,45 @@ def mini_runs(tiny_config, baseline_hub, tmp_path_factory):
         runs.out[name] = (getattr(runs, name) / "run.out").read_text()
         assert rc == 0, f"mini study run {name} failed:\n{runs.out[name][-3000:]}"
     return runs
+
+
+#: the paper config at toy size, and over it the rebuild from published weights
+SMOKE_CONFIGS = [str(ROOT / "config" / name) for name in ("paper.yaml", "paper-smoke.yaml")]
+PUBLISHED_CONFIGS = [*SMOKE_CONFIGS, str(ROOT / "config" / "paper-published.yaml")]
+
+
+@pytest.fixture(scope="session")
+def smoke_hub(tmp_path_factory) -> Path:
+    """A hub cache serving every source of both (mergelimits.synthetic.hub), built in its own
+    process as `make smoke` builds it."""
+    import subprocess
+    import sys
+
+    cache = tmp_path_factory.mktemp("smoke_hub")
+    built = subprocess.run([sys.executable, "-m", "mergelimits.synthetic.hub", "--configfile", *PUBLISHED_CONFIGS,
+                            "--cache", str(cache)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-3000:]
+    return cache
+
+
+@pytest.fixture(scope="session")
+def smoke(smoke_hub, tmp_path_factory):
+    """The paper-smoke run: config/paper-smoke.yaml over config/paper.yaml, `--cores 2` with
+    profiles/local, offline against `smoke_hub` (tests/test_smoke.py reads it)."""
+    import os
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    from mergelimits.synthetic import hub as fixture_hub
+
+    cache, work = smoke_hub, tmp_path_factory.mktemp("smoke")
+    env = {**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           "PYTHONWARNINGS": "ignore",
+           # the shell rule's `torchrun` and `python`: the environment's, as on LUMI the image's
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(snakemake_cmd("--configfile", *SMOKE_CONFIGS, "--directory", str(work), "--profile",
+                                        str(ROOT / "profiles/local"), "--cores", "2"),
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return SimpleNamespace(work=work, out=proc.stdout + proc.stderr, cache=cache, config=fixture_hub.load_config(SMOKE_CONFIGS))

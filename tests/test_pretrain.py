@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -207,73 +206,6 @@ def test_hplt_checkpoint_fetch(setup, tmp_path, monkeypatch):
     assert all(torch.equal(a[k], b[k]) for k in a)
     with pytest.raises(ValueError, match="pretrain.arch.layers"):
         hub.fetch_checkpoint("HPLT/hplt2c_deu_checkpoints", "checkpoint_0000020", tmp_path / "o2", {**ARCH, "layers": 3})
-
-
-def _publish(cache, repo: str, branches: dict[str, object]) -> None:
-    """A hub cache holding `repo` with one branch per (name -> model) in `branches`."""
-    import hashlib
-
-    base = cache / f"models--{repo.replace('/', '--')}"
-    (base / "refs").mkdir(parents=True, exist_ok=True)
-    for name, (m, tok) in branches.items():
-        commit = hashlib.sha1(f"{repo}@{name}".encode()).hexdigest()
-        (base / "refs" / name).write_text(commit)
-        m.save_pretrained(base / "snapshots" / commit)
-        tok.save_pretrained(base / "snapshots" / commit)
-
-
-@pytest.mark.slow
-def test_the_mixed_model_fetched_instead_of_trained(mini_runs, tmp_path, monkeypatch):
-    """pretrain.mixed: hub takes the published Mixed checkpoints (one branch per step) through
-    the same fetch path as HPLT's: no training job for it, the weights as published, the
-    commit recorded; a missing branch or another vocabulary stops the job in one line."""
-    import yaml
-
-    from mergelimits import hub
-
-    from .conftest import snakemake_cmd
-
-    cfg = yaml.safe_load(mini_runs.config.read_text())
-    cfg["pretrain"].update(mixed="hub", mixed_hub={"repo": "authors/mixed-3-checkpoints",
-                                                   "revision": "checkpoint_{step:07d}"})
-    path = tmp_path / "cfg.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    cache, work = tmp_path / "hub", tmp_path / "work"
-    env = {**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
-
-    def smk(*args):
-        return subprocess.run(snakemake_cmd("--configfile", str(path), "--directory", str(work), "--cores", "2", *args),
-                              capture_output=True, text=True, env=env)
-
-    plan = smk("-n", "--quiet", "rules", "--", "pretrain")
-    assert plan.returncode == 0, plan.stderr[-2000:]
-    assert "fetch_mixed_checkpoint        2" in plan.stdout and "pretrain_torch                3" in plan.stdout
-    for part in ("data", "models/init"):  # the same data and init as the mini study's: no need to rebuild them
-        shutil.copytree(mini_runs.a / "results/tiny" / part, work / "results/tiny" / part, copy_function=shutil.copy2)
-    init = work / "results/tiny/models/init"
-    published = model.load_model(init)
-    with torch.no_grad():
-        for p in published.parameters():
-            p.add_(0.01)
-    _publish(cache, "authors/mixed-3-checkpoints", {"checkpoint_0000200": (published, tokenizer.load(init))})
-    # One run for the published step and the missing one: the first lands, the second fails.
-    got = smk("--keep-going", "--", "results/tiny/models/mixed3/step~200/model.safetensors",
-              "results/tiny/models/mixed3/step~100/model.safetensors")
-    assert got.returncode != 0
-    out = work / "results/tiny/models/mixed3/step~200"
-    assert "rule init_model" not in got.stdout + got.stderr and "rule fetch_mixed_checkpoint" in got.stdout + got.stderr
-    a, b = published.state_dict(), load_file(out / model.WEIGHTS)
-    assert all(torch.equal(a[k], b[k]) for k in b)
-    assert json.loads((out / "source.json").read_text())["revision"] == "checkpoint_0000200"
-    log = (work / "logs/tiny/pretrain/fetch_mixed/mixed3/step~100.log").read_text()
-    assert "authors/mixed-3-checkpoints: no branch 'checkpoint_0000100'" in log
-    assert not (work / "results/tiny/models/mixed3/step~100/model.safetensors").exists()
-    import huggingface_hub.constants as c
-
-    monkeypatch.setattr(c, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
-    with pytest.raises(ValueError, match=r"has a vocabulary of \d+ but the study's models have 7"):
-        hub.fetch_checkpoint("authors/mixed-3-checkpoints", "checkpoint_0000200", tmp_path / "x", None, None, 7)
 
 
 ACROSS_PROCESSES = """

@@ -40,11 +40,13 @@ PAIR = "linear-eng+fra"
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
-def start(workdir: Path, configfile: Path, *args: str, name: str) -> subprocess.Popen:
-    """Snakemake in the background, its output in workdir/<name>.out."""
+def start(workdir: Path, configfile: Path, *args: str, name: str, nice: bool = False) -> subprocess.Popen:
+    """Snakemake in the background, its output in workdir/<name>.out; `nice`: it and the
+    jobs it submits at the lowest CPU priority (PropagatePrioProcess in tools/local-slurm.sh)."""
     workdir.mkdir(exist_ok=True)
     out = open(workdir / f"{name}.out", "w")
-    return subprocess.Popen([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+    return subprocess.Popen([*(["nice", "-n", "19"] if nice else []), sys.executable, "-m", "snakemake",
+                             "--snakefile", str(ROOT / "Snakefile"),
                              "--configfile", str(configfile), "--directory", str(workdir), *args],
                             stdout=out, stderr=subprocess.STDOUT, env=ENV)
 
@@ -113,7 +115,7 @@ def session(slurm, mini_runs, tiny_config, tmp_path_factory):
     faults = start(s.faults, faults_cfg, *profile, "--keep-going",
                    "--set-resources", "pretrain_torch:runtime=1", "generate_benchmarks:mem_mb=60", "--",
                    f"results/tiny/models/mono-eng/step~{10**6}/model.safetensors",
-                   "results/tiny/data/benchmarks/generated.json", name="faults")
+                   "results/tiny/data/benchmarks/generated.json", name="faults", nice=True)
     s.second_rc, s.second = second.wait(900), (s.slurm / "second.out").read_text()
 
     # 3. The reruns, one at a time, beside the faults run.

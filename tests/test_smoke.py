@@ -4,44 +4,20 @@ Mixed3 pre-trained by megatron-core with torchrun on 2 CPU ranks through the rul
 with srun on LUMI, and every rule of the paper's DAG executed."""
 
 import json
-import os
 import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pandas as pd
-import pytest
 import torch
 from safetensors.torch import load_file
 
 from mergelimits import model, tokenizer
 from mergelimits.synthetic import hub as fixture_hub
 
-from .conftest import ROOT, jobs_run, snakemake_cmd
+from .conftest import SMOKE_CONFIGS as CONFIGS
+from .conftest import jobs_run, snakemake_cmd
 
-CONFIGS = [str(ROOT / "config" / "paper.yaml"), str(ROOT / "config" / "paper-smoke.yaml")]
 R = "results/paper-smoke"
-
-
-@pytest.fixture(scope="session")
-def smoke(tmp_path_factory):
-    from types import SimpleNamespace
-
-    root = tmp_path_factory.mktemp("smoke")
-    cache, work = root / "hub", root / "work"
-    built = subprocess.run([sys.executable, "-m", "mergelimits.synthetic.hub", "--configfile", *CONFIGS,
-                            "--cache", str(cache)], capture_output=True, text=True)
-    assert built.returncode == 0, built.stderr[-3000:]
-    env = {**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "PYTHONWARNINGS": "ignore",
-           # the shell rule's `torchrun` and `python`: the environment's, as on LUMI the image's
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.run(snakemake_cmd("--configfile", *CONFIGS, "--directory", str(work), "--profile",
-                                        str(ROOT / "profiles/local"), "--cores", "2"),
-                          capture_output=True, text=True, env=env)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return SimpleNamespace(work=work, out=proc.stdout + proc.stderr, cache=cache, config=fixture_hub.load_config(CONFIGS))
 
 
 def test_the_smoke_run_executes_every_rule_of_the_paper_dag(smoke):

@@ -40,15 +40,17 @@ def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, trained
 
 
 def test_the_paper_from_published_weights_trains_nothing(tmp_path):
-    """config/published-mixed.yaml over the paper config: HPLT's experts and the authors'
-    Mixed10 fetched, no pre-training, no pre-training corpus."""
+    """config/paper-published.yaml over the paper config: HPLT's experts, the authors' step 0
+    and Mixed10 fetched, no pre-training, no pre-training corpus; Merged10 (linear) compared
+    with the authors' merge at each of the seven checkpoints."""
     proc = snakemake("-n", "--quiet", "rules", "--configfile", str(ROOT / "config/paper.yaml"),
-                     str(ROOT / "config/published-mixed.yaml"), "--directory", str(tmp_path))
+                     str(ROOT / "config/paper-published.yaml"), "--directory", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout, re.M))
     assert jobs["fetch_mixed_checkpoint"] == "7" and jobs["fetch_hplt_checkpoint"] == "70"
     assert not {"pretrain_megatron", "megatron_index", "export_megatron", "fetch_corpus"} & set(jobs)
     assert jobs["merge_evaluate"] == "63"
+    assert jobs["fetch_published_merge"] == jobs["compare_published_merge"] == "7"
 
 
 @pytest.mark.slow

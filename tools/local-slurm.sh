@@ -60,6 +60,9 @@ KillWait=5
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 SlurmdParameters=config_overrides
+# A job runs at the nice value of the sbatch that submitted it: tests/test_slurm.py submits its
+# CPU-bound time-limit job niced, so that it takes only what the study's jobs leave.
+PropagatePrioProcess=1
 NodeName=${host} NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${mem} State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF

@@ -151,6 +151,9 @@ def semantic_errors(cfg: dict) -> list[str]:
                 errors.append(f"pretrain.verify_init.lang: {check['lang']!r} is not one of the configured languages")
             if check["step"] not in steps:
                 errors.append(f"pretrain.verify_init.step: {check['step']} is not one of pretrain.checkpoints")
+    if pre.get("init") == "hub" and "init_hub" not in pre:
+        errors.append("pretrain.init_hub: required when pretrain.init is 'hub' (the repository and branch of the "
+                      "published step 0)")
     if pre.get("mixed") == "hub" and "mixed_hub" not in pre:
         errors.append("pretrain.mixed_hub: required when pretrain.mixed is 'hub' (the repository of the published "
                       "Mixed checkpoints)")
@@ -166,6 +169,10 @@ def semantic_errors(cfg: dict) -> list[str]:
         for i, step in enumerate(spec if isinstance(spec, list) else []):
             if step not in steps:
                 errors.append(f"{key}[{i}]: {step} is not one of pretrain.checkpoints")
+    published = merge.get("published") or {}
+    for i, step in enumerate(published.get("steps") if isinstance(published.get("steps"), list) else []):
+        if step not in steps:
+            errors.append(f"merge.published.steps[{i}]: {step} is not one of pretrain.checkpoints")
     order = merge.get("successive", {}).get("order", "seeded")
     if isinstance(order, list) and sorted(order) != sorted(langs):
         extra = sorted({c for c in order if c not in langs or order.count(c) > 1})

@@ -142,3 +142,47 @@ def _single_file(out: Path) -> None:
     index = out / "model.safetensors.index.json"
     if index.exists():
         index.unlink()
+
+
+# Checking a merge against a published one --------------------------------------------
+
+def ulp_distance(a, b):
+    """Elementwise distance in units in the last place between two tensors of one floating
+    dtype (float16, bfloat16, float32): how many representable values lie between them.
+    Adjacent values are 1 apart, +0 and -0 are 0 apart."""
+    import torch
+
+    bits = {torch.float16: torch.int16, torch.bfloat16: torch.int16, torch.float32: torch.int32}[a.dtype]
+    low = torch.iinfo(bits).min
+
+    def ordered(t):  # sign-magnitude bits onto one integer line, in the order of the values
+        i = t.contiguous().view(bits).to(torch.int64)
+        return torch.where(i < 0, low - i, i)
+
+    return (ordered(a) - ordered(b)).abs()
+
+
+def compare_with_published(ours: str | Path, published: str | Path, dtype: str) -> list[dict]:
+    """Tensor by tensor, this workflow's merge against a published one, both cast to the
+    merge's dtype: elements, elements that differ, largest absolute difference and largest
+    distance in ulps. Tied embeddings may be stored once on either side."""
+    import torch
+    from safetensors.torch import load_file
+
+    dt = getattr(torch, dtype)
+    a, b = load_file(Path(ours) / WEIGHTS), load_file(Path(published) / WEIGHTS)
+    for side in (a, b):
+        if "lm_head.weight" not in side and "model.embed_tokens.weight" in side:
+            side["lm_head.weight"] = side["model.embed_tokens.weight"]
+    if a.keys() != b.keys():
+        diff = sorted(set(a) ^ set(b))
+        raise MergeError(f"{published} holds other tensors than the merge {ours}: {', '.join(diff[:5])}")
+    rows = []
+    for name in sorted(a):
+        x, y = a[name].to(dt), b[name].to(dt)
+        if x.shape != y.shape:
+            raise MergeError(f"{name}: shape {tuple(x.shape)} in {ours}, {tuple(y.shape)} in {published}")
+        ulps = ulp_distance(x, y)
+        rows.append({"tensor": name, "elements": x.numel(), "differing": int((ulps > 0).sum()),
+                     "max_abs_diff": float((x.float() - y.float()).abs().max()), "max_ulp": int(ulps.max())})
+    return rows

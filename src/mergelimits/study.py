@@ -69,6 +69,8 @@ class Study:
     baselines: tuple[tuple[str, str], ...] = ()  #: (model id, label) of each external baseline
     pretrain_tokens: float = 0.0  #: training tokens (billions) of each pre-trained model
     baseline_tokens: tuple[tuple[str, float | None], ...] = ()  #: (model id, its model card's tokens)
+    #: (model id, step) of each merge compared with a published one (merge.published)
+    published_merges: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def from_config(cls, cfg: dict) -> Study:
@@ -76,6 +78,7 @@ class Study:
         m = cfg["merge"]
         steps = tuple(cfg["pretrain"]["checkpoints"])
         order = m["successive"].get("order", "seeded")
+        pub = m.get("published")
         return cls(
             languages=langs,
             benchmarks=tuple(cfg["benchmarks"]),
@@ -92,6 +95,8 @@ class Study:
             baselines=tuple((modelid.external(b["name"]), b["label"]) for b in cfg.get("baselines", [])),
             pretrain_tokens=pretrain_tokens_b(cfg["pretrain"]),
             baseline_tokens=tuple((modelid.external(b["name"]), b["tokens_b"]) for b in cfg.get("baselines", [])),
+            published_merges=tuple((modelid.merged_all(pub["method"], len(langs)), s)
+                                   for s in steps_of(pub["steps"], steps)) if pub else (),
         )
 
     # Models -----------------------------------------------------------------------------

@@ -14,6 +14,10 @@ rule merge:
         [merge_record(model, step) for model, step in STUDY.merges],
         "<results>/merges/successive_order.json",
         "<results>/merges/parametric_similarity.tsv",
+        [
+            f"<results>/merges/published/{model}/step~{step}.tsv"
+            for model, step in STUDY.published_merges
+        ],
 
 
 rule merge_evaluate:
@@ -98,3 +102,66 @@ rule parametric_similarity:
         languages=STUDY.languages,
     script:
         "../../scripts/parametric_similarity.py"
+
+
+if STUDY.published_merges:
+
+    localrules:
+        fetch_published_merge,
+
+    rule fetch_published_merge:
+        # The authors' merged model at a step (Sethjsa/multimerge upload_models.py: one
+        # `checkpoint_NNNNNNN` branch per step of `merged-10-checkpoints`).
+        input:
+            init_config=rules.init_model.output.config,
+        output:
+            weights="<results>/published/{model}/step~{step}/model.safetensors",
+            record="<results>/published/{model}/step~{step}/source.json",
+        log:
+            "<logs>/merge/fetch_published/{model}/step~{step}.log",
+        wildcard_constraints:
+            model=MERGED_RE,
+        retries: 3
+        conda:
+            "../../envs/mergelimits.yaml"
+        params:
+            source=config["merge"].get("published"),
+            arch=config["pretrain"]["arch"],
+        script:
+            "../../scripts/fetch_published.py"
+
+    rule compare_published_merge:
+        # This workflow's merge, made again as merge_evaluate made it, tensor by tensor
+        # against the published one; fails beyond merge.published.tolerance_ulp.
+        input:
+            members=lambda wc: [
+                checkpoint_path(modelid.mono(lang), wc.step)
+                for lang in STUDY.members(wc.model)
+            ],
+            base=rules.init_model.output.weights,
+            published=rules.fetch_published_merge.output.weights,
+        output:
+            "<results>/merges/published/{model}/step~{step}.tsv",
+        log:
+            "<logs>/merge/compare_published/{model}/step~{step}.log",
+        wildcard_constraints:
+            model=MERGED_RE,
+        conda:
+            "../../envs/mergelimits.yaml"
+        resources:
+            runtime=60,
+            mem_mb=32000,
+        params:
+            method=lambda wc: modelid.parse(wc.model).method,
+            density=config["merge"]["density"],
+            dtype=config["merge"]["dtype"],
+            seed=config["seeds"]["merge"],
+            tolerance=config["merge"].get("published", {}).get("tolerance_ulp"),
+            published=lambda wc: "{repo}@{revision}".format(
+                repo=config["merge"]["published"]["repo"],
+                revision=config["merge"]["published"]["revision"].format(
+                    step=int(wc.step)
+                ),
+            ),
+        script:
+            "../../scripts/compare_published_merge.py"

@@ -21,6 +21,10 @@ rule init_model:
         record="<results>/models/init/init.json",
     log:
         "<logs>/pretrain/init_model.log",
+    # a published step 0 is a download (pretrain.init: hub): retried, as every fetch. Unlike
+    # the other fetches it stays a cluster job: tools/sbatch_lines.py reads localrules
+    # statically, and one 4 GB download costs a compute node little.
+    retries: 3 if config["pretrain"].get("init") == "hub" else 0
     conda:
         "../../envs/mergelimits.yaml"
     resources:
@@ -30,6 +34,7 @@ rule init_model:
         arch=config["pretrain"]["arch"],
         seed=config["seeds"]["init"],
         engine=config["pretrain"].get("init", "torch"),
+        source=config["pretrain"].get("init_hub"),
     script:
         "../../scripts/init_model.py"
 
@@ -232,4 +237,4 @@ if config["pretrain"].get("mixed", "train") == "hub":
             source=config["pretrain"].get("mixed_hub"),
             arch=config["pretrain"]["arch"],
         script:
-            "../../scripts/fetch_mixed_checkpoint.py"
+            "../../scripts/fetch_published.py"

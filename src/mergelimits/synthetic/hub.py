@@ -1,7 +1,7 @@
 """A local Hugging Face hub cache that serves a paper-shaped config's sources, offline.
 
-Every `data.hub` source, HPLT's checkpoint branches, the baselines and (on request) the
-published Mixed model are written where `huggingface_hub` looks for them with
+Every `data.hub` source, HPLT's checkpoint branches, the baselines and, where the config
+fetches them, the published step 0, Mixed model and merges are written where `huggingface_hub` looks for them with
 HF_HUB_OFFLINE=1 (`<cache>/{datasets,models}--<org>--<name>/refs/<revision>` naming a
 snapshot), in the formats the hub serves: MultiBLiMP TSV, Belebele and m_hellaswag JSONL,
 HellaSwag's Parquet with integer labels, X-CSR's Parquet conversion (choices as a struct of
@@ -153,49 +153,74 @@ def _direction(state: dict, seed: int):
             for k, v in state.items()}
 
 
-def _publish_model(cache: Path, repo: str, revision: str, state: dict, init_dir: Path) -> None:
-    """A Llama checkpoint with the init's config and tokenizer, in several safetensors shards
-    as the HPLT repositories hold theirs."""
+def _save(state: dict, init_dir: Path, out_dir: Path, shard: str | None = None) -> Path:
+    """A Llama checkpoint with the init's config and tokenizer (in shards, if `shard` is a
+    size, as the HPLT repositories hold theirs)."""
     from .. import model, tokenizer
 
     m = model.load_model(init_dir)
     m.load_state_dict(state)
+    m.save_pretrained(out_dir, **({"max_shard_size": shard} if shard else {}))
+    tokenizer.load(init_dir).save_pretrained(out_dir)
+    return out_dir
+
+
+def _copy(src: Path, cache: Path, repo: str, revision: str) -> None:
     snap = snapshot(cache, repo, revision, "model")
-    m.save_pretrained(snap, max_shard_size="200KB")
-    tokenizer.load(init_dir).save_pretrained(snap)
+    for f in src.iterdir():
+        if f.is_file():
+            shutil.copyfile(f, snap / f.name)
 
 
-def publish_checkpoints(config: dict, cache: Path, tok_dir: Path, work: Path, mixed: bool = False) -> list[str]:
-    """HPLT's monolingual checkpoints, one branch per step, from the study's own step 0
-    (built here as `init_model` builds it); with `mixed`, the published Mixed model too."""
-    from .. import model
+def publish_checkpoints(config: dict, cache: Path, tok_dir: Path, work: Path) -> list[str]:
+    """Every checkpoint the config fetches, made from the study's own step 0 (built here as
+    `init_model` builds it): HPLT's monolingual branches, and where the config takes them
+    from the hub, the published step 0, Mixed model and merges (the authors' repositories)."""
+    from .. import merge, model
     from ..megatron.init import build_step0
+    from ..study import steps_of
 
     pre = config["pretrain"]
     init_dir = work / "init"
-    if pre.get("init", "torch") == "megatron":
+    # a published step 0 is, as the authors', a Megatron run's: the one init_model rebuilds
+    if pre.get("init", "torch") in ("megatron", "hub"):
         build_step0(pre["arch"], tok_dir, config["seeds"]["init"], init_dir)
     else:
         model.make_init(pre["arch"], tok_dir, config["seeds"]["init"], init_dir)
     init = {k: v.clone() for k, v in model.load_model(init_dir).state_dict().items()}
-    steps = sorted(set(pre["checkpoints"]) | {pre.get("verify_init", {}).get("step", pre["checkpoints"][0])})
-    final = max(pre["checkpoints"])
-    served = []
-    directions = {}
+    checkpoints = tuple(pre["checkpoints"])
+    final = max(checkpoints)
+    steps = sorted(set(checkpoints) | {pre.get("verify_init", {}).get("step", checkpoints[0])})
+    served, experts, directions = [], {}, {}
     for lang in config["languages"]:
         directions[lang] = _direction(init, writers.grammar._stable_seed(config["seeds"]["data"], "hplt", lang))
         repo = pre["hplt"]["repo"].format(code=languages.get(lang).source_code("hplt"))
         for step in steps:
             state = {k: init[k] + directions[lang][k] * (step / final) for k in init}
-            _publish_model(cache, repo, pre["hplt"]["revision"].format(step=step), state, init_dir)
+            experts[lang, step] = _save(state, init_dir, work / "experts" / lang / str(step))
+            _copy(_save(state, init_dir, work / "sharded", shard="200KB"), cache, repo,
+                  pre["hplt"]["revision"].format(step=step))
+            shutil.rmtree(work / "sharded")
             served.append(f"{repo}@{step}")
-    if mixed:
-        hub_cfg = pre["mixed_hub"]
-        for step in pre["checkpoints"]:
+    if pre.get("init") == "hub":
+        _copy(init_dir, cache, pre["init_hub"]["repo"], pre["init_hub"]["revision"])
+        served.append(f"{pre['init_hub']['repo']}@{pre['init_hub']['revision']} (step 0)")
+    if pre.get("mixed") == "hub":
+        src = pre["mixed_hub"]
+        for step in checkpoints:
             state = {k: init[k] + sum(d[k] for d in directions.values()) / len(directions) * (step / final)
                      for k in init}
-            _publish_model(cache, hub_cfg["repo"], hub_cfg["revision"].format(step=step), state, init_dir)
-            served.append(f"{hub_cfg['repo']}@{step} ({modelid.mixed(len(directions))})")
+            _copy(_save(state, init_dir, work / "mixed" / str(step)), cache, src["repo"],
+                  src["revision"].format(step=step))
+            served.append(f"{src['repo']}@{step} ({modelid.mixed(len(directions))})")
+    pub = config["merge"].get("published")
+    for step in steps_of(pub["steps"], checkpoints) if pub else ():
+        # the authors' merge: mergekit over the same experts, as merge_evaluate runs it
+        out = work / "merged" / str(step)
+        merge.run(pub["method"], [experts[lang, step] for lang in config["languages"]], out, base=init_dir,
+                  density=config["merge"]["density"], seed=config["seeds"]["merge"], dtype=config["merge"]["dtype"])
+        _copy(out, cache, pub["repo"], pub["revision"].format(step=step))
+        served.append(f"{pub['repo']}@{step}")
     return served
 
 
@@ -221,7 +246,7 @@ def publish_baseline(cache: Path, repo: str, revision: str = "main", with_tokeni
         tok.save_pretrained(snap)
 
 
-def build(config: dict, cache: Path, mixed: bool = False) -> dict:
+def build(config: dict, cache: Path) -> dict:
     """Serve every hub source of `config` from `cache`; returns what was served."""
     if config["data"].get("source") != "hub":
         raise ValueError("data.source is not 'hub': this config fetches nothing")
@@ -232,8 +257,8 @@ def build(config: dict, cache: Path, mixed: bool = False) -> dict:
         served = {"benchmarks": publish_benchmarks(config, cache)}
         publish_corpus(config, cache)
         tok_dir = publish_tokenizer(config, cache, work)
-        if config["pretrain"].get("monolingual") == "hplt" or mixed:
-            served["checkpoints"] = publish_checkpoints(config, cache, tok_dir, work, mixed)
+        if config["pretrain"].get("monolingual") == "hplt":
+            served["checkpoints"] = publish_checkpoints(config, cache, tok_dir, work)
     for entry in config.get("baselines", []):
         publish_baseline(cache, entry["repo"], entry["revision"])
     served["baselines"] = [b["repo"] for b in config.get("baselines", [])]
@@ -244,9 +269,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--configfile", nargs="+", required=True, help="config files, merged as Snakemake merges them")
     ap.add_argument("--cache", required=True, type=Path, help="the hub cache to write (HF_HUB_CACHE)")
-    ap.add_argument("--mixed", action="store_true", help="also serve pretrain.mixed_hub's branches")
     args = ap.parse_args(argv)
-    served = build(load_config(args.configfile), args.cache, args.mixed)
+    served = build(load_config(args.configfile), args.cache)
     print(json.dumps(served, indent=1))
 
 

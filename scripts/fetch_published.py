@@ -1,4 +1,6 @@
-"""Snakemake adapter: one published checkpoint of the mixed-data model (pretrain.mixed: hub)."""
+"""Snakemake adapter: one published checkpoint at a step (a `{step}` branch), checked against the
+architecture and the init's vocabulary: the authors' Mixed model (pretrain.mixed: hub) or
+merged model (merge.published)."""
 
 import json
 from pathlib import Path
