@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
 
-.PHONY: install study smoke dry-run test lint test-slurm mutation
+.PHONY: install study smoke profiles dry-run test lint test-slurm mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,6 +30,19 @@ smoke: $(STAMP)
 	$(BIN)/python -m mergelimits.synthetic.hub $(SMOKE) --cache $(SMOKE_HUB) > /dev/null
 	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_CACHE="$(abspath $(SMOKE_HUB))" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
 		$(BIN)/snakemake --profile profiles/local $(SMOKE) --cores $(CORES)
+
+# `snakemake --profile lumi` (or local) by name, from any directory: the repository's
+# profiles linked where Snakemake looks names up ($XDG_CONFIG_HOME/snakemake, by default
+# ~/.config/snakemake); links, so that they follow the repository.
+PROFILE_DIR ?= $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/snakemake
+profiles:
+	mkdir -p "$(PROFILE_DIR)"
+	for p in lumi local; do \
+		if [ -e "$(PROFILE_DIR)/$$p" ] && [ ! -L "$(PROFILE_DIR)/$$p" ]; then \
+			echo "$(PROFILE_DIR)/$$p exists and is not a link: move it away first" >&2; exit 1; fi; \
+		ln -sfn "$(abspath profiles)/$$p" "$(PROFILE_DIR)/$$p"; \
+	done
+	@echo "profiles lumi and local linked in $(PROFILE_DIR)"
 
 dry-run: $(STAMP)
 	$(BIN)/snakemake -n --quiet rules

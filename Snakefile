@@ -1,6 +1,8 @@
 # mergelimits: rebuilds "On the Limits of Model Merging for Multilinguality in
 # Pre-Training" end to end. Default: the tiny study (config/config.yaml); the full study:
 #   snakemake --configfile config/paper.yaml --profile profiles/lumi
+import os
+
 from snakemake.utils import min_version
 
 # Path variables (<results>, <logs>, <benchmarks>) came with Snakemake 9.12.
@@ -14,10 +16,12 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
-# Cluster profiles name the image every job runs in (profiles/lumi: LUMI's ROCm PyTorch).
-if config.get("container"):
+# Cluster profiles name the image every job runs in (profiles/lumi: $MERGELIMITS_ENV/image.sif,
+# environment variables expanded here).
+CONTAINER = os.path.expandvars(config["container"]) if config.get("container") else None
+if CONTAINER:
 
-    container: config["container"]
+    container: CONTAINER
 
 
 include: "workflow/rules/common.smk"

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mergelimits import hub, joblog, model
+from mergelimits import joblog, model
 
 log = joblog.from_snakemake(snakemake)
 p = snakemake.params
@@ -12,9 +12,6 @@ if p.engine == "megatron":  # HPLT's step 0 (mergelimits.megatron.init)
     from mergelimits.megatron.init import build_step0
 
     record = build_step0(p.arch, tok_dir, p.seed, out_dir)
-elif p.engine == "hub":  # a published step 0 (pretrain.init_hub)
-    record = hub.fetch_init(p.source, p.arch, tok_dir, out_dir)
-    log.info("%s@%s resolved to %s", record["repo"], record["revision"], record["commit"])
 else:
     record = model.make_init(p.arch, tok_dir, p.seed, out_dir)
 log.info("init (%s): %d parameters, seed %s, sha256 %s", p.engine, record["params"], record["seed"], record["sha256"])

@@ -43,6 +43,8 @@ BAD = [
     ("size not an integer", "data.generated.flores.devtest", "many", "data.generated.flores.devtest"),
     ("pair names one language twice", "merge.pairs", ["deu+deu"], "merge.pairs[0]: 'deu+deu' names one language twice"),
     ("pair with an unconfigured language", "merge.pairs", ["deu+xyz"], "merge.pairs[0]: 'xyz' is not one of"),
+    ("fewer than three pairs for Table 8", "merge.pairs", ["deu+nld", "eng+fra"],
+     "merge.pairs: Table 8 correlates Δ with similarity over the bilingual pairs and needs at least three; 2"),
     ("pair repeated in the other order", "merge.pairs", ["deu+nld", "nld+deu"], "merge.pairs[1]: 'nld+deu' repeats"),
     ("malformed pair", "merge.pairs", ["deu-nld"], "merge.pairs[0]"),
     ("unknown top-level key", "epochs", 3, "epochs: unknown key"),

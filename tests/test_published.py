@@ -50,7 +50,7 @@ def published(smoke, smoke_hub, tmp_path_factory):
 def test_nothing_is_trained_and_the_step0_is_the_authors(published):
     ran = jobs_run(published.out)
     assert not {"pretrain_megatron", "megatron_index", "fetch_corpus", "export_megatron"} & set(ran)
-    assert ran == {"init_model": 1, "verify_init": 1, "fetch_mixed_checkpoint": 1, "fetch_published_merge": 2,
+    assert ran == {"fetch_init": 1, "verify_init": 1, "fetch_mixed_checkpoint": 1, "fetch_published_merge": 2,
                    "compare_published_merge": 2}
     init = published.work / R / "models/init"
     record = json.loads((init / model.RECORD).read_text())

@@ -1,6 +1,7 @@
 """The workflow itself: dry runs of both configs, and the tiny data stage run for real."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def test_the_paper_from_published_weights_trains_nothing(tmp_path):
     assert not {"pretrain_megatron", "megatron_index", "export_megatron", "fetch_corpus"} & set(jobs)
     assert jobs["merge_evaluate"] == "63"
     assert jobs["fetch_published_merge"] == jobs["compare_published_merge"] == "7"
+    assert jobs["fetch_init"] == "1" and "init_model" not in jobs  # the authors' step 0, not rebuilt
 
 
 @pytest.mark.slow
@@ -110,19 +112,76 @@ def test_mini_study_runs_to_its_tables_and_figures(mini_runs):
 
 
 @pytest.mark.slow
+def lumi_env(tmp_path) -> dict:
+    """What a LUMI login shell has once the README is followed: the account, the built
+    environment, and singularity (here a stand-in that records its command lines)."""
+    envdir = tmp_path / "mergelimits-env"
+    envdir.mkdir()
+    (envdir / "image.sif").touch()
+    (envdir / "venv.sqsh").touch()
+    return {**os.environ, "SBATCH_ACCOUNT": "project_465000000", "MERGELIMITS_ENV": str(envdir),
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "FAKE_LUMI_LOG": str(tmp_path / "singularity.log"),
+            "PATH": f"{ROOT / 'tests/fixtures/fake-lumi'}{os.pathsep}{os.environ['PATH']}"}
+
+
 def test_paper_dry_run_with_the_lumi_profile(tmp_path):
-    """The LUMI profile's resources reach the jobs (apptainer is absent here, so
-    env-modules stands in for it as the deployment method)."""
-    proc = snakemake("-n", "--configfile", str(ROOT / "config/paper.yaml"), "--profile", str(ROOT / "profiles/lumi"),
-                     "--sdm", "env-modules", "--directory", str(tmp_path), "--", "pretrain")
+    """The LUMI profile as submitted there: every job in the project's image with its venv,
+    the account given explicitly, and the pre-training launched by srun, with its geometry
+    spelled out, outside the image, the image around each rank's python. The profile is
+    named as users type it, once `make profiles` has linked it."""
+    env = lumi_env(tmp_path)
+    linked = subprocess.run(["make", "-s", "profiles"], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert linked.returncode == 0, linked.stderr
+    assert (tmp_path / "config/snakemake/lumi").resolve() == ROOT / "profiles/lumi"
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--snakefile", str(ROOT / "Snakefile"),
+                           "--configfile", str(ROOT / "config/paper.yaml"), "--profile", "lumi",
+                           "--directory", str(tmp_path / "work"), "--", "pretrain"],
+                          capture_output=True, text=True, env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
     assert "rule pretrain_megatron:" in out
     assert "gpu=128, nodes=16, tasks=128, tasks_per_gpu=1" in out
-    assert "slurm_partition=standard-g" in out and "srun --cpu-bind=mask_cpu:" in out
-    assert "python -m mergelimits.megatron.train_gpt" in out
+    assert out.count("slurm_account=project_465000000") == out.count("resources:") > 70
+    launch = next(line for line in out.splitlines() if "mergelimits.megatron.train_gpt" in line)
+    launch = launch.removeprefix("Shell command: ")
+    envdir = env["MERGELIMITS_ENV"]
+    assert launch.startswith("srun --nodes=16 --ntasks-per-node=8 --gpus-per-node=8 --cpus-per-task=7 "
+                             "--cpu-bind=mask_cpu:")
+    assert (f"$(command -v apptainer || command -v singularity) exec --home $PWD "
+            f"--bind {envdir}/venv.sqsh:/user-software:image-src=/ {envdir}/image.sif python -m "
+            "mergelimits.megatron.train_gpt") in launch
     assert out.count("rule fetch_hplt_checkpoint:") == 10 * 7  # ten languages × seven steps
     assert out.count("rule export_megatron:") == 7
+
+
+def test_a_lumi_run_without_account_or_image_stops_before_any_job(tmp_path):
+    env = {**lumi_env(tmp_path), "HF_HUB_OFFLINE": "1"}
+    slurm = tmp_path / "bin"
+    slurm.mkdir()
+    for cmd in ("sbatch", "squeue", "sinfo"):  # a Slurm that answers
+        (slurm / cmd).write_text("#!/bin/sh\nexit 0\n")
+        (slurm / cmd).chmod(0o755)
+    env["PATH"] = f"{slurm}{os.pathsep}{env['PATH']}"
+
+    def run(**changes):
+        e = {**env, **changes}
+        for k in [k for k, v in changes.items() if v is None]:
+            del e[k]
+        return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+                               "--configfile", str(ROOT / "config/paper.yaml"), "--profile", str(ROOT / "profiles/lumi"),
+                               "--directory", str(tmp_path / "work"), "--",
+                               "results/paper/merges/successive_order.json"],  # a local job of a second
+                              capture_output=True, text=True, env=e, cwd=ROOT)
+
+    proc = run(SBATCH_ACCOUNT=None)
+    assert proc.returncode != 0 and "SBATCH_ACCOUNT is not set: export SBATCH_ACCOUNT=project_<number>" in proc.stderr
+    proc = run(MERGELIMITS_ENV=None)
+    assert proc.returncode != 0
+    assert "MERGELIMITS_ENV is not set, so the container $MERGELIMITS_ENV/image.sif names nothing" in proc.stderr
+    proc = run(MERGELIMITS_ENV=str(tmp_path / "nowhere"))
+    assert proc.returncode != 0 and f"{tmp_path / 'nowhere'}/image.sif does not exist" in proc.stderr
+    assert not (tmp_path / "work" / "results").exists()
 
 
 def test_lumi_sbatch_lines():

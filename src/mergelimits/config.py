@@ -108,6 +108,10 @@ def semantic_errors(cfg: dict) -> list[str]:
             if canon in seen:
                 errors.append(f"{key}: {pair!r} repeats merge.pairs[{seen[canon]}]")
             seen.setdefault(canon, i)
+    n_pairs = len(pairs) if isinstance(pairs, list) else len(langs) * (len(langs) - 1) // 2
+    if pairs is not None and n_pairs < 3:  # analysis.correlations
+        errors.append(f"merge.pairs: Table 8 correlates Δ with similarity over the bilingual pairs and needs at "
+                      f"least three; {n_pairs} configured" + (" (three languages give three)" if pairs == "all" else ""))
 
     pre = cfg.get("pretrain", {})
     steps = pre.get("checkpoints", [])

@@ -180,25 +180,18 @@ def fetch_checkpoint(repo: str, revision: str, out_dir: Path, arch: dict | None 
     return snapshot
 
 
-def fetch_init(source: dict, arch: dict, tokenizer_dir: Path, out_dir: Path) -> dict:
-    """The shared initialisation from a published step 0 (`pretrain.init: hub`; the authors'
-    `checkpoint_0000000`), with the study's tokenizer, recorded as a built init is: its
-    SHA-256, and the repository and commit in place of a seed."""
-    import json
-
-    from .model import RECORD, WEIGHTS, padded_vocab, param_count, weights_sha256
+def fetch_init(source: dict, arch: dict, tokenizer_dir: Path, out_dir: Path) -> Path:
+    """A published step 0 (`pretrain.init: hub`; the authors' `checkpoint_0000000`) as one
+    local checkpoint with the study's tokenizer, checked against the architecture and the
+    tokenizer's vocabulary; `model.adopt_init` then makes it the study's init."""
+    from .model import padded_vocab
     from .tokenizer import load as load_tokenizer
 
     tok = load_tokenizer(tokenizer_dir)
     vocab = padded_vocab(len(tok), arch.get("vocab_multiple", 1))
     snapshot = fetch_checkpoint(source["repo"], source["revision"], out_dir, arch, source.get("token_env"), vocab)
     tok.save_pretrained(out_dir)  # every model of the study reads one tokenizer
-    out_dir = Path(out_dir)
-    record = {"engine": "hub", "repo": source["repo"], "revision": source["revision"], "commit": snapshot.name,
-              "seed": None, "arch": arch, "vocab_size": vocab, "sha256": weights_sha256(out_dir / WEIGHTS),
-              "params": param_count(out_dir)}
-    (out_dir / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    return record
+    return snapshot
 
 
 def fetch_baseline(entry: dict, out_dir: Path) -> Path:

@@ -83,6 +83,17 @@ def make_init(arch: dict, tokenizer_dir: str | Path, seed: int, out_dir: str | P
     return record
 
 
+def record_published_init(init_dir: str | Path, arch: dict, source: dict) -> dict:
+    """Record a fetched step 0 (hub.fetch_init) as a built init is recorded: its SHA-256 and
+    size, with the repository, branch and commit it came from in place of a seed."""
+    init_dir = Path(init_dir)
+    record = {"engine": "hub", **source, "seed": None, "arch": arch,
+              "vocab_size": json.loads((init_dir / "config.json").read_text())["vocab_size"],
+              "sha256": weights_sha256(init_dir / WEIGHTS), "params": param_count(init_dir)}
+    (init_dir / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return record
+
+
 def check_arch(model_dir: str | Path, arch: dict) -> None:
     """Refuse a checkpoint whose architecture differs from the config, naming the keys."""
     from transformers import AutoConfig

@@ -28,6 +28,47 @@ def slurm_problem(timeout: float = 30) -> str | None:
     return None
 
 
+def account_problem(variable: str | None) -> str | None:
+    """An explicit account is required (the profile's `account_env`) and its variable is unset.
+    Without one, the Slurm executor plugin guesses an account from sacct and bills it."""
+    import os
+
+    if variable and not os.environ.get(variable):
+        return (f"{variable} is not set: export {variable}=project_<number> (the project to bill); "
+                "no job was submitted.")
+    return None
+
+
+def container_problem(image: str, configured: str, apptainer_args: str = "") -> str | None:
+    """The image every job runs in is not there, or its environment variable is unset; or
+    a squashfs it mounts (`--bind X.sqsh:...`) is missing."""
+    import os
+
+    if "$" in image:
+        variable = re.search(r"\$\{?(\w+)", image)[1]
+        return (f"{variable} is not set, so the container {configured} names nothing: build the project's "
+                "environment (envs/lumi/build-env.sh) and export it; no job was submitted.")
+    missing = [path for path in [image, *re.findall(r"--bind\s+([^:\s]+\.sqsh):", apptainer_args)]
+               if not os.path.exists(path)]
+    if missing:
+        return (f"{missing[0]} does not exist: build the project's environment (envs/lumi/build-env.sh); "
+                "no job was submitted.")
+    return None
+
+
+def hf_home_warning() -> str | None:
+    """The Hugging Face cache under $HOME, whose quota (20 GB, 100k files on LUMI) the
+    paper's checkpoints would exhaust."""
+    import os
+
+    home = Path(os.path.expanduser("~")).resolve()
+    cache = Path(os.environ.get("HF_HOME") or os.path.expanduser("~/.cache/huggingface")).resolve()
+    if cache == home or home in cache.parents:
+        return (f"warning: the Hugging Face cache is {cache}, under $HOME: the paper's checkpoints fill a "
+                "home quota; export HF_HOME=/scratch/<project>/... (or /flash)")
+    return None
+
+
 # What slurmstepd writes into a job's log when Slurm ends it, most specific first: a job
 # killed for memory is also "CANCELLED AT".
 _ENDINGS = [

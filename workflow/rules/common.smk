@@ -1,5 +1,6 @@
 # Validation, the study's design, wildcard constraints, paths and input functions shared
 # by every stage. What the study contains is decided in mergelimits.study (tested), not here.
+import os
 import re
 import sys
 from pathlib import Path
@@ -20,6 +21,9 @@ STUDY = Study.from_config(config)
 # Pathvars expand in input/output/log paths only: params that name a folder use this.
 RESULTS = config.get("pathvars", {}).get("results", "results")
 GENERATED = config["data"]["source"] == "generated"
+# The shared initialisation (init_model builds it, or fetch_init fetches a published one).
+INIT = "<results>/models/init/model.safetensors"
+INIT_CONFIG = "<results>/models/init/config.json"
 # Any merged model id of a registered method (the one grammar, mergelimits.modelid).
 MERGED_RE = modelid.merged_pattern()
 
@@ -163,13 +167,46 @@ def corpus_paths(corpora=STUDY.corpora):
 TOKENIZER = "<results>/data/tokenizer/tokenizer_config.json"
 
 
-# A Slurm profile with no Slurm behind it: one line before any job is submitted, instead
-# of the plugin's traceback per job. onstart runs only in the main process of real runs.
+# Every job's container environment (profiles/lumi: the venv on PATH, caches in /tmp), as
+# SINGULARITYENV_<name>: set here, it reaches each job through sbatch's --export=ALL.
+for name, value in config.get("container_env", {}).items():
+    os.environ.setdefault(f"SINGULARITYENV_{name}", value)
+
+
+def container_exec():
+    """The image around one process, as Snakemake puts it around a rule's command
+    (snakemake.deployment.singularity.shellcmd), for a rule whose launcher (srun) must stay
+    outside it; empty without a container."""
+    from snakemake.settings.types import DeploymentMethod
+
+    if not CONTAINER or (
+        DeploymentMethod.APPTAINER not in workflow.deployment_settings.deployment_method
+    ):
+        return ""
+    args = workflow.deployment_settings.apptainer_args
+    return f"$(command -v apptainer || command -v singularity) exec --home $PWD {args} {CONTAINER}"
+
+
+# What a real run needs before its first job, each in one line: a Slurm that answers, the
+# account to bill, the image (onstart runs only in the main process of real runs).
 onstart:
     if workflow.executor_plugin.name == "slurm" and (
         problem := slurm.slurm_problem()
+        or slurm.account_problem(config.get("account_env"))
     ):
         raise WorkflowError(problem)
+    if CONTAINER and (
+        problem := slurm.container_problem(
+            CONTAINER,
+            config["container"],
+            workflow.deployment_settings.apptainer_args,
+        )
+    ):
+        raise WorkflowError(problem)
+    if workflow.executor_plugin.name == "slurm" and (
+        warning := slurm.hf_home_warning()
+    ):
+        print(warning, file=sys.stderr)
 
 
 # Why Slurm ended each failed job, read from its Slurm log, at the end of the run.

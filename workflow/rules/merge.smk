@@ -29,7 +29,7 @@ rule merge_evaluate:
             checkpoint_path(modelid.mono(lang), wc.step)
             for lang in STUDY.members(wc.model)
         ],
-        base=rules.init_model.output.weights,
+        base=INIT,
         # with published experts, no merge before the init is shown to be theirs
         verified=(
             [] if STUDY.train_monolingual else "<results>/models/init/verify_init.tsv"
@@ -84,7 +84,7 @@ rule successive_order:
 rule parametric_similarity:
     input:
         models=[checkpoint_path(model, STUDY.final) for model in STUDY.mono],
-        init=rules.init_model.output.weights,
+        init=INIT,
     output:
         pairs="<results>/merges/parametric_similarity.tsv",
         layers="<results>/merges/parametric_similarity_layers.tsv",
@@ -113,7 +113,7 @@ if STUDY.published_merges:
         # The authors' merged model at a step (Sethjsa/multimerge upload_models.py: one
         # `checkpoint_NNNNNNN` branch per step of `merged-10-checkpoints`).
         input:
-            init_config=rules.init_model.output.config,
+            init_config=INIT_CONFIG,
         output:
             weights="<results>/published/{model}/step~{step}/model.safetensors",
             record="<results>/published/{model}/step~{step}/source.json",
@@ -138,7 +138,7 @@ if STUDY.published_merges:
                 checkpoint_path(modelid.mono(lang), wc.step)
                 for lang in STUDY.members(wc.model)
             ],
-            base=rules.init_model.output.weights,
+            base=INIT,
             published=rules.fetch_published_merge.output.weights,
         output:
             "<results>/merges/published/{model}/step~{step}.tsv",

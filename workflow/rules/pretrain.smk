@@ -12,38 +12,60 @@ rule pretrain:
         ],
 
 
-rule init_model:
-    input:
-        TOKENIZER,
-    output:
-        weights="<results>/models/init/model.safetensors",
-        config="<results>/models/init/config.json",
-        record="<results>/models/init/init.json",
-    log:
-        "<logs>/pretrain/init_model.log",
-    # a published step 0 is a download (pretrain.init: hub): retried, as every fetch. Unlike
-    # the other fetches it stays a cluster job: tools/sbatch_lines.py reads localrules
-    # statically, and one 4 GB download costs a compute node little.
-    retries: 3 if config["pretrain"].get("init") == "hub" else 0
-    conda:
-        "../../envs/mergelimits.yaml"
-    resources:
-        # megatron-core draws HPLT's step 0 where HPLT drew it: on a GPU
-        gpu=1 if config["pretrain"].get("init", "torch") == "megatron" else 0,
-    params:
-        arch=config["pretrain"]["arch"],
-        seed=config["seeds"]["init"],
-        engine=config["pretrain"].get("init", "torch"),
-        source=config["pretrain"].get("init_hub"),
-    script:
-        "../../scripts/init_model.py"
+# The shared initialisation: built (init_model), or a published step 0 (fetch_init).
+if config["pretrain"].get("init") == "hub":
+
+    localrules:
+        fetch_init,
+
+    rule fetch_init:
+        # The authors' step 0 (their checkpoint_0000000), a download on the login node.
+        input:
+            TOKENIZER,
+        output:
+            weights=INIT,
+            config=INIT_CONFIG,
+            record="<results>/models/init/init.json",
+        log:
+            "<logs>/pretrain/fetch_init.log",
+        retries: 3
+        conda:
+            "../../envs/mergelimits.yaml"
+        params:
+            source=config["pretrain"].get("init_hub"),
+            arch=config["pretrain"]["arch"],
+        script:
+            "../../scripts/fetch_init.py"
+
+else:
+
+    rule init_model:
+        input:
+            TOKENIZER,
+        output:
+            weights=INIT,
+            config=INIT_CONFIG,
+            record="<results>/models/init/init.json",
+        log:
+            "<logs>/pretrain/init_model.log",
+        conda:
+            "../../envs/mergelimits.yaml"
+        resources:
+            # megatron-core draws HPLT's step 0 where HPLT drew it: on a GPU
+            gpu=1 if config["pretrain"].get("init", "torch") == "megatron" else 0,
+        params:
+            arch=config["pretrain"]["arch"],
+            seed=config["seeds"]["init"],
+            engine=config["pretrain"].get("init", "torch"),
+        script:
+            "../../scripts/init_model.py"
 
 
 if config["pretrain"]["engine"] == "torch":
 
     rule pretrain_torch:
         input:
-            init=rules.init_model.output.weights,
+            init=INIT,
             corpus="<results>/data/corpus/{model}/train.jsonl",
         output:
             [checkpoint_path("{model}", step) for step in STUDY.steps],
@@ -99,7 +121,7 @@ if config["pretrain"]["engine"] == "megatron":
 
     rule megatron_run_config:
         input:
-            init=rules.init_model.output.weights,
+            init=INIT,
             tokenizer=TOKENIZER,
             idx=lambda wc: [
                 f"<results>/megatron/data/{corpus}.idx"
@@ -143,6 +165,10 @@ if config["pretrain"]["engine"] == "megatron":
         retries: 10
         conda:
             "../../envs/mergelimits.yaml"
+        # The launcher (the profile's `mpi`: srun on LUMI, torchrun here) runs outside the
+        # image and starts one rank per GCD; each rank's python runs inside it (params.exec).
+        container:
+            None
         resources:
             nodes=config["pretrain"].get("megatron", {}).get("nodes", 1),
             tasks=lambda wc: megatron_tasks(),
@@ -150,8 +176,14 @@ if config["pretrain"]["engine"] == "megatron":
             tasks_per_gpu=1,
             runtime=config["pretrain"].get("megatron", {}).get("wall_min", 60),
             mpi="srun",
+        params:
+            launch=lambda wc, resources: resources.mpi.format(
+                nodes=config["pretrain"]["megatron"]["nodes"],
+                gpus_per_node=config["pretrain"]["megatron"]["gpus_per_node"],
+            ),
+            exec=container_exec(),
         shell:
-            "{resources.mpi} python -m mergelimits.megatron.train_gpt {input.run} >> {log} 2>&1"
+            "{params.launch} {params.exec} python -m mergelimits.megatron.train_gpt {input.run} >> {log} 2>&1"
 
     rule export_megatron:
         input:
@@ -196,7 +228,7 @@ if config["pretrain"]["monolingual"] == "hplt":
         # TIES and DARE-TIES take task vectors against the init: it must be the one HPLT's
         # experts started from. An early checkpoint (inside the warm-up) is still close to it.
         input:
-            init=rules.init_model.output.weights,
+            init=INIT,
             published=checkpoint_path(
                 modelid.mono(config["pretrain"]["verify_init"]["lang"]),
                 config["pretrain"]["verify_init"]["step"],
@@ -224,7 +256,7 @@ if config["pretrain"].get("mixed", "train") == "hub":
         # The published Mixed model instead of pre-training it (the authors' checkpoints):
         # no Megatron job at all; checked against the architecture and the init's vocabulary.
         input:
-            init_config=rules.init_model.output.config,
+            init_config=INIT_CONFIG,
         output:
             weights=checkpoint_path(STUDY.mixed, "{step}"),
             record=f"<results>/models/{STUDY.mixed}/step~{{step}}/source.json",
