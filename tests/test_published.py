@@ -62,6 +62,11 @@ def test_nothing_is_trained_and_the_step0_is_the_authors(published):
     a, b = load_file(served), load_file(init / model.WEIGHTS)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert (published.work / R / "models/init/verify_init.tsv").exists()  # closeness to HPLT's branch checked
+    mixed = published.config["pretrain"]["mixed_hub"]
+    served = fixture_hub.snapshot(published.cache, mixed["repo"], mixed["revision"].format(step=8), "model")
+    a, b = load_file(served / model.WEIGHTS), load_file(published.work / R / "models/mixed3/step~8" / model.WEIGHTS)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # Mixed3 as published
+    assert json.loads((published.work / R / "models/mixed3/step~8/source.json").read_text())["commit"] == served.name
 
 
 def test_the_merge_equal_to_the_authors_passes_and_the_changed_one_fails(published):

@@ -83,7 +83,8 @@ def test_mini_study_runs_to_its_tables_and_figures(mini_runs):
     dare = json.loads((models / "dare_ties-all3" / f"step~{steps}" / "merge.json").read_text())
     assert dare["seed"] == cfg["seeds"]["merge"] and dare["density"] == 0.75 and len(dare["members"]) == 3
     merged = [m for m in models.iterdir() if modelid.parse(m.name).kind == "merge"]
-    assert len(merged) == 3 + 3 + 2 and not [m for m in merged if list(m.glob("step~*/model.safetensors"))]
+    n_all = len(cfg["merge"]["all"]["methods"])  # Merged3 by method, three pairs, succ2 and succ3
+    assert len(merged) == n_all + 3 + 2 and not [m for m in merged if list(m.glob("step~*/model.safetensors"))]
     assert (models / "dare_ties-all3" / f"step~{steps}" / "config.json").exists()
     order = json.loads((work / "results/tiny/merges/successive_order.json").read_text())["order"]
     succ = json.loads((models / "linear-succ2" / f"step~{steps}" / "merge.json").read_text())
