@@ -184,7 +184,9 @@ def smoke_hub(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def smoke(smoke_hub, tmp_path_factory):
     """The paper-smoke run: config/paper-smoke.yaml over config/paper.yaml, `--cores 2` with
-    profiles/local, offline against `smoke_hub` (tests/test_smoke.py reads it)."""
+    profiles/local, offline against `smoke_hub` (tests/test_smoke.py reads it). Every job in
+    a container as on LUMI (`--sdm apptainer`), through a stand-in `singularity` that
+    records each exec line and runs its command on this machine."""
     import os
     import subprocess
     import sys
@@ -193,12 +195,18 @@ def smoke(smoke_hub, tmp_path_factory):
     from mergelimits.synthetic import hub as fixture_hub
 
     cache, work = smoke_hub, tmp_path_factory.mktemp("smoke")
+    image = work / "image.sif"
+    image.touch()
     env = {**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "PYTHONWARNINGS": "ignore",
-           # the shell rule's `torchrun` and `python`: the environment's, as on LUMI the image's
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+           "PYTHONWARNINGS": "ignore", "FAKE_LUMI_LOG": str(work / "singularity.log"),
+           # the stand-in singularity; the shell rule's `torchrun` and `python`: the
+           # environment's, as on LUMI the image's
+           "PATH": os.pathsep.join([str(ROOT / "tests/fixtures/fake-lumi"), str(Path(sys.executable).parent),
+                                    os.environ["PATH"]])}
     proc = subprocess.run(snakemake_cmd("--configfile", *SMOKE_CONFIGS, "--directory", str(work), "--profile",
-                                        str(ROOT / "profiles/local"), "--cores", "2"),
+                                        str(ROOT / "profiles/local"), "--cores", "2", "--sdm", "apptainer",
+                                        "--config", f"container={image}"),
                           capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    return SimpleNamespace(work=work, out=proc.stdout + proc.stderr, cache=cache, config=fixture_hub.load_config(SMOKE_CONFIGS))
+    return SimpleNamespace(work=work, out=proc.stdout + proc.stderr, cache=cache, image=image,
+                           config=fixture_hub.load_config(SMOKE_CONFIGS))

@@ -86,3 +86,17 @@ def test_the_tables_and_figures_hold_every_configured_model(smoke):
     assert set(store["benchmark"]) == {"multiblimp", "belebele", "hellaswag", "xcsqa", "flores"}
     for name in ("figure1", "figure2", "figure3", "cka_heatmap"):
         assert (w / "figures" / f"{name}.png").stat().st_size > 1000
+
+
+def test_every_job_runs_in_the_image_and_the_launcher_outside_it(smoke):
+    """As on LUMI: every rule's command inside the container; the pre-training's launcher
+    (torchrun here, srun there) outside it, starting one `singularity exec … python` per rank."""
+    lines = (smoke.work / "singularity.log").read_text().splitlines()
+    execs = [line for line in lines if " exec " in line]
+    ranks = [line for line in execs if "mergelimits.megatron.train_gpt" in line]
+    assert ranks == [f"singularity exec --home {smoke.work} {smoke.image} python -m mergelimits.megatron.train_gpt "
+                     "results/paper-smoke/megatron/mixed3/run.json"] * 2
+    assert not [line for line in execs if "torchrun" in line]
+    jobs = sum(jobs_run(smoke.out).values()) - 1  # every job but the target rule `all`
+    assert len(execs) - len(ranks) == jobs - 1  # and but pretrain_megatron, whose ranks are inside
+    assert all(f"{smoke.image} bash -c" in line or f"{smoke.image} sh -c" in line for line in execs if line not in ranks)
