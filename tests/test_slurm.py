@@ -84,6 +84,15 @@ def session(slurm, mini_runs, tiny_config, tmp_path_factory):
     profile = ["--profile", str(ROOT / "profiles/slurm-test")]
     s = SimpleNamespace(root=root, slurm=root / "slurm", local=mini_runs.a, faults=root / "faults")
     ENV.update(mini_runs.env)  # sbatch passes it on to every job (--export=ALL)
+    # Every job of the study in a container, as on LUMI: a stand-in singularity records each
+    # exec line (its log) and runs the command on the node, with this environment's python
+    # first on PATH as the image's is in the image.
+    s.image, s.exec_log = root / "image.sif", root / "singularity.log"
+    s.image.touch()
+    ENV.update(FAKE_LUMI_LOG=str(s.exec_log),
+               PATH=os.pathsep.join([str(ROOT / "tests/fixtures/fake-lumi"), str(Path(sys.executable).parent),
+                                     ENV.get("PATH", os.environ["PATH"])]))
+    container = ["--sdm", "apptainer", "--config", f"container={s.image}"]
 
     # The generated data and the shared init are run a's: the study goes to Slurm from its
     # pre-training on, which is what a cancel and a resume are about (the faults run below
@@ -92,7 +101,7 @@ def session(slurm, mini_runs, tiny_config, tmp_path_factory):
         shutil.copytree(mini_runs.a / "results/tiny" / part, s.slurm / "results/tiny" / part, copy_function=shutil.copy2)
 
     # 1. The study on Slurm; mono-fra's training cancelled once it has saved a state.
-    proc = start(s.slurm, config, *profile, name="first")
+    proc = start(s.slurm, config, *profile, *container, name="first")
     state = s.slurm / "results/tiny/pretrain_state/mono-fra/train_state.pt"
     wait_for(state.exists, "saved training state of mono-fra", proc)
     jobid = slurm_job("pretrain_torch", "mono-fra")
@@ -106,7 +115,7 @@ def session(slurm, mini_runs, tiny_config, tmp_path_factory):
     # 2. The same command again finishes the study; beside it (and the reruns), 4. the jobs
     # over their time and memory limits, in a workdir of their own prepared locally: the
     # time limit alone takes over a minute, which beside the study's jobs costs little.
-    second = start(s.slurm, config, *profile, name="second")
+    second = start(s.slurm, config, *profile, *container, name="second")
     faults_cfg = root / "faults.yaml"
     faults_cfg.write_text(yaml.safe_dump(mini_config(tiny_config, steps=10**6)))
     rc, out = run(s.faults, faults_cfg, "--profile", str(ROOT / "profiles/local"), "--",
@@ -117,6 +126,7 @@ def session(slurm, mini_runs, tiny_config, tmp_path_factory):
                    f"results/tiny/models/mono-eng/step~{10**6}/model.safetensors",
                    "results/tiny/data/benchmarks/generated.json", name="faults", nice=True)
     s.second_rc, s.second = second.wait(900), (s.slurm / "second.out").read_text()
+    s.study_execs = s.exec_log.read_text().splitlines()  # the faults run and the reruns use none
 
     # 3. The reruns, one at a time, beside the faults run.
     s.reruns = {}
@@ -128,9 +138,27 @@ def session(slurm, mini_runs, tiny_config, tmp_path_factory):
         "evaluation": ["--forcerun", "evaluate_model", "--", f"results/tiny/eval/mixed3/step~{STEPS}/scores.tsv"],
         "figures": ["--forcerun", "make_figures", "--", "figures"],
     }.items():
-        s.reruns[name] = run(s.slurm, config, "--profile", str(ROOT / "profiles/local"), *args, name=f"rerun-{name}")
+        s.reruns[name] = run(s.slurm, config, "--profile", str(ROOT / "profiles/local"), *container, *args,
+                             name=f"rerun-{name}")
     s.faults_rc, s.faults_out = faults.wait(900), (s.faults / "faults.out").read_text()
     return s
+
+
+def test_every_job_of_the_study_ran_its_command_in_the_image(session):
+    """The second Slurm run, job by job: each one that has a command (every rule but the
+    target rules) ran it inside the image (the stand-in's exec lines), on the node where the
+    jobstep plugin's `srun -n1` started it."""
+    s = session
+    execs = [line for line in s.study_execs if " exec " in line]
+    assert all(f"{s.image} bash -c" in line or f"{s.image} sh -c" in line for line in execs), execs[:3]
+    targets = {"all", "data", "pretrain", "merge", "tables", "analysis", "figures"}
+    second = [line for line in s.second.splitlines() if line.startswith("Finished jobid")]
+    with_command = [line for line in second if line.split("Rule: ")[1].rstrip(")") not in targets]
+    assert len(with_command) > 20
+    first = len([line for line in s.first.splitlines() if line.startswith("Finished jobid")])
+    # the first run's finished jobs, its cancelled training and the second run's jobs; jobs
+    # the cancel stopped before they started add none
+    assert len(with_command) + 1 <= len(execs) <= len(with_command) + first + 4
 
 
 def test_a_cancelled_job_is_reported_and_leaves_no_output(session):
