@@ -137,22 +137,31 @@ def iter_dir(save_dir: Path, step: int) -> Path:
 
 
 def check_save_dir(save_dir: Path, run: dict, vocab: int) -> None:
-    """Refuse to resume from checkpoints of another architecture, vocabulary or data."""
-    record = save_dir / RUN_RECORD
-    mine = {"arch": run["arch"], "vocab_size": vocab, "seed": run["seed"], "steps": run["steps"],
-            "global_batch": run["recipe"]["global_batch"], "data": run["data"]["prefixes"]}
-    if record.exists():
-        theirs = json.loads(record.read_text())
-        diff = sorted(k for k in mine if theirs.get(k) != mine[k])
-        if diff:
-            raise RunError(f"{record}: the checkpoints in {save_dir} are of another run (differs in "
+    """Refuse to resume from checkpoints of another architecture, vocabulary or data. Rank 0
+    alone reads and writes the record (written whole, then renamed: another rank could
+    otherwise read it half-written) and tells every rank the verdict, so all stop together."""
+    problem = None
+    if dist.get_rank() == 0:
+        record = save_dir / RUN_RECORD
+        mine = {"arch": run["arch"], "vocab_size": vocab, "seed": run["seed"], "steps": run["steps"],
+                "global_batch": run["recipe"]["global_batch"], "data": run["data"]["prefixes"]}
+        if record.exists():
+            theirs = json.loads(record.read_text())
+            diff = sorted(k for k in mine if theirs.get(k) != mine[k])
+            if diff:
+                problem = (f"{record}: the checkpoints in {save_dir} are of another run (differs in "
                            f"{', '.join(diff)}); move them away or point save_dir elsewhere")
-    elif latest_iteration(save_dir):
-        raise RunError(f"{save_dir} holds checkpoints but no {RUN_RECORD}: not resuming from a run of unknown shape")
-    elif dist.get_rank() == 0:
-        save_dir.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps(mine, indent=2, sort_keys=True) + "\n")
-    dist.barrier()
+        elif (save_dir / TRACKER).exists():  # checkpoints, but whose?
+            problem = f"{save_dir} holds checkpoints but no {RUN_RECORD}: not resuming from a run of unknown shape"
+        else:
+            save_dir.mkdir(parents=True, exist_ok=True)
+            tmp = record.with_suffix(".tmp")
+            tmp.write_text(json.dumps(mine, indent=2, sort_keys=True) + "\n")
+            os.replace(tmp, record)
+    verdict = [problem]
+    dist.broadcast_object_list(verdict, src=0)
+    if verdict[0]:
+        raise RunError(verdict[0])
 
 
 def unwrap(model):
