@@ -183,7 +183,7 @@ def fetch_checkpoint(repo: str, revision: str, out_dir: Path, arch: dict | None 
 def fetch_init(source: dict, arch: dict, tokenizer_dir: Path, out_dir: Path) -> Path:
     """A published step 0 (`pretrain.init: hub`; the authors' `checkpoint_0000000`) as one
     local checkpoint with the study's tokenizer, checked against the architecture and the
-    tokenizer's vocabulary; `model.adopt_init` then makes it the study's init."""
+    tokenizer's vocabulary; `model.record_published_init` then records it as the study's init."""
     from .model import padded_vocab
     from .tokenizer import load as load_tokenizer
 
