@@ -84,15 +84,21 @@ class Torchrun:
         return self.proc.returncode, self.log_path.read_text()
 
     def kill_ranks(self) -> None:
-        """SIGKILL to the ranks, as a node failure would: torchrun's agent starts them in
-        sessions of their own, so they are found as its children."""
+        """SIGKILL to the ranks and the processes they started, as a node failure (or Slurm
+        ending the job) would: torchrun's agent starts each rank in a session of its own, so
+        each is found as its child and killed with its process group."""
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
             if int(fields[1]) == self.proc.pid:  # ppid
-                os.kill(int(stat.parent.name), signal.SIGKILL)
+                pid = int(stat.parent.name)
+                group = os.getpgid(pid)
+                if group != os.getpgid(0):
+                    os.killpg(group, signal.SIGKILL)
+                else:
+                    os.kill(pid, signal.SIGKILL)
 
 
 def losses(log: str) -> dict[int, float]:
