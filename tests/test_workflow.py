@@ -15,9 +15,9 @@ from mergelimits import benchfiles, languages, modelid, tokenizer
 from .conftest import ROOT
 
 
-def snakemake(*args, cwd=ROOT):
+def snakemake(*args, cwd=ROOT, env=None):
     return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *args],
-                          capture_output=True, text=True, cwd=cwd)
+                          capture_output=True, text=True, cwd=cwd, env=env)
 
 
 @pytest.mark.parametrize("configfile,merged,trained_evals", [("config/config.yaml", 4 + 2 + 45 + 9, 10 + 4),
@@ -112,7 +112,6 @@ def test_mini_study_runs_to_its_tables_and_figures(mini_runs):
     assert re.search(r"^merge_evaluate\s+1$", one.stdout, re.M) and "pretrain_torch" not in one.stdout, one.stdout
 
 
-@pytest.mark.slow
 def lumi_env(tmp_path) -> dict:
     """What a LUMI login shell has once the README is followed: the account, the built
     environment, and singularity (here a stand-in that records its command lines)."""
@@ -126,6 +125,7 @@ def lumi_env(tmp_path) -> dict:
             "PATH": f"{ROOT / 'tests/fixtures/fake-lumi'}{os.pathsep}{os.environ['PATH']}"}
 
 
+@pytest.mark.slow
 def test_paper_dry_run_with_the_lumi_profile(tmp_path):
     """The LUMI profile as submitted there: every job in the project's image with its venv,
     the account given explicitly, and the pre-training launched by srun, with its geometry
@@ -135,10 +135,8 @@ def test_paper_dry_run_with_the_lumi_profile(tmp_path):
     linked = subprocess.run(["make", "-s", "profiles"], capture_output=True, text=True, env=env, cwd=ROOT)
     assert linked.returncode == 0, linked.stderr
     assert (tmp_path / "config/snakemake/lumi").resolve() == ROOT / "profiles/lumi"
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--snakefile", str(ROOT / "Snakefile"),
-                           "--configfile", str(ROOT / "config/paper.yaml"), "--profile", "lumi",
-                           "--directory", str(tmp_path / "work"), "--", "pretrain"],
-                          capture_output=True, text=True, env=env, cwd=ROOT)
+    proc = snakemake("-n", "-p", "--configfile", str(ROOT / "config/paper.yaml"), "--profile", "lumi",
+                     "--directory", str(tmp_path / "work"), "--", "pretrain", env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
     assert "rule pretrain_megatron:" in out
@@ -169,11 +167,9 @@ def test_a_lumi_run_without_account_or_image_stops_before_any_job(tmp_path):
         e = {**env, **changes}
         for k in [k for k, v in changes.items() if v is None]:
             del e[k]
-        return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-                               "--configfile", str(ROOT / "config/paper.yaml"), "--profile", str(ROOT / "profiles/lumi"),
-                               "--directory", str(tmp_path / "work"), "--",
-                               "results/paper/merges/successive_order.json"],  # a local job of a second
-                              capture_output=True, text=True, env=e, cwd=ROOT)
+        return snakemake("--configfile", str(ROOT / "config/paper.yaml"), "--profile", str(ROOT / "profiles/lumi"),
+                         "--directory", str(tmp_path / "work"), "--",
+                         "results/paper/merges/successive_order.json", env=e)  # a local job of a second
 
     proc = run(SBATCH_ACCOUNT=None)
     assert proc.returncode != 0 and "SBATCH_ACCOUNT is not set: export SBATCH_ACCOUNT=project_<number>" in proc.stderr
