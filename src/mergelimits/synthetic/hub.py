@@ -68,9 +68,10 @@ def snapshot(cache: Path, repo: str, revision: str, repo_type: str = "dataset") 
     return snap
 
 
-def _concrete(pattern: str, index: int = 0) -> str:
-    """A file name the hub could serve for a glob pattern (`data/validation-*.parquet`)."""
-    return pattern.replace("*", f"{index:05d}-of-{CORPUS_SHARDS:05d}" if "train" in pattern else "00000-of-00001")
+def _concrete(pattern: str, shard: int | None = None) -> str:
+    """A file name the hub could serve for a glob pattern (`data/validation-*.parquet`): one
+    file, or shard `shard` of the corpus's CORPUS_SHARDS."""
+    return pattern.replace("*", "00000-of-00001" if shard is None else f"{shard:05d}-of-{CORPUS_SHARDS:05d}")
 
 
 def _write_raw(bench: str, rows: list[dict], path: Path) -> None:
@@ -153,16 +154,18 @@ def _direction(state: dict, seed: int):
             for k, v in state.items()}
 
 
-def _save(state: dict, init_dir: Path, out_dir: Path, shard: str | None = None) -> Path:
-    """A Llama checkpoint with the init's config and tokenizer (in shards, if `shard` is a
-    size, as the HPLT repositories hold theirs)."""
+def _save(state: dict, init_dir: Path, *targets: tuple[Path, str | None]) -> None:
+    """A Llama checkpoint with the init's config and tokenizer, saved to each (directory,
+    shard size) of `targets`: one file, or shards of that size as the HPLT repositories
+    hold theirs."""
     from .. import model, tokenizer
 
     m = model.load_model(init_dir)
     m.load_state_dict(state)
-    m.save_pretrained(out_dir, **({"max_shard_size": shard} if shard else {}))
-    tokenizer.load(init_dir).save_pretrained(out_dir)
-    return out_dir
+    tok = tokenizer.load(init_dir)
+    for out_dir, shard in targets:
+        m.save_pretrained(out_dir, **({"max_shard_size": shard} if shard else {}))
+        tok.save_pretrained(out_dir)
 
 
 def _copy(src: Path, cache: Path, repo: str, revision: str) -> None:
@@ -197,10 +200,9 @@ def publish_checkpoints(config: dict, cache: Path, tok_dir: Path, work: Path) ->
         repo = pre["hplt"]["repo"].format(code=languages.get(lang).source_code("hplt"))
         for step in steps:
             state = {k: init[k] + directions[lang][k] * (step / final) for k in init}
-            experts[lang, step] = _save(state, init_dir, work / "experts" / lang / str(step))
-            _copy(_save(state, init_dir, work / "sharded", shard="200KB"), cache, repo,
-                  pre["hplt"]["revision"].format(step=step))
-            shutil.rmtree(work / "sharded")
+            experts[lang, step] = work / "experts" / lang / str(step)  # one file, for the merges below
+            _save(state, init_dir, (experts[lang, step], None),
+                  (snapshot(cache, repo, pre["hplt"]["revision"].format(step=step), "model"), "200KB"))
             served.append(f"{repo}@{step}")
     if pre.get("init") == "hub":
         _copy(init_dir, cache, pre["init_hub"]["repo"], pre["init_hub"]["revision"])
@@ -210,8 +212,7 @@ def publish_checkpoints(config: dict, cache: Path, tok_dir: Path, work: Path) ->
         for step in checkpoints:
             state = {k: init[k] + sum(d[k] for d in directions.values()) / len(directions) * (step / final)
                      for k in init}
-            _copy(_save(state, init_dir, work / "mixed" / str(step)), cache, src["repo"],
-                  src["revision"].format(step=step))
+            _save(state, init_dir, (snapshot(cache, src["repo"], src["revision"].format(step=step), "model"), None))
             served.append(f"{src['repo']}@{step} ({modelid.mixed(len(directions))})")
     pub = config["merge"].get("published")
     for step in steps_of(pub["steps"], checkpoints) if pub else ():
@@ -227,6 +228,7 @@ def publish_checkpoints(config: dict, cache: Path, tok_dir: Path, work: Path) ->
 def publish_baseline(cache: Path, repo: str, revision: str = "main", with_tokenizer: bool = True,
                      seed: int = 5) -> None:
     """A tiny GPT-2 with a tokenizer of its own: a baseline of another architecture."""
+    import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
     from .. import tokenizer
@@ -237,8 +239,6 @@ def publish_baseline(cache: Path, repo: str, revision: str = "main", with_tokeni
                                corpus)
         tok = tokenizer.load(tokenizer.train([corpus], 320, Path(tmp) / "tok"))
     snap = snapshot(cache, repo, revision, "model")
-    import torch
-
     torch.manual_seed(seed)
     GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_positions=256, n_embd=16, n_layer=1, n_head=2,
                                bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)).save_pretrained(snap)
