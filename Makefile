@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
 
-.PHONY: install study smoke profiles dry-run test lint test-slurm mutation
+.PHONY: install study report smoke profiles dry-run test lint test-slurm mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,6 +20,10 @@ install: $(STAMP)
 study: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/snakemake --profile profiles/local --cores $(CORES)
 	$(BIN)/python tools/readme_results.py results/tiny
+
+# The tiny study's `snakemake --report`: tables inline with their captions, figures, provenance.
+report: $(STAMP)
+	$(BIN)/snakemake --profile profiles/local --report results/tiny/report.html
 
 # The paper config's whole DAG at toy size (config/paper-smoke.yaml), offline: a local hub
 # cache serves every source in its real format, Mixed3 trains with megatron-core on two
@@ -59,6 +63,7 @@ lint: $(STAMP)
 # (Debian's slurmctld, slurmd and munge are installed if missing); skipped otherwise.
 # (The dry runs of both configs, the LUMI profile's among them, are tests in tests/test_workflow.py.)
 test: $(STAMP) lint
+	tools/ensure-chromium.sh
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q
 
 # The Slurm tests alone.

@@ -31,6 +31,11 @@ include: "workflow/rules/merge.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
+
+
+# The front page of `snakemake --report`: the study, its config, and the map to the paper.
+report: "workflow/report/workflow.rst"
 
 
 rule all:
@@ -42,3 +47,4 @@ rule all:
         rules.tables.input,
         rules.analysis.input,
         rules.figures.input,
+        rules.provenance.output,

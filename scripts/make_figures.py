@@ -14,6 +14,6 @@ agg = pd.read_csv(inp.agg, sep="\t")
 order = json.loads(Path(inp.order).read_text())["order"]
 plots.figure1(agg, p.mixed, p.merged, p.languages, str(out / "figure1"))
 plots.figure2(agg, p.succ_method, order, str(out / "figure2"))
-plots.figure3(pd.read_csv(inp.pairs, sep="\t"), pd.read_csv(inp.table8), str(out / "figure3"))
+plots.figure3(pd.read_csv(inp.pairs, sep="\t"), pd.read_csv(inp.table8), p.pair_method, p.step, str(out / "figure3"))
 plots.cka_heatmap(pd.read_csv(inp.cka, sep="\t"), p.languages, str(out / "cka_heatmap"))
 log.info("figures written to %s", out)

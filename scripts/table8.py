@@ -15,7 +15,5 @@ pairs = analysis.pair_table(d, pd.read_csv(inp.cka, sep="\t"), pd.read_csv(inp.p
 pairs.to_csv(snakemake.output.pairs, sep="\t", index=False, float_format="%.6g")
 corr = analysis.correlations(pairs)
 stem = str(Path(snakemake.output.tables[0]).with_suffix(""))
-tables.write_table(corr, stem, f"Table 8: correlation of the merge drop Δ ({p.method} merges, {len(pairs)} pairs) "
-                  "with similarity measures: Pearson r and Spearman ρ with p-values. Δ = merged − expert MultiBLiMP accuracy "
-                  "(points; a drop is negative), so r > 0 means more similar experts lose less.", digits=3)
+tables.write_table(corr, stem, p.captions["table8"], digits=3)
 log.info("Δ of %d pairs: mean %.1f points", len(pairs), pairs.delta.mean())

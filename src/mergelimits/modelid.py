@@ -80,6 +80,27 @@ def format_id(mid: ModelId) -> str:
     return f"{mid.method}-{tail}"
 
 
+def display(text: str) -> str:
+    """The name tables and figures show for a model id, from this one place: "Mixed10",
+    "Merged10 TIES", "eng expert", "Successive3 linear", "deu+nld linear"; an external
+    baseline shows its config label, which the tables take from the config."""
+    mid = parse(text)
+    if mid.kind == "init":
+        return "Init"
+    if mid.kind == "mono":
+        return f"{mid.lang} expert"
+    if mid.kind == "mixed":
+        return f"Mixed{mid.n}"
+    if mid.kind == "external":
+        return mid.name
+    label = registry.method(mid.method).label
+    if mid.family == "all":
+        return f"Merged{mid.n} {label}"
+    if mid.family == "succ":
+        return f"Successive{mid.n} {label}"
+    return f"{'+'.join(mid.pair)} {label}"
+
+
 def merged_pattern() -> str:
     """A regex matching exactly the merged-model ids of the registered methods: the `model`
     wildcard's constraint for merged models."""

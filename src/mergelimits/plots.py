@@ -14,10 +14,9 @@ from . import modelid
 
 def _save(fig, stem: str) -> list[str]:
     paths = [f"{stem}.png", f"{stem}.pdf"]
-    fig.tight_layout()
     for p in paths:
         # No creation date in the PDF: two runs of the study give byte-identical figures.
-        fig.savefig(p, dpi=150, metadata={"CreationDate": None} if p.endswith(".pdf") else None)
+        fig.savefig(p, dpi=150, bbox_inches="tight", metadata={"CreationDate": None} if p.endswith(".pdf") else None)
     plt.close(fig)
     return paths
 
@@ -31,89 +30,190 @@ def mean_over_languages(scores: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def figure1(agg: pd.DataFrame, mixed: str, merged: dict[str, str], langs: list[str], stem: str) -> list[str]:
-    """MultiBLiMP across training steps: Mixed vs each Merged method, average (with 95% CI
-    bands; a method merged at one step only is a point with its CI) and per language."""
+#: MultiBLiMP chooses between two sentences
+CHANCE_MULTIBLIMP = 50.0
+
+
+def _legend_below(ax, ncol: int = 2, **kw):
+    """A legend under the axes, never over the data."""
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=ncol, fontsize=8, frameon=False, **kw)
+
+
+def build_figure1(agg: pd.DataFrame, mixed: str, merged: dict[str, str], langs: list[str]):
+    """MultiBLiMP across training steps. Left: the mean over languages of Mixed-N and of each
+    Merged-N method with its 95% CI (a band; a method merged at one step only is a point
+    with its CI). Right: one small panel per language, Mixed-N against the first method's
+    Merged-N, each with its per-language CI band."""
     mb = agg[agg.benchmark == "multiblimp"]
-    models = {mixed.capitalize(): mixed, **merged}
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    for i, (label, model) in enumerate(models.items()):
+    models = {modelid.display(mixed): mixed, **merged}
+    colours = {model: f"C{i}" for i, model in enumerate(models.values())}
+    fig = plt.figure(figsize=(13, 5.2), layout="constrained")
+    left, right = fig.subfigures(1, 2, width_ratios=[1, 1.5])
+    ax = left.subplots()
+    steps = sorted(mb.step.unique())
+    dodge = 0.015 * (steps[-1] - steps[0] or 1)  # single-step points side by side, not on top of each other
+    points = 0
+    for label, model in models.items():
         mean = mean_over_languages(mb[mb.model == model])
-        colour = f"C{i}"
+        colour = colours[model]
+        if len(mean) == 1:
+            points += 1
+            mean.index = mean.index + points * dodge
         if len(mean) > 1:
-            ax.plot(mean.index, mean.score, marker="o", color=colour, label=label)
+            ax.plot(mean.index, mean.score, marker="o", color=colour, label=label, gid=f"mean:{model}")
             ax.fill_between(mean.index, mean.score - mean.ci95, mean.score + mean.ci95, color=colour, alpha=0.2, lw=0)
         else:
-            ax.errorbar(mean.index, mean.score, yerr=mean.ci95, fmt="D", color=colour, capsize=3, label=label)
-    ax.axhline(50, color="grey", ls=":", lw=1, label="chance")
-    ax.set(xlabel="training step", ylabel="MultiBLiMP accuracy (%)", title="Mean over languages")
-    ax.legend(fontsize=8)
-    colours = plt.cm.tab10(np.linspace(0, 1, len(langs)))
-    first_merged = next(iter(merged.values()))
-    for c, lang in zip(colours, langs):
+            ax.errorbar(mean.index, mean.score, yerr=mean.ci95, fmt="D", color=colour, capsize=3, label=label,
+                        gid=f"mean:{model}")
+    ax.axhline(CHANCE_MULTIBLIMP, color="grey", ls=":", lw=1, label="chance (50%)")
+    ax.set(xlabel="training step", ylabel="MultiBLiMP accuracy (%)", title="Mean over languages, 95% CI")
+    _legend_below(ax)
+    have = [lang for lang in langs if len(mb[mb.lang == lang])]
+    first_label, first_merged = next(iter(merged.items()))
+    ncols = min(5, len(have))
+    axes = right.subplots(-(-len(have) // ncols), ncols, sharex=True, sharey=True, squeeze=False).ravel()
+    for a, lang in zip(axes, have):
         for model, ls in ((mixed, "-"), (first_merged, "--")):
             m = mb[(mb.model == model) & (mb.lang == lang)].sort_values("step")
-            if len(m):
-                ax2.plot(m.step, m.score, ls=ls, color=c, label=lang if model == mixed else None)
-    ax2.set(xlabel="training step", ylabel="accuracy (%)",
-            title=f"Per language: {mixed} (solid) vs {first_merged} (dashed)")
-    ax2.legend(fontsize=7, ncol=2)
-    return _save(fig, stem)
+            a.plot(m.step, m.score, ls=ls, color=colours[model], lw=1.2, gid=f"lang:{lang}:{model}")
+            a.fill_between(m.step, m.score - m.ci95, m.score + m.ci95, color=colours[model], alpha=0.15, lw=0)
+        a.axhline(CHANCE_MULTIBLIMP, color="grey", ls=":", lw=1, gid="chance")
+        a.set_title(lang, fontsize=9)
+        a.tick_params(labelsize=7)
+    for a in axes[len(have):]:
+        a.set_visible(False)
+    for i, a in enumerate(axes[:len(have)]):
+        if i + ncols >= len(have):  # nothing below it: its own step ticks and label
+            a.xaxis.set_tick_params(labelbottom=True)
+            a.set_xlabel("training step", fontsize=8)
+    handles = [plt.Line2D([], [], color=colours[mixed], ls="-", label=modelid.display(mixed)),
+               plt.Line2D([], [], color=colours[first_merged], ls="--", label=first_label),
+               plt.Line2D([], [], color="grey", ls=":", label="chance (50%)")]
+    right.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
+    right.supylabel("accuracy (%)", fontsize=9)
+    right.suptitle("Per language, 95% CI", fontsize=10)
+    return fig
 
 
-def figure2(agg: pd.DataFrame, method: str, order: list[str], stem: str) -> list[str]:
-    """Per-language MultiBLiMP across successive merges of 2..N models, from k = 1: the first
-    expert of the order alone on every language (as the authors plot it)."""
+def figure1(agg, mixed, merged, langs, stem: str) -> list[str]:
+    return _save(build_figure1(agg, mixed, merged, langs), stem)
+
+
+def build_figure2(agg: pd.DataFrame, method: str, order: list[str]):
+    """Per-language MultiBLiMP across successive merges of k = 1..N experts, from k = 1: the
+    first expert of the order alone on every language (as the authors plot it). Each
+    language's line is marked where its own expert joins the merge."""
     mb = agg[(agg.benchmark == "multiblimp") & agg.model.str.startswith(f"{method}-succ")].copy()
     mb["k"] = mb.model.str.extract(r"succ(\d+)$")[0].astype(int)
     first = agg[(agg.benchmark == "multiblimp") & (agg.model == modelid.mono(order[0]))
                 & (agg.step == mb.step.max())].assign(k=1)
     mb = pd.concat([first, mb])
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for lang, g in mb.groupby("lang"):
+    fig, ax = plt.subplots(figsize=(8.5, 4.2), layout="constrained")
+    for i, (lang, g) in enumerate(mb.groupby("lang")):
         g = g.sort_values("k")
         joined = order.index(lang) + 1 if lang in order else None
-        ax.plot(g.k, g.score, marker=".", label=f"{lang} (joins at {joined})")
-    ax.axhline(50, color="grey", ls=":", lw=1)
-    ax.set(xlabel=f"models merged (k = 1: {modelid.mono(order[0])} alone)", ylabel="MultiBLiMP accuracy (%)",
-           title=f"Successive {method} merges")
-    ax.legend(fontsize=7, ncol=2)
-    return _save(fig, stem)
+        line, = ax.plot(g.k, g.score, marker=".", color=plt.cm.tab10(i % 10), lw=1.2,
+                        label=f"{lang} (own expert from k = {joined})")
+        at = g[g.k == joined]
+        ax.plot(at.k, at.score, marker="o", ms=8, mfc="none", color=line.get_color())
+    ax.axhline(CHANCE_MULTIBLIMP, color="grey", ls=":", lw=1, label="chance (50%)")
+    ax.plot([], [], marker="o", ms=8, mfc="none", ls="", color="k", label="its expert joins")
+    ax.set(xlabel=f"k: experts merged ({method}; k = 1: {modelid.display(modelid.mono(order[0]))} alone)",
+           ylabel="MultiBLiMP accuracy (%)", title=f"Successive {method} merges")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    return fig
 
 
-def figure3(pairs: pd.DataFrame, corr: pd.DataFrame, stem: str) -> list[str]:
-    """Mean CKA (English) against Δ, with the least-squares line and r, ρ, p."""
+def figure2(agg, method, order, stem: str) -> list[str]:
+    return _save(build_figure2(agg, method, order), stem)
+
+
+def _label_extremes(ax, x, y, labels, max_labels: int = 10):
+    """Names the points farthest from the data's centre, most extreme first, skipping a
+    label whose box would overlap one already placed (or its own point's neighbours'
+    labels): readable at any number of points, and the test checks no two boxes meet."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    sx, sy = (np.std(x) or 1.0), (np.std(y) or 1.0)
+    far = np.argsort(-np.hypot((x - np.mean(x)) / sx, (y - np.mean(y)) / sy), kind="stable")
+    placed = []
+    for i in far:
+        if len(placed) == max_labels:
+            break
+        for dx, dy, ha in ((4, 4, "left"), (4, -10, "left"), (-4, 4, "right"), (-4, -10, "right")):
+            t = ax.annotate(labels[i], (x[i], y[i]), xytext=(dx, dy), textcoords="offset points", fontsize=7, ha=ha,
+                            gid="pair-label")
+            box = t.get_window_extent(renderer)
+            if not any(box.overlaps(b) for b in placed) and ax.get_window_extent(renderer).contains(box.x0, box.y0) \
+                    and ax.get_window_extent(renderer).contains(box.x1, box.y1):
+                placed.append(box)
+                break
+            t.remove()
+    return placed
+
+
+def build_figure3(pairs: pd.DataFrame, corr: pd.DataFrame, method: str, step: int):
+    """Mean CKA (English) against Δ of every bilingual merge, with the least-squares line and
+    r, ρ, p; the most extreme pairs named."""
     x, y = pairs["cka_eng"].to_numpy(float), pairs["delta"].to_numpy(float)
     c = corr.set_index("measure").loc["mean CKA (English)"]
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    ax.scatter(x, y, s=18)
-    for _, r in pairs.iterrows():
-        ax.annotate(r.pair, (r.cka_eng, r.delta), fontsize=6, alpha=0.7)
+    fig, ax = plt.subplots(figsize=(6.5, 5.2), layout="constrained")
+    ax.scatter(x, y, s=18, gid="pairs")
     slope, intercept = np.polyfit(x, y, 1)
     xs = np.linspace(x.min(), x.max(), 10)
     ax.plot(xs, slope * xs + intercept, color="C3",
-            label=f"r = {c.pearson_r:.2f} (p = {c.pearson_p:.3f}), ρ = {c.spearman_rho:.2f} (p = {c.spearman_p:.3f})")
-    ax.set(xlabel="mean layer-wise CKA (English)", ylabel="Δ = merged − expert, MultiBLiMP (points)",
-           title="Merge drop vs similarity")
-    ax.legend(fontsize=8)
-    return _save(fig, stem)
+            label=f"least squares; r = {c.pearson_r:.2f} (p = {c.pearson_p:.3f}), "
+                  f"ρ = {c.spearman_rho:.2f} (p = {c.spearman_p:.3f})")
+    ax.axhline(0, color="grey", ls=":", lw=1, label="Δ = 0 (no drop)")
+    ax.set(xlabel="mean layer-wise linear CKA of the two experts (English FLORES)",
+           ylabel="Δ = merged − expert MultiBLiMP (points)",
+           title=f"Merge drop vs similarity: {len(pairs)} {method} pairs, step {step}")
+    _legend_below(ax, ncol=1)
+    _label_extremes(ax, x, y, list(pairs["pair"]))
+    return fig
 
 
-def cka_heatmap(cka: pd.DataFrame, langs: list[str], stem: str) -> list[str]:
+def figure3(pairs, corr, method, step, stem: str) -> list[str]:
+    return _save(build_figure3(pairs, corr, method, step), stem)
+
+
+def text_colour(rgba) -> str:
+    """Black on light cells, white on dark ones (WCAG relative luminance)."""
+    lin = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in rgba[:3]]
+    return "black" if 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2] > 0.179 else "white"
+
+
+def cka_matrix(cka: pd.DataFrame, langs: list[str]) -> np.ndarray:
+    """Mean CKA (English) of every pair of experts; NaN on the diagonal (a model with itself
+    is 1 by definition and would squeeze the colour scale)."""
     sub = cka[cka.variant == "eng"].groupby(["model_a", "model_b"])["cka"].mean()
-    m = np.eye(len(langs))
+    m = np.full((len(langs), len(langs)), np.nan)
     for i, a in enumerate(langs):
         for j, b in enumerate(langs):
             if i != j:
                 key = (modelid.mono(a), modelid.mono(b))
                 m[i, j] = sub.get(key, sub.get(key[::-1], np.nan))
-    fig, ax = plt.subplots(figsize=(6, 5))
-    im = ax.imshow(m, cmap="viridis")
+    return m
+
+
+def build_cka_heatmap(cka: pd.DataFrame, langs: list[str]):
+    m = cka_matrix(cka, langs)
+    fig, ax = plt.subplots(figsize=(6.5, 5.2), layout="constrained")
+    cmap = plt.get_cmap("viridis").with_extremes(bad="#dddddd")
+    im = ax.imshow(np.ma.masked_invalid(m), cmap=cmap, vmin=np.nanmin(m), vmax=np.nanmax(m))
     ax.set_xticks(range(len(langs)), langs)
     ax.set_yticks(range(len(langs)), langs)
     for i in range(len(langs)):
         for j in range(len(langs)):
-            ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=6, color="w")
-    fig.colorbar(im, label="mean linear CKA (English)")
-    ax.set_title("Representational similarity of the monolingual models")
-    return _save(fig, stem)
+            if np.isnan(m[i, j]):
+                continue
+            ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                    color=text_colour(cmap(im.norm(m[i, j]))))
+    fig.colorbar(im, label="mean linear CKA (English FLORES); diagonal omitted")
+    ax.set_title("Representational similarity of the monolingual experts")
+    return fig
+
+
+def cka_heatmap(cka: pd.DataFrame, langs: list[str], stem: str) -> list[str]:
+    return _save(build_cka_heatmap(cka, langs), stem)

@@ -213,13 +213,13 @@ class Study:
     def merged_all_rows(self) -> list[tuple[str, str]]:
         """(label, model) of Merged-N by method, as in Table 1 and Figure 1."""
         n = len(self.languages)
-        return [(f"Merged{n} {registry.method(m).label}", modelid.merged_all(m, n)) for m in self.all_methods]
+        return [(modelid.display(modelid.merged_all(m, n)), modelid.merged_all(m, n)) for m in self.all_methods]
 
     @property
     def table_rows(self) -> list[tuple[str, str]]:
         """Experts, Mixed, Merged-N by method, then the external baselines ("Multilingual
         baselines" in the paper's tables)."""
-        return [(EXPERTS_LABEL, EXPERTS), (self.mixed.capitalize(), self.mixed), *self.merged_all_rows,
+        return [(EXPERTS_LABEL, EXPERTS), (modelid.display(self.mixed), self.mixed), *self.merged_all_rows,
                 *((label, model) for model, label in self.baselines)]
 
     def tokens_b(self, model: str) -> float | None:

@@ -7,6 +7,8 @@ language with its 95% CI. Table 7: FLORES sentences with each model's translatio
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 
@@ -73,9 +75,38 @@ def per_language(agg: pd.DataFrame, bench: str, rows: list[tuple[str, str]], lan
 SIGNIFICANT = ("Params/B", "Tokens/B")
 
 
+#: the formats every table is written in; the report shows the HTML inline, the CSV downloads
+FORMATS = ("csv", "md", "tex", "html")
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1em; }}
+table {{ border-collapse: collapse; font-size: 0.9em; }}
+caption {{ caption-side: top; text-align: left; max-width: 60em; margin-bottom: 0.6em; line-height: 1.4; }}
+th, td {{ padding: 0.25em 0.6em; border-bottom: 1px solid #ddd; }}
+td {{ text-align: right; white-space: nowrap; }}
+td:first-child, th:first-child {{ text-align: left; }}
+thead th {{ border-bottom: 2px solid #444; }}
+</style></head>
+<body>
+{table}
+</body></html>
+"""
+
+
+def to_html(shown: pd.DataFrame, caption: str) -> str:
+    """A standalone page: the rounded table under its own caption (the first sentence, up
+    to the colon, is the table's name: "Table 8 — Δ vs similarity")."""
+    table = shown.to_html(index=False, escape=True, border=0, na_rep=DASH)
+    title, _, _ = caption.partition(":")
+    table = table.replace("<thead>", f"<caption>{html.escape(caption)}</caption>\n  <thead>", 1)
+    return _PAGE.format(title=html.escape(title), table=table)
+
+
 def write_table(df: pd.DataFrame, stem: str, caption: str, digits: int = 1) -> list[str]:
-    """CSV, Markdown and LaTeX of one table; numbers rounded for reading, not in the CSV."""
-    paths = [f"{stem}.csv", f"{stem}.md", f"{stem}.tex"]
+    """CSV, Markdown, LaTeX and HTML of one table; numbers rounded for reading, not in the CSV."""
+    paths = [f"{stem}.{ext}" for ext in FORMATS]
     df.to_csv(paths[0], index=False)
     shown = df.copy()
     for c in shown.columns:
@@ -87,6 +118,8 @@ def write_table(df: pd.DataFrame, stem: str, caption: str, digits: int = 1) -> l
     latex = shown.to_latex(index=False, caption=caption, escape=True).replace("μ", r"$\mu$").replace("–", "--")
     with open(paths[2], "w", encoding="utf-8") as fh:
         fh.write(latex)
+    with open(paths[3], "w", encoding="utf-8") as fh:
+        fh.write(to_html(shown, caption))
     return paths
 
 
@@ -104,3 +137,57 @@ def flores_examples(store: pd.DataFrame, rows: list[tuple[str, str]], lang: str,
             row[label] = hit["hypothesis"].iloc[0] if len(hit) else DASH
         out.append(row)
     return pd.DataFrame(out)
+
+
+#: what each metric's numbers are, for the captions
+UNITS = {
+    "acc": "accuracy (% of items)",
+    "acc_norm_token": "accuracy (% of items; each option's log-likelihood divided by its number of tokens)",
+    "chrf": "corpus chrF++ (sacrebleu, character 6-grams and word bigrams; 0–100)",
+}
+
+
+def captions(study: str, benches: list[str], step: int, bootstrap: int, bootstrap_seed: int, pair_method: str,
+             n_pairs: int, flores_lang: str) -> dict[str, str]:
+    """Each table's caption, keyed by file stem: its name before the colon ("Table 8 — Δ vs
+    similarity", what the report lists and search finds), then what is measured, in which
+    units, at which step, what ± means and the study it came from. The number of items is
+    the data's: `items_note` adds it where the scores are known."""
+    from . import registry
+
+    ci = (f"± is the 95% CI half-width, 1.96 × the bootstrap SE over {bootstrap} resamples of the items "
+          f"(seed {bootstrap_seed})")
+    src = f"Study: {study}, step {step}."
+    out = {"table1": (
+        "Table 1 — size, tokens, μ and CV over languages: parameters and training tokens in billions (a merge: "
+        "its members' tokens together; a baseline: its model card's, – where it states none); then per benchmark "
+        "the mean over languages μ of its per-language score (Tables 2–6: % accuracy, chrF++ for FLORES) and the "
+        "coefficient of variation CV% = 100 × SD/μ (sample SD over languages). Missing benchmark × language "
+        f"combinations are excluded. Monolingual experts: each language scored by its own expert. {src}")}
+    for bench in benches:
+        entry = registry.benchmark(bench)
+        out[f"table{entry.table}_{bench}"] = (
+            f"Table {entry.table} — {entry.title} per language: {UNITS[entry.metric]}; {ci}. "
+            f"Monolingual experts: each language scored by its own expert; – no data for that language. {src}")
+    out["table7_flores_examples"] = (
+        f"Table 7 — FLORES examples: the first FLORES-200 devtest sentences in {flores_lang}, their reference "
+        f"translation and each model's greedy output. {src}")
+    out["table8"] = (
+        f"Table 8 — Δ vs similarity: Pearson r and Spearman ρ with two-sided p-values over the {n_pairs} bilingual "
+        f"{pair_method} merges, between Δ = merged − expert MultiBLiMP accuracy (points, averaged over the pair's "
+        "languages that MultiBLiMP covers; a drop is negative) and each similarity measure; r > 0 means more similar "
+        f"experts lose less. {src}")
+    return out
+
+
+def items_note(agg: pd.DataFrame, bench: str | None = None) -> str:
+    """"n = 100 items per language" (or a range) from the aggregated scores of one benchmark,
+    or of every benchmark when none is named."""
+    sub = agg if bench is None else agg[agg.benchmark == bench]
+    parts = []
+    for name, g in sub.groupby("benchmark", sort=False):
+        lo, hi = int(g["items"].min()), int(g["items"].max())
+        parts.append((name, f"{lo}" if lo == hi else f"{lo}–{hi}"))
+    if bench is not None:
+        return f" n = {parts[0][1]} items per language." if parts else ""
+    return " Items per language: " + ", ".join(f"{name} {n}" for name, n in parts) + "."

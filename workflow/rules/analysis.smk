@@ -13,7 +13,7 @@ localrules:
 rule analysis:
     input:
         "<results>/analysis/pairs.tsv",
-        [f"<results>/tables/table8.{ext}" for ext in ("csv", "md", "tex")],
+        TABLE8,
 
 
 rule activations:
@@ -84,9 +84,7 @@ rule table8:
         typology="<results>/analysis/lang2vec.tsv",
     output:
         pairs="<results>/analysis/pairs.tsv",
-        tables=[
-            in_report(f"<results>/tables/table8.{ext}") for ext in ("csv", "md", "tex")
-        ],
+        tables=[in_report(path) for path in TABLE8],
     log:
         "<logs>/analysis/table8.log",
     conda:
@@ -95,5 +93,6 @@ rule table8:
         pairs=list(STUDY.pairs),
         method=config["merge"]["pair_methods"][0],
         step=STUDY.final,
+        captions=TABLE_CAPTIONS,
     script:
         "../../scripts/table8.py"

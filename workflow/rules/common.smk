@@ -9,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 
 from mergelimits import config as study_config
 from mergelimits import languages as langtable
-from mergelimits import modelid, registry, slurm
+from mergelimits import modelid, provenance, registry, slurm, tables
 from mergelimits.benchfiles import bench_files
 from mergelimits.evaluate import TEMPLATES, flores_source, task_name
 from mergelimits.study import Study
@@ -51,19 +51,46 @@ def task_yaml(bench, lang):
 TABLES = [
     f"<results>/tables/{stem}.{ext}"
     for stem in STUDY.table_stems
-    for ext in ("csv", "md", "tex")
+    for ext in tables.FORMATS
 ]
-FIGURE_NAMES = ["figure1", "figure2", "figure3", "cka_heatmap"]
+TABLE8 = [f"<results>/tables/table8.{ext}" for ext in tables.FORMATS]
+# Each table's caption (tables.captions): written into its files and shown in the report.
+TABLE_CAPTIONS = tables.captions(
+    config["study"],
+    STUDY.benchmarks,
+    STUDY.final,
+    config["evaluate"]["bootstrap"],
+    config["seeds"]["bootstrap"],
+    config["merge"]["pair_methods"][0],
+    len(STUDY.pairs),
+    config["evaluate"]["flores_examples"]["lang"],
+)
+# The figures' names in the report (its labels, which its search finds).
+FIGURE_TITLES = {
+    "figure1": "Figure 1 — MultiBLiMP across training, Mixed vs Merged",
+    "figure2": "Figure 2 — successive merges",
+    "figure3": "Figure 3 — Δ vs CKA",
+    "cka_heatmap": "CKA heat map — similarity of the experts",
+}
+FIGURE_NAMES = list(FIGURE_TITLES)
 FIGURES = [
     f"<results>/figures/{n}.{ext}" for n in FIGURE_NAMES for ext in ("png", "pdf")
 ]
 
 
 def in_report(path):
-    """Tables' CSVs go into `snakemake --report`, captioned by workflow/report/tables.rst."""
-    if path.endswith(".csv"):
-        return report(path, caption="../report/tables.rst", category="Tables")
-    return path
+    """A table's HTML is shown inline in `snakemake --report`, its CSV is there to download;
+    both under the table's own caption (workflow/report/tables/<stem>.rst renders it from
+    the rule's params) and labelled with its name, which the report's search finds."""
+    stem, ext = Path(path).stem, Path(path).suffix[1:]
+    if ext not in ("html", "csv"):
+        return path
+    return report(
+        path,
+        caption=f"../report/tables/{stem}.rst",
+        category="Tables" if ext == "html" else "Tables (CSV, unrounded)",
+        labels={"table": TABLE_CAPTIONS[stem].partition(":")[0], "format": ext.upper()},
+    )
 
 
 BASELINES = {modelid.external(b["name"]): b for b in config.get("baselines", [])}

@@ -178,6 +178,7 @@ rule make_tables:
         benchmarks=STUDY.benchmarks,
         step=STUDY.final,
         flores_examples=config["evaluate"]["flores_examples"],
+        captions=TABLE_CAPTIONS,
         # label -> (model whose checkpoint gives the size, training tokens in billions)
         facts={
             label: (sized_by(model), STUDY.tokens_b(model))

@@ -27,6 +27,7 @@ rule make_figures:
                 f"<results>/figures/{name}.png",
                 caption=f"../report/{name}.rst",
                 category="Figures",
+                labels={"figure": FIGURE_TITLES[name]},
             )
             for name in FIGURE_NAMES
         ],
@@ -40,6 +41,13 @@ rule make_figures:
         mixed=STUDY.mixed,
         merged=dict(STUDY.merged_all_rows),
         succ_method=config["merge"]["successive"]["methods"][0],
+        pair_method=config["merge"]["pair_methods"][0],
+        step=STUDY.final,
+        n_pairs=len(STUDY.pairs),
+        multiblimp_items=config["data"]
+        .get("generated", {})
+        .get("items", {})
+        .get("multiblimp"),
     script:
         "../../scripts/make_figures.py"
 

@@ -1,0 +1,15 @@
+"""Snakemake adapter: the run's provenance page, resolved config and package versions."""
+
+from pathlib import Path
+
+import yaml
+
+from mergelimits import joblog, provenance
+
+log = joblog.from_snakemake(snakemake)
+p, out = snakemake.params, snakemake.output
+Path(out.config).write_text(yaml.safe_dump(dict(p.config), sort_keys=False, allow_unicode=True), encoding="utf-8")
+Path(out.versions).write_text("package\tversion\n" + "".join(f"{k}\t{v}\n" for k, v in p.versions.items()))
+Path(out.page).write_text(provenance.page(p.study, list(p.configfiles), p.commit, dict(p.versions), dict(p.config)),
+                          encoding="utf-8")
+log.info("provenance of study %s at commit %s", p.study, p.commit)

@@ -1,0 +1,200 @@
+"""What a researcher opens: tables readable inline under their own captions, provenance, and
+the report itself rendered by a real headless Chromium."""
+
+import os
+import shutil
+import subprocess
+import tomllib
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mergelimits import provenance, registry, tables
+from mergelimits.study import Study, table_stem
+
+from .conftest import ROOT, snakemake_cmd
+
+
+class _Cells(HTMLParser):
+    """The caption and the text of every cell of an HTML table."""
+
+    def __init__(self):
+        super().__init__()
+        self.caption, self.cells, self._in = "", [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("caption", "td", "th"):
+            self._in = tag
+            if tag != "caption":
+                self.cells.append("")
+
+    def handle_endtag(self, tag):
+        self._in = None
+
+    def handle_data(self, data):
+        if self._in == "caption":
+            self.caption += data
+        elif self._in:
+            self.cells[-1] += data.strip()
+
+
+def _captions(cfg):
+    study = Study.from_config(cfg)
+    return study, tables.captions(cfg["study"], study.benchmarks, study.final, cfg["evaluate"]["bootstrap"],
+                                  cfg["seeds"]["bootstrap"], cfg["merge"]["pair_methods"][0], len(study.pairs),
+                                  cfg["evaluate"]["flores_examples"]["lang"])
+
+
+@pytest.mark.parametrize("which", ["tiny_config", "paper_config"])
+def test_every_table_has_its_own_caption_naming_it_its_metric_and_ci(which, request):
+    cfg = request.getfixturevalue(which)
+    study, caps = _captions(cfg)
+    assert set(caps) == {*study.table_stems, "table8"}
+    names = [c.partition(":")[0] for c in caps.values()]
+    assert len(set(names)) == len(names)
+    for stem, caption in caps.items():
+        number = stem.removeprefix("table").split("_")[0]
+        assert caption.startswith(f"Table {number} — "), caption
+        assert f"Study: {cfg['study']}, step {study.final}." in caption
+    for bench in study.benchmarks:
+        entry = registry.benchmark(bench)
+        caption = caps[table_stem(bench)]
+        assert tables.UNITS[entry.metric] in caption
+        assert f"{cfg['evaluate']['bootstrap']} resamples" in caption and "95% CI" in caption
+    assert f"{len(study.pairs)} bilingual" in caps["table8"] and "Δ = merged − expert" in caps["table8"]
+
+
+def test_a_table_is_written_rounded_as_html_under_its_caption(tmp_path):
+    df = pd.DataFrame({"model": ["Mixed10", "Merged10 <linear>"], "Params/B": [0.000197321, 1.23456],
+                       "multiblimp μ": [62.5555, np.nan]})
+    caption = "Table 1 — test: a caption with <markup> & symbols."
+    paths = tables.write_table(df, str(tmp_path / "table1"), caption)
+    assert [Path(p).suffix for p in paths] == [".csv", ".md", ".tex", ".html"]
+    page = _Cells()
+    page.feed(Path(paths[3]).read_text(encoding="utf-8"))
+    assert page.caption == caption
+    assert page.cells == ["model", "Params/B", "multiblimp μ", "Mixed10", "0.000197", "62.6",
+                          "Merged10 <linear>", "1.23", tables.DASH]
+    assert "<title>Table 1 — test</title>" in Path(paths[3]).read_text(encoding="utf-8")
+    # the CSV keeps every digit
+    assert pd.read_csv(paths[0])["multiblimp μ"].iloc[0] == 62.5555
+
+
+def test_items_note_counts_the_items_behind_each_cell():
+    agg = pd.DataFrame({"benchmark": ["multiblimp", "multiblimp", "belebele", "belebele"],
+                        "items": [100, 87, 30, 30]})
+    assert tables.items_note(agg, "multiblimp") == " n = 87–100 items per language."
+    assert tables.items_note(agg, "belebele") == " n = 30 items per language."
+    assert tables.items_note(agg) == " Items per language: multiblimp 87–100, belebele 30."
+
+
+def test_the_environment_file_repeats_pyprojects_pins():
+    """The report lists each rule's software from envs/mergelimits.yaml: its pins must be the
+    ones the install uses."""
+    pins = {d.split("==")[0]: d for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+            if "==" in d}
+    env = yaml.safe_load((ROOT / "envs/mergelimits.yaml").read_text())
+    listed = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    repeated = [p for p in listed if "==" in p]
+    assert len(repeated) >= 8
+    for pin in repeated:
+        assert pins[pin.split("==")[0]] == pin
+    assert listed[-1] == "-e .."
+
+
+def test_git_commit_names_the_checkout_and_its_uncommitted_changes(tmp_path):
+    assert provenance.git_commit(tmp_path) == "unknown (not a git checkout)"
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (tmp_path / "f").write_text("a")
+    subprocess.run([*git, "add", "f"], check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert provenance.git_commit(tmp_path) == head
+    (tmp_path / "untracked").write_text("b")
+    assert provenance.git_commit(tmp_path) == head
+    (tmp_path / "f").write_text("changed")
+    assert provenance.git_commit(tmp_path) == f"{head} + uncommitted changes"
+
+
+def test_versions_are_the_installed_ones():
+    from importlib.metadata import version
+
+    v = provenance.versions()
+    assert v["torch"] == version("torch") and v["mergekit"] == version("mergekit")
+    assert provenance.versions(["no-such-package-here"]) == {"no-such-package-here": "not installed"}
+
+
+def test_provenance_page_holds_config_commit_and_versions_and_no_date():
+    page = provenance.page("tiny", ["config/config.yaml"], "abc123", {"torch": "2.13.0"},
+                           {"study": "tiny", "seeds": {"data": 1234}})
+    for must in ("config/config.yaml", "abc123", "2.13.0", "data 1234", "study: tiny"):
+        assert must in page
+    assert provenance.today() not in page
+
+
+# --- the report in a browser -----------------------------------------------------------------
+
+
+def _browser():
+    """Selenium driving Debian's chromium through its chromedriver (tools/ensure-chromium.sh
+    installs both in `make test`); skipped with the reason when they are missing."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    missing = [b for b in ("chromium", "chromedriver") if shutil.which(b) is None]
+    if missing:
+        why = f"{' and '.join(missing)} not installed (tools/ensure-chromium.sh installs them as root)"
+        if os.environ.get("MERGELIMITS_REQUIRE_BROWSER"):
+            pytest.fail(why)
+        pytest.skip(why)
+    opts = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        opts.add_argument(arg)
+    opts.binary_location = shutil.which("chromium")
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+
+
+@pytest.mark.slow
+def test_report_opens_in_chromium_with_tables_inline_captions_and_provenance(mini_runs, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    report = tmp_path / "report.html"
+    made = subprocess.run(snakemake_cmd("--configfile", str(mini_runs.config), "--directory", str(mini_runs.a),
+                                        "--report", str(report)), capture_output=True, text=True, env=mini_runs.env)
+    assert made.returncode == 0, made.stderr[-3000:]
+    t1 = pd.read_csv(mini_runs.a / "results/tiny/tables/table1.csv")
+    expected = [f"{v:.1f}" for c in t1.columns if c.endswith(" μ") for v in t1[c]]
+    with _browser() as d:
+        wait = WebDriverWait(d, 20)
+        d.get(report.as_uri())
+        front = wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(., 'Workflow commit')]")))
+        assert "These languages are generated" in front.text
+
+        def open_table(name):
+            d.switch_to.default_content()
+            wait.until(ec.element_to_be_clickable((By.XPATH, "//*[normalize-space(text())='Tables']"))).click()
+            row = wait.until(ec.presence_of_element_located(
+                (By.XPATH, f"//tr[td[starts-with(normalize-space(.), '{name} —')]]")))
+            row.find_element(By.XPATH, ".//a[@iconname='eye']").click()
+            d.switch_to.frame(wait.until(ec.presence_of_element_located((By.TAG_NAME, "iframe"))))
+            return wait.until(ec.presence_of_element_located((By.TAG_NAME, "table")))
+
+        table = open_table("Table 1")
+        cells = [td.text for td in table.find_elements(By.TAG_NAME, "td")]
+        assert expected and all(v in cells for v in expected), (expected, cells)
+        assert table.find_element(By.TAG_NAME, "caption").text.startswith("Table 1 — size, tokens")
+        table = open_table("Table 8")
+        assert "Δ = merged − expert" in table.find_element(By.TAG_NAME, "caption").text
+        d.switch_to.default_content()
+        # the caption beside the listing is the table's own, not one for all tables
+        row = d.find_element(By.XPATH, "//tr[td[starts-with(normalize-space(.), 'Table 8 —')]]")
+        row.find_element(By.XPATH, ".//a[@iconname='information-circle']").click()
+        info = wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(text(), 'Pearson r and Spearman')]")))
+        assert "Table 8 — Δ vs similarity" in info.text

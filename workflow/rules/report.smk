@@ -1,0 +1,32 @@
+# What `snakemake --report` shows beyond the tables and figures: the run's provenance. The
+# report's front page is workflow/report/workflow.rst; its metadata (config files, commit,
+# date) workflow/report/metadata.yaml, named by the profiles' report-metadata.
+
+
+localrules:
+    provenance,
+
+
+rule provenance:
+    # Reruns when the config, the commit or an installed version changes (all are params).
+    output:
+        page=report(
+            "<results>/provenance/provenance.html",
+            caption="../report/provenance.rst",
+            category="Provenance",
+            labels={"name": "Provenance — config, commit, software"},
+        ),
+        config="<results>/provenance/config.yaml",
+        versions="<results>/provenance/versions.tsv",
+    log:
+        "<logs>/report/provenance.log",
+    conda:
+        "../../envs/mergelimits.yaml"
+    params:
+        study=config["study"],
+        config=config,
+        configfiles=[str(f) for f in workflow.configfiles],
+        commit=provenance.git_commit(workflow.basedir),
+        versions=provenance.versions(),
+    script:
+        "../../scripts/provenance.py"
