@@ -103,3 +103,13 @@ def test_cka_heatmap_scale_spans_the_off_diagonal_with_readable_text():
         assert to_rgba(t.get_color()) == to_rgba(plots.text_colour(background))
     # viridis: dark at the bottom of the scale, light at the top
     assert plots.text_colour(im.cmap(0.0)) == "white" and plots.text_colour(im.cmap(1.0)) == "black"
+
+
+def test_a_mean_over_languages_of_shared_items_is_not_given_independent_cis():
+    """Belebele's (and HellaSwag's, X-CSQA's, FLORES') items are the same in every language:
+    adding the languages' SEs as if independent would understate the CI."""
+    rng = np.random.default_rng(3)
+    agg = _agg(rng, ["mixed9"])
+    assert len(plots.mean_over_languages(agg)) == len(STEPS)
+    with pytest.raises(ValueError, match="belebele: the same items in every language"):
+        plots.mean_over_languages(agg.assign(benchmark="belebele"))

@@ -178,3 +178,120 @@ def test_tokenizer_loads_with_autotokenizer_and_round_trips(tmp_path):
     for docs in texts.values():
         assert tok.decode(tok(docs[0])["input_ids"]) == docs[0]
     assert json.loads((tmp_path / "tok" / "tokenizer_config.json").read_text())
+
+
+# --- no answer-revealing artefacts -----------------------------------------------------------
+
+ARTEFACT_ITEMS = 300  # per language: a rule 10 points off chance fails even at the strict per-language level
+
+
+@pytest.fixture(scope="module")
+def artefact_setup(tmp_path_factory):
+    """The ten languages' corpora (for word counts and the shared BPE) and every generated
+    multiple-choice benchmark at ARTEFACT_ITEMS items per language."""
+    from mergelimits.synthetic import artefacts
+
+    root = tmp_path_factory.mktemp("artefacts")
+    docs = {c: writers.corpus_docs(c, 1234, 600, 8) for c in LANGS}
+    paths = []
+    for code, d in docs.items():
+        paths.append(root / f"{code}.jsonl")
+        benchfiles.write_jsonl([{"text": x} for x in d], paths[-1])
+    tok = tokenizer.load(tokenizer.train(paths, 1024, root / "tok"))
+    langs = grammar.make_languages(LANGS, 1234)
+    n = ARTEFACT_ITEMS
+    rows = {"multiblimp": {c: grammar.minimal_pairs(langs[c], random.Random(7), n)
+                           for c in languages.available("multiblimp", LANGS)},
+            "hellaswag": grammar.cloze_items(langs, random.Random(8), n),
+            "xcsqa": grammar.question_items({c: langs[c] for c in languages.available("xcsqa", LANGS)},
+                                            random.Random(9), n),
+            "belebele": grammar.reading_items(langs, random.Random(10), n)}
+    out = {}
+    for bench, by_lang in rows.items():
+        for code, r in by_lang.items():
+            lang = langs[code]
+            counts = collections.Counter(w.strip(".,?。？").lower() for d in docs[code] for w in d.split())
+            marker = lang.script(lang.plural).lower() if lang.typ.plural and lang.typ.spaces else None
+            rules = artefacts.rules(lambda t: tok(t)["input_ids"], counts, marker)
+            out[bench, code] = (artefacts.items(bench, r), rules)
+    return out
+
+
+def test_no_option_only_rule_beats_chance_on_any_generated_benchmark(artefact_setup):
+    """Shortest, longest, fewest or most tokens, most or least frequent words, a marked
+    (plural) form: none picks the answer more or less often than chance. Per benchmark, the
+    mean over languages lies within chance ± its 95% CI (n = the items, as the same items
+    are realised in every language); per language, within a Bonferroni-corrected CI over
+    every (benchmark, language, rule) checked. Before the items were counterbalanced,
+    "pick a singular option" scored 42% on X-CSQA (chance 20%), "pick the longest ending"
+    42% on HellaSwag (25%), and German's shorter sentence won 42% of MultiBLiMP pairs."""
+    from scipy.stats import norm
+
+    from mergelimits.synthetic import artefacts
+
+    checks = sum(len(rules) for _, rules in artefact_setup.values())
+    z_each = norm.isf(0.05 / 2 / checks)
+    per_rule, failures = collections.defaultdict(list), []
+    for (bench, code), (data, rules) in artefact_setup.items():
+        for rule, acc, chance, hw in artefacts.report(data, rules, z=z_each):
+            per_rule[bench, rule].append((acc, chance))
+            if abs(acc - chance) > hw:
+                failures.append(f"{bench} {code} {rule}: {acc:.3f} (chance {chance:.3f} ± {hw:.3f})")
+    for (bench, rule), accs in per_rule.items():
+        mean, chance = sum(a for a, _ in accs) / len(accs), accs[0][1]
+        hw = artefacts.half_width(chance, ARTEFACT_ITEMS)
+        if abs(mean - chance) > hw:
+            failures.append(f"{bench} mean over languages, {rule}: {mean:.3f} (chance {chance:.3f} ± {hw:.3f})")
+    assert not failures, "\n".join(failures)
+    assert len(per_rule) >= 4 * 7
+
+
+def test_option_rules_catch_an_artefact():
+    """The check has teeth: a benchmark whose answer is always its longest option fails it."""
+    from mergelimits.synthetic import artefacts
+
+    data = [(["aa", "bbbb", "c"], 1), (["dddddd", "e", "ff"], 0)] * 50
+    rules = artefacts.rules(lambda t: list(t), collections.Counter())
+    assert artefacts.accuracy(data, rules["longest"]) == 1.0
+    assert artefacts.accuracy(data, rules["shortest"]) == 0.0
+    assert artefacts.chance(data) == pytest.approx(1 / 3)
+    # ties are split: two equally long options, the answer one of them
+    assert artefacts.accuracy([(["ab", "cd", "e"], 0)], rules["longest"]) == 0.5
+
+
+def test_minimal_pairs_are_counterbalanced():
+    """Every verb-form cell is as often the grammatical as the ungrammatical one, in every
+    language, so no preference for a form (its length or frequency) can score off chance."""
+    langs = grammar.make_languages(languages.available("multiblimp", LANGS), 1234)
+    for code, lang in langs.items():
+        rows = grammar.minimal_pairs(lang, random.Random(3), 100)
+        right = collections.Counter((r["phenomenon"], r["grammatical_feature"]) for r in rows)
+        wrong = collections.Counter((r["phenomenon"], r["ungrammatical_feature"]) for r in rows)
+        assert right == wrong, code
+
+
+def test_distractors_break_the_verb_and_match_the_answer():
+    """X-CSQA and HellaSwag distractors: objects no verb of the item takes, never persons,
+    with number and adjective drawn as the answer's (all options carry an adjective about as
+    often, and plural about as often)."""
+    rng = random.Random(4)
+    langs = {"eng": grammar.Language("eng", 3)}
+    rows = grammar.question_items(langs, rng, 400)["eng"]
+    lang = langs["eng"]
+    plural = lang.plural
+    right_pl = wrong_pl = 0
+    for row in rows:
+        texts = [c["text"] for c in row["question"]["choices"]]
+        key = "ABCDE".index(row["answerKey"])
+        pl = [any(w.endswith(plural) for w in t.split()) for t in texts]
+        right_pl += pl[key]
+        wrong_pl += sum(pl) - pl[key]
+    assert abs(right_pl / 400 - wrong_pl / 1600) < 0.08
+    for _ in range(200):
+        ev = grammar.sample_event(rng)
+        objs = grammar._distractor_objects(rng, ev.verb, ev.obj, 4)
+        if objs is None:
+            continue
+        assert all(grammar.CATEGORY[o.noun] not in grammar.VERBS[ev.verb][1] for o in objs)
+        assert all(grammar.CATEGORY[o.noun] != "person" for o in objs)
+        assert len({o.noun for o in objs}) == 4

@@ -22,8 +22,17 @@ def _save(fig, stem: str) -> list[str]:
 
 
 def mean_over_languages(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per step: the mean score over languages and its 95% CI. The languages' items are
-    separate samples, so the mean's SE is √(Σ SEₗ²) / L from the per-language bootstrap SEs."""
+    """Per step: the mean score over languages and its 95% CI. Only for a benchmark whose
+    languages have separate items (MultiBLiMP): the mean's SE is then √(Σ SEₗ²) / L from the
+    per-language bootstrap SEs. Where the same items are realised in every language
+    (registry: `parallel`) the languages are not independent and that formula would be too
+    narrow; such a mean needs whole items resampled, so it is refused here."""
+    from . import registry
+
+    parallel = [b for b in scores["benchmark"].unique() if registry.benchmark(b).parallel]
+    if parallel:
+        raise ValueError(f"{', '.join(parallel)}: the same items in every language; a CI of the mean over "
+                         "languages must resample whole items, not add the languages' SEs")
     g = scores.groupby("step")
     out = pd.DataFrame({"score": g["score"].mean(), "se": g["se"].apply(lambda s: np.sqrt((s ** 2).sum()) / len(s))})
     out["ci95"] = 1.96 * out["se"]

@@ -35,6 +35,10 @@ class Benchmark:
     split: str  #: lm-eval's test split (FLORES: dev gives the few-shot examples, devtest the test)
     metric: str  #: the per-item score column its tables report
     kind: str  #: "choice" (log-likelihood of options) or "generation"
+    #: the same items realised in every language (translations, or the generator's shared
+    #: meanings): languages' scores are then not independent samples, and a CI of a mean
+    #: over languages must resample whole items, not (item, language) cells
+    parallel: bool = True
 
 
 MERGE_METHODS: dict[str, MergeMethod] = {m.name: m for m in (
@@ -50,7 +54,7 @@ MERGE_METHODS: dict[str, MergeMethod] = {m.name: m for m in (
 
 BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
     Benchmark("multiblimp", "MultiBLiMP accuracy", 2, ("test.tsv",), ("sen", "wrong_sen", "phenomenon"),
-              "test", "acc", "choice"),
+              "test", "acc", "choice", parallel=False),
     Benchmark("belebele", "Belebele token-normalised accuracy", 3, ("test.jsonl",),
               ("flores_passage", "question", "mc_answer1", "mc_answer2", "mc_answer3", "mc_answer4",
                "correct_answer_num"), "test", "acc_norm_token", "choice"),

@@ -13,6 +13,7 @@ from mergelimits import modelid, provenance, registry, slurm, tables
 from mergelimits.benchfiles import bench_files
 from mergelimits.evaluate import TEMPLATES, flores_source, task_name
 from mergelimits.study import Study
+from mergelimits.synthetic.grammar import ITEM_DESIGN
 
 # Rejects an invalid config before the DAG is built, naming every offending key.
 study_config.validate(config)

@@ -45,6 +45,9 @@ if GENERATED:
             benchmarks=STUDY.benchmarks,
             seed=config["seeds"]["data"],
             sizes=config["data"]["generated"],
+            # Snakemake tracks the script, not the generator it calls: a new item design
+            # bumps this and regenerates the items (and reruns what reads them).
+            design=ITEM_DESIGN,
         script:
             "../../scripts/generate_benchmarks.py"
 

@@ -353,8 +353,46 @@ def make_languages(codes: list[str], seed: int) -> dict[str, Language]:
 
 # --- items ---------------------------------------------------------------------------
 
+#: the items' design, a param of rule generate_benchmarks: changing it regenerates them
+ITEM_DESIGN = "2: counterbalanced minimal pairs; distractors matched to the answer (number, adjective, frequency rank)"
+
+
+def _minimal_pair(lang: Language, ev: Event, feat: str, wrong_value) -> dict:
+    right = dict(lang.agreement_cell(ev.tense, ev.subj))
+    wrong_cell = lang.agreement_cell(ev.tense, ev.subj, **{feat: wrong_value})
+    good_verb = lang.verb_form(ev.verb, ev.tense, lang.agreement_cell(ev.tense, ev.subj))
+    bad_verb = lang.verb_form(ev.verb, ev.tense, wrong_cell)
+    return {
+        "sen": lang.sentence(ev),
+        "wrong_sen": lang.sentence(ev, verb_cell=wrong_cell),
+        "verb": lang.script(good_verb),
+        "wrong_verb": lang.script(bad_verb),
+        "phenomenon": PHENOMENON[feat],
+        "grammatical_feature": f"{feat}={right[feat]}",
+        "ungrammatical_feature": f"{feat}={wrong_value}",
+    }
+
+
+def _event_in_cell(lang: Language, rng: random.Random, tense: str, cell: tuple, pronoun: bool,
+                   tries: int = 2000) -> Event | None:
+    """A fresh event of this tense whose subject agrees in exactly this paradigm cell."""
+    for _ in range(tries):
+        ev = sample_event(rng, pronoun_p=0.5 if pronoun else 0.3)
+        ev = Event(ev.subj, ev.verb, ev.obj, tense, ev.adv)
+        if lang.agreement_cell(tense, ev.subj) == cell and (ev.subj.noun is None) >= pronoun:
+            return ev
+    return None
+
+
 def minimal_pairs(lang: Language, rng: random.Random, n: int) -> list[dict]:
-    """Agreement violations: the verb takes the form of another cell of its paradigm."""
+    """Agreement violations: the verb takes the form of another cell of its paradigm.
+
+    Counterbalanced: every pair (right form of cell A, wrong form of cell B) comes with a
+    mirror pair, another event whose subject is in cell B, wrongly given A's form. Over the
+    set each verb form is as often right as wrong, so a preference for short, long or
+    frequent forms scores exactly chance and only agreement tells the sentences apart (an
+    uncounterbalanced set had German's right forms longer in tokens twice as often as
+    shorter, and weak models below chance)."""
     rows: list[dict] = []
     tries = 0
     while len(rows) < n and tries < 50 * n:
@@ -369,40 +407,76 @@ def minimal_pairs(lang: Language, rng: random.Random, n: int) -> list[dict]:
         if feat == "person" and ev.subj.noun is not None:
             continue  # nouns are third person: a person violation needs a pronoun subject
         wrong_value = rng.choice([v for v in values if v != right[feat]])
-        wrong_cell = lang.agreement_cell(ev.tense, ev.subj, **{feat: wrong_value})
-        good_verb = lang.verb_form(ev.verb, ev.tense, lang.agreement_cell(ev.tense, ev.subj))
-        bad_verb = lang.verb_form(ev.verb, ev.tense, wrong_cell)
-        rows.append({
-            "sen": lang.sentence(ev),
-            "wrong_sen": lang.sentence(ev, verb_cell=wrong_cell),
-            "verb": lang.script(good_verb),
-            "wrong_verb": lang.script(bad_verb),
-            "phenomenon": PHENOMENON[feat],
-            "grammatical_feature": f"{feat}={right[feat]}",
-            "ungrammatical_feature": f"{feat}={wrong_value}",
-        })
+        mirror = _event_in_cell(lang, rng, ev.tense, lang.agreement_cell(ev.tense, ev.subj, **{feat: wrong_value}),
+                                pronoun=feat == "person")
+        if mirror is None:
+            continue
+        rows.append(_minimal_pair(lang, ev, feat, wrong_value))
+        if len(rows) < n:
+            rows.append(_minimal_pair(lang, mirror, feat, right[feat]))
     if len(rows) < n:
         raise RuntimeError(f"{lang.code}: could only generate {len(rows)} of {n} minimal pairs")
     return rows
 
 
-def _distractor_objects(rng: random.Random, verb: str, k: int) -> list[NP]:
+def _expected_counts() -> dict[str, float]:
+    """Each noun's expected occurrences per generated sentence (`sample_event`: a uniform
+    verb, its subject's and object's category uniform among those it selects, the noun
+    uniform in its category; person subjects are pronouns 30% of the time)."""
+    counts = dict.fromkeys(CATEGORY, 0.0)
+    for subj_cats, obj_cats in VERBS.values():
+        noun_p = 0.7 if "person" in subj_cats else 1.0
+        for cats, p in ((subj_cats, noun_p), (obj_cats, 1.0)):
+            for cat in cats:
+                for noun in NOUNS[cat]:
+                    counts[noun] += p / len(VERBS) / len(cats) / len(NOUNS[cat])
+    return counts
+
+
+#: how often each noun occurs in the corpora, in expectation: distractors are matched to it
+NOUN_FREQ = _expected_counts()
+
+
+def _dress(rng: random.Random, noun: str) -> NP:
+    """A noun given number and adjective as `sample_np` gives them to every object."""
+    return NP(noun, rng.choice(NUMBERS), 3, rng.choice(ADJECTIVES) if rng.random() < 0.4 else None)
+
+
+def _distractor_objects(rng: random.Random, verb: str, answer: NP, k: int) -> list[NP] | None:
+    """k options that break the verb's selectional restriction and are otherwise like the
+    answer: nouns that occur as objects (never persons, which no verb takes), with number
+    and adjective drawn as the answer's are, and a frequency rank for the answer that is
+    uniform over the k + 1 options (a drawn number of distractors is more frequent in the
+    corpora than the answer, the rest less). None when this answer cannot be matched so:
+    the caller draws another item. (Distractors drawn from every other noun, bare and
+    singular-or-plural, against a bare singular answer made "pick a singular", "pick the
+    most frequent noun" and "pick the longest" beat chance.)"""
     allowed = set(VERBS[verb][1])
-    pool = [noun for noun, cat in CATEGORY.items() if cat not in allowed]
-    return [NP(noun, rng.choice(NUMBERS), 3, None) for noun in rng.sample(pool, k)]
+    objects = {cat for _, obj_cats in VERBS.values() for cat in obj_cats}
+    pool = [noun for noun, cat in CATEGORY.items() if cat in objects and cat not in allowed]
+    f = NOUN_FREQ[answer.noun]
+    above = [n for n in pool if NOUN_FREQ[n] > f or (NOUN_FREQ[n] == f and rng.random() < 0.5)]
+    below = [n for n in pool if n not in above]
+    more = rng.randrange(k + 1)
+    if len(above) < more or len(below) < k - more:
+        return None
+    return [_dress(rng, noun) for noun in rng.sample(above, more) + rng.sample(below, k - more)]
 
 
 def cloze_items(langs: dict[str, Language], rng: random.Random, n: int) -> dict[str, list[dict]]:
     """HellaSwag-style items: a context sentence, then a sentence cut before its object.
 
     The right ending's object fits the verb; the three distractors break its selectional
-    restriction. The same meanings are realised in every language.
+    restriction (`_distractor_objects`: otherwise matched to the answer). The same meanings
+    are realised in every language.
     """
     out: dict[str, list[dict]] = {c: [] for c in langs}
     for i in range(n):
-        first, ev = sample_event(rng), sample_event(rng)
+        objs = None
+        while objs is None:
+            first, ev = sample_event(rng), sample_event(rng)
+            objs = _distractor_objects(rng, ev.verb, ev.obj, 3)
         label = rng.randrange(4)
-        objs = _distractor_objects(rng, ev.verb, 3)
         objs.insert(label, ev.obj)
         for code, lang in langs.items():
             ctx_a = lang.sentence(first)
@@ -421,10 +495,12 @@ def question_items(langs: dict[str, Language], rng: random.Random, n: int) -> di
     """X-CSQA-style items: a what-question about a verb's object, five labelled choices."""
     out: dict[str, list[dict]] = {c: [] for c in langs}
     for i in range(n):
-        ev = sample_event(rng)
+        choices = None
+        while choices is None:
+            ev = sample_event(rng)
+            choices = _distractor_objects(rng, ev.verb, ev.obj, 4)
         key = rng.randrange(5)
-        choices = _distractor_objects(rng, ev.verb, 4)
-        choices.insert(key, NP(ev.obj.noun, "sg"))
+        choices.insert(key, ev.obj)
         for code, lang in langs.items():
             wh = [lang.wh["what"]]
             stem = lang.join([w for part in lang.clause(ev, obj_words=wh)[0] for w in part], end="?")
