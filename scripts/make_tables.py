@@ -5,12 +5,12 @@ from pathlib import Path
 import pandas as pd
 
 from mergelimits import joblog, tables
-from mergelimits.study import FLORES_EXAMPLES, TABLE1, table_stem
+from mergelimits.study import CONTROLS, FLORES_EXAMPLES, TABLE1, table_stem
 
 log = joblog.from_snakemake(snakemake)
 p = snakemake.params
 agg = pd.read_csv(snakemake.input.agg, sep="\t")
-final = agg[agg.step == p.step]
+final = agg[(agg.step == p.step) & agg.benchmark.isin(p.benchmarks)]  # controls are counted in their own table
 out = Path(snakemake.output[0]).parent
 sizes = pd.read_csv(snakemake.input.sizes, sep="\t").set_index("model")["params"]
 facts = {label: (sizes[model] / 1e9, tokens) for label, (model, tokens) in p.facts.items()}
@@ -20,6 +20,9 @@ for bench in p.benchmarks:
     stem = table_stem(bench)
     t = tables.per_language(agg, bench, p.rows, p.languages, p.step)
     tables.write_table(t, str(out / stem), p.captions[stem] + tables.items_note(final, bench))
+if p.controls and CONTROLS in p.captions:
+    tc = tables.controls(agg, p.rows, p.languages, p.benchmarks, p.step, p.controls)
+    tables.write_table(tc, str(out / CONTROLS), p.captions[CONTROLS])
 if "flores" in p.benchmarks:
     store = pd.read_parquet(snakemake.input.store)
     t7 = tables.flores_examples(store, p.rows, p.flores_examples["lang"], p.step, p.flores_examples["n"])

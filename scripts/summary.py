@@ -8,7 +8,8 @@ from mergelimits import joblog, summary
 
 log = joblog.from_snakemake(snakemake)
 inp, p = snakemake.input, snakemake.params
+controls = pd.read_csv(inp.controls) if "controls" in inp.keys() else None
 text = summary.results(pd.read_csv(inp.table1), pd.read_csv(inp.table8), pd.read_csv(inp.pairs, sep="\t"),
-                       p.study, p.step)
+                       p.study, p.step, controls)
 Path(snakemake.output[0]).write_text(text, encoding="utf-8")
 log.info("summary written to %s", snakemake.output[0])

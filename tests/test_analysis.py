@@ -306,3 +306,14 @@ def test_init_agreement_names_what_differs(models, tmp_path):
         similarity.init_agreement(init, other)
     with pytest.raises(ValueError, match=r"\(lowest: (model\.\S+ -?0\.\d{4}, ){2}model\.\S+ -?0\.\d{4}\)$"):
         similarity.verify_init(agreement, 0.99, "m0")
+
+
+def test_summary_sets_each_score_beside_its_controls():
+    from mergelimits import summary
+
+    t1 = pd.DataFrame({"model": ["Monolingual experts", "Mixed3"], "multiblimp μ": [90.0, 80.0]})
+    tc = pd.DataFrame({"model": ["Monolingual experts", "Mixed3"], "xcsqa score": [56.04, 22.7],
+                       "xcsqa blind": [20.0, 21.96], "xcsqa shuffled": [24.0, 19.5]})
+    text = summary.results(t1, pd.DataFrame(), pd.DataFrame(), "tiny", 10, tc)
+    assert "| Mixed3 | 22.7 (22.0 / 19.5) |" in text and "| Monolingual experts | 56.0 (20.0 / 24.0) |" in text
+    assert "question-blind" not in summary.results(t1, pd.DataFrame(), pd.DataFrame(), "tiny", 10)

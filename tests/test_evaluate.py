@@ -250,3 +250,32 @@ def test_cloze_few_shot_and_max_items_reach_lm_eval(env, tmp_path):
         context, option = s["arguments"][0][0], s["arguments"][0][1]
         assert context.endswith(s["doc"]["query"]) and context.count("\nAntwort:") == 2  # one example, then the item
         assert option == " " + s["doc"]["options"][0]
+
+
+def test_controls_reach_lm_eval_as_variants_of_the_task(env, tmp_path):
+    """A blind control scores each item's own options with nothing before them (bare
+    layout: as a sentence of its own, MultiBLiMP-like); a shuffled control after another
+    item's question. Same items, same answers, same template; stored under <bench>~<control>."""
+    root, files, _ = env
+    src = files[("xcsqa", "deu")]
+    evaluate.render_tasks({("xcsqa", "deu"): src, ("xcsqa~blind", "deu"): src, ("xcsqa~shuffled", "deu"): src},
+                          tmp_path, SETTINGS, 0)
+    names = ["ml_xcsqa_deu", "ml_xcsqa~blind_deu", "ml_xcsqa~shuffled_deu"]
+    out = evaluate.run_harness(root / "model", names, tmp_path, 8, 0)["samples"]
+    real, blind, shuffled = ({s["doc"]["item"]: s for s in out[n]} for n in names)
+    assert set(real) == set(blind) == set(shuffled) and len(real) == SIZES["xcsqa"]
+    m = model.load_model(root / "model").eval()
+    tok = tokenizer.load(root / "model")
+    for item, s in real.items():
+        options = s["doc"]["options"]
+        assert [a[1] for a in blind[item]["arguments"]] == options  # no delimiter: nothing precedes
+        assert all(a[0] == "" for a in blind[item]["arguments"])
+        assert float(blind[item]["filtered_resps"][0][0]) == pytest.approx(_logp(m, tok, "", options[0]), abs=1e-3)
+        assert shuffled[item]["doc"]["gold"] == s["doc"]["gold"]
+        assert [a[1] for a in shuffled[item]["arguments"]] == [a[1] for a in s["arguments"]]
+        assert shuffled[item]["arguments"][0][0] != s["arguments"][0][0]
+    assert sorted(a["arguments"][0][0] for a in shuffled.values()) == sorted(a["arguments"][0][0] for a in real.values())
+    scores = evaluate.item_scores(out, tok, "mono-deu", 6)
+    assert set(scores.benchmark) == {"xcsqa", "xcsqa~blind", "xcsqa~shuffled"}
+    agg = ci.aggregate(scores, n=20, seed=0)
+    assert set(agg.metric) == {"acc_norm_token"}

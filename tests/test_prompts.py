@@ -64,3 +64,22 @@ def test_process_docs_keeps_each_items_index(caplog):
     assert len(out) == 5 and list(out["item"]) == prompts.select(20, 5, 3, "belebele")
     for row in out:
         assert row["query"].endswith(f"Frage: Q{row['item']}?\nAntwort:") and row["gold"] == 0
+
+
+def test_shuffled_control_pairs_every_item_with_another_the_same_in_every_language():
+    from mergelimits import prompts
+
+    for n in (2, 3, 10, 57):
+        src = prompts.derangement(n, 1, "belebele")
+        assert sorted(src) == list(range(n)) and all(src[j] != j for j in range(n))
+    assert prompts.derangement(30, 1, "belebele") == prompts.derangement(30, 1, "belebele")
+    assert prompts.derangement(30, 1, "belebele") != prompts.derangement(30, 2, "belebele")
+    with pytest.raises(ValueError, match="at least 2 items"):
+        prompts.derangement(1, 1, "xcsqa")
+
+
+def test_blind_control_reads_nothing_or_only_the_answer_cue():
+    from mergelimits import prompts
+
+    assert prompts.blind_query("bare", "deu") == ""
+    assert prompts.blind_query("cloze", "deu") == "Antwort:"

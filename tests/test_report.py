@@ -53,12 +53,13 @@ def _captions(cfg):
 def test_every_table_has_its_own_caption_naming_it_its_metric_and_ci(which, request):
     cfg = request.getfixturevalue(which)
     study, caps = _captions(cfg)
-    assert set(caps) == {*study.table_stems, "table8"}
+    assert {*study.table_stems, "table8"} <= set(caps) <= {*study.table_stems, "table8", "controls"}
     names = [c.partition(":")[0] for c in caps.values()]
     assert len(set(names)) == len(names)
+    assert caps["controls"].startswith("Controls — ")
     for stem, caption in caps.items():
         number = stem.removeprefix("table").split("_")[0]
-        assert caption.startswith(f"Table {number} — "), caption
+        assert stem == "controls" or caption.startswith(f"Table {number} — "), caption
         assert f"Study: {cfg['study']}, step {study.final}." in caption
     for bench in study.benchmarks:
         entry = registry.benchmark(bench)
@@ -198,3 +199,21 @@ def test_report_opens_in_chromium_with_tables_inline_captions_and_provenance(min
         row.find_element(By.XPATH, ".//a[@iconname='information-circle']").click()
         info = wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(text(), 'Pearson r and Spearman')]")))
         assert "Table 8 — Δ vs similarity" in info.text
+
+
+def test_controls_table_sets_each_score_beside_its_question_blind_means():
+    rows = [("Monolingual experts", "mono"), ("Mixed2", "mixed2")]
+    cells = []
+    for model, lang, score, blind, shuffled in [("mono-deu", "deu", 80, 30, 40), ("mono-eng", "eng", 60, 20, 30),
+                                                ("mixed2", "deu", 50, 25, 25), ("mixed2", "eng", 40, 35, 15)]:
+        for bench, value in (("xcsqa", score), ("xcsqa~blind", blind), ("xcsqa~shuffled", shuffled)):
+            cells.append({"model": model, "step": 9, "benchmark": bench, "lang": lang, "score": value})
+    cells.append({"model": "mixed2", "step": 9, "benchmark": "xcsqa~blind", "lang": "eng", "score": 99.0} | {"step": 3})
+    agg = pd.DataFrame(cells)
+    t = tables.controls(agg, rows, ["deu", "eng"], ["multiblimp", "xcsqa"], 9, ["blind", "shuffled"])
+    assert list(t.columns) == ["model", "xcsqa score", "xcsqa blind", "xcsqa shuffled"]
+    assert t.iloc[0, 1:].tolist() == [70, 25, 35]  # each expert on its own language
+    assert t.iloc[1, 1:].tolist() == [45, 30, 20]
+    with pytest.raises(ValueError, match="no xcsqa~shuffled score for eng"):
+        tables.controls(agg[~((agg.benchmark == "xcsqa~shuffled") & (agg.lang == "eng"))], rows, ["deu", "eng"],
+                        ["xcsqa"], 9, ["blind", "shuffled"])

@@ -57,7 +57,10 @@ def _readers(study):
     from the evaluation plan."""
     need = set()
     for model, bench, lang in study.table_cells():  # Tables 1-6: the final step, a baseline's own
-        need.add((model, 0 if model.startswith("ext-") else study.final, bench, lang))
+        step = 0 if model.startswith("ext-") else study.final
+        need.add((model, step, bench, lang))
+        if bench in ("belebele", "hellaswag", "xcsqa"):  # the controls table: the same cells, question-blind
+            need |= {(model, step, f"{bench}~{c}", lang) for c in study.controls}
     mb = languages.available("multiblimp", list(study.languages))
     for model, step in study.merges:  # Figure 1 (Merged-N), Figure 2 (successive), Table 8 (pairs)
         mid = modelid.parse(model)
@@ -84,7 +87,13 @@ def test_every_table_cell_is_evaluated_and_nothing_else(paper):
     assert ("mixed10", "multiblimp", "zho") not in cells and ("mixed10", "xcsqa", "tur") not in cells
     assert ("mono-zho", "flores", "zho") in cells
     assert paper.table_stems == ["table1", "table2_multiblimp", "table3_belebele", "table4_hellaswag",
-                                 "table5_xcsqa", "table6_flores", "table7_flores_examples"]
+                                 "table5_xcsqa", "table6_flores", "controls", "table7_flores_examples"]
+    assert paper.controls == ("blind", "shuffled")
+    # controls beside the tables' cells only: never for Figure 1's steps, pairs or successive merges
+    assert ("mixed10", 1000, "xcsqa~blind", "deu") not in planned
+    assert ("linear-all10", paper.final, "belebele~shuffled", "zho") in planned
+    assert not any("~" in b for (m, s), t in paper.eval_plan.items() if "+" in m or "succ" in m for b, _ in t)
+    assert not any(b.startswith(("multiblimp~", "flores~")) for b in {b for *_, b, _ in planned})
 
 
 def test_a_subset_config(tiny_config):

@@ -13,6 +13,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from . import registry
 from .evaluate import PRIMARY
 
 
@@ -46,12 +47,13 @@ def aggregate(store: pd.DataFrame, n: int = 1000, seed: int = 0) -> pd.DataFrame
     """One row per model × step × benchmark × language: score (in %), SE, CI, items."""
     rows = []
     for (model, step, bench, lang), g in store.groupby(["model", "step", "benchmark", "lang"], sort=True):
+        metric = PRIMARY[registry.split_variant(bench)[0]]  # a control's is its benchmark's
         rng = np.random.default_rng([seed, zlib.crc32(f"{model}/{int(step)}/{bench}/{lang}".encode())])
         if bench == "flores":
             score, se = chrf_bootstrap(list(g["hypothesis"].fillna("")), list(g["reference"]), n, rng)
         else:
-            vals = g[PRIMARY[bench]].to_numpy(dtype=float)
+            vals = g[metric].to_numpy(dtype=float)
             score, se = 100 * vals.mean(), 100 * bootstrap_se(vals, n, rng)
-        rows.append({"model": model, "step": int(step), "benchmark": bench, "lang": lang, "metric": PRIMARY[bench],
+        rows.append({"model": model, "step": int(step), "benchmark": bench, "lang": lang, "metric": metric,
                      "score": score, "se": se, "ci95": 1.96 * se, "items": len(g)})
     return pd.DataFrame(rows)

@@ -72,13 +72,15 @@ def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Pa
     hooks = ["# Written by mergelimits.evaluate.render_tasks: each task's process_docs.",
              "from mergelimits.prompts import processor", ""]
     written = []
-    for (bench, lang), splits in sorted(files.items()):
+    for (name, lang), splits in sorted(files.items()):
+        # a control ("xcsqa~blind") is its benchmark's template; prompts.process_docs applies it
+        bench, control = registry.split_variant(name)
         template = TEMPLATES / f"{bench}.yaml"
         if not template.exists():
             raise FileNotFoundError(f"no lm-eval template for {bench}: {template}")
         for path in splits.values():
             if not Path(path).exists():
-                raise FileNotFoundError(f"{task_name(bench, lang)}: data file missing: {path}")
+                raise FileNotFoundError(f"{task_name(name, lang)}: data file missing: {path}")
         task = yaml.safe_load(template.read_text())
         # As given: relative to the directory the workflow runs in (each job's working
         # directory), so the task files of two clones are byte-identical.
@@ -89,8 +91,8 @@ def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Pa
                                                             "keep_default_na": False, "na_filter": False})
         else:
             task.update(dataset_path="json", dataset_kwargs={"data_files": data_files})
-        name = task_name(bench, lang)
-        task["task"] = name
+        task_id = task_name(name, lang)
+        task["task"] = task_id
         task["num_fewshot"] = settings["num_fewshot"][bench]
         if bench == "flores":
             gen = task["generation_kwargs"]
@@ -100,11 +102,14 @@ def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Pa
                 gen.update(do_sample=True, **sampling)
         elif bench != "multiblimp" and layout == "cloze":
             task["target_delimiter"] = words(lang)["space"]  # none in Chinese, as lighteval
-        hooks.append(f"{name} = processor({bench!r}, {lang!r}, {layout!r}, {max_items!r}, {seed!r})")
-        path = out_dir / f"{name}.yaml"
+        if control == "blind" and layout == "bare":
+            task["target_delimiter"] = ""  # nothing before the option: scored as a text of its own
+        hook = task_id.replace(registry.VARIANT_SEP, "__")  # a Python name: "ml_xcsqa__blind_deu"
+        hooks.append(f"{hook} = processor({name!r}, {lang!r}, {layout!r}, {max_items!r}, {seed!r})")
+        path = out_dir / f"{task_id}.yaml"
         # The !function tag is lm-eval's own YAML extension: a path beside this file.
         path.write_text(yaml.safe_dump(task, sort_keys=False, allow_unicode=True)
-                        + f"process_docs: !function {PROCESSORS}.{name}\n")
+                        + f"process_docs: !function {PROCESSORS}.{hook}\n")
         written.append(path)
     (out_dir / f"{PROCESSORS}.py").write_text("\n".join(hooks) + "\n")
     return written

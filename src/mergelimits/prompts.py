@@ -110,16 +110,45 @@ def select(n: int, max_items: int | None, seed: int, bench: str) -> list[int]:
     return sorted(int(i) for i in rng.choice(n, size=max_items, replace=False))
 
 
+def blind_query(layout: str, lang: str) -> str:
+    """What a blind control reads before the options: nothing (bare), or the layout's answer
+    cue alone (cloze: "Answer:" in the item's language), so that only the item is missing."""
+    if layout == "bare":
+        return ""
+    w = words(lang)
+    return f"{_cap(w['answer'])}{w['colon']}"
+
+
+def derangement(n: int, seed: int, bench: str) -> list[int]:
+    """For item j, the item whose context it is shown with: a cyclic shift of a seeded
+    permutation, so no item keeps its own (n ≥ 2). Seeded by the benchmark, not the
+    language: where the languages share items, each is paired with the same other item."""
+    import numpy as np
+
+    if n < 2:
+        raise ValueError(f"{bench}: a shuffled control needs at least 2 items, not {n}")
+    order = np.random.default_rng([seed, zlib.crc32(f"{bench}/shuffled".encode())]).permutation(n)
+    source = [0] * n
+    for j in range(n):
+        source[int(order[j])] = int(order[(j + 1) % n])
+    return source
+
+
 def process_docs(dataset, *, bench: str, lang: str, layout: str, max_items: int | None, seed: int):
     """lm-eval's `process_docs` hook: the selected items, each with `item`, `query`,
-    `options` and `gold` (FLORES: `item` only)."""
+    `options` and `gold` (FLORES: `item` only). A control ("xcsqa~blind", registry.CONTROLS)
+    keeps each item's options and answer and changes what is read before them."""
     import logging
 
     from datasets import Dataset
 
+    from .registry import split_variant
+
+    name = bench
+    bench, control = split_variant(name)
     kept = select(len(dataset), max_items, seed, bench)
     logging.getLogger("mergelimits.prompts").info(
-        "%s/%s: %d of %d items (evaluate.max_items %s), %s prompts", bench, lang, len(kept), len(dataset), max_items,
+        "%s/%s: %d of %d items (evaluate.max_items %s), %s prompts", name, lang, len(kept), len(dataset), max_items,
         layout)
     rows = []
     for i in kept:
@@ -129,6 +158,13 @@ def process_docs(dataset, *, bench: str, lang: str, layout: str, max_items: int 
             doc["query"], doc["options"] = prompt(bench, lang, layout, doc)
             doc["gold"] = gold(bench, doc)
         rows.append(doc)
+    if control == "blind":
+        for doc in rows:
+            doc["query"] = blind_query(layout, lang)
+    elif control == "shuffled":
+        queries = [doc["query"] for doc in rows]
+        for doc, j in zip(rows, derangement(len(rows), seed, bench)):
+            doc["query"] = queries[j]
     return Dataset.from_list(rows)
 
 

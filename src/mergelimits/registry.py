@@ -73,6 +73,41 @@ def method(name: str) -> MergeMethod:
     return MERGE_METHODS[name]
 
 
+#: Controls: a multiple-choice benchmark scored again with what the item says taken away, to
+#: tell how much of a score needs no reading. A control is a variant of its benchmark's task
+#: (`<bench>~<control>` in task names and the score store), not a benchmark of its own.
+CONTROLS = {
+    "blind": "the options alone, the passage, question or context removed",
+    "shuffled": "each item's options after another item's context (a seeded derangement, the same in every language)",
+}
+VARIANT_SEP = "~"
+
+
+def variant(bench: str, control: str) -> str:
+    """The store's and the task's name of a control: "xcsqa~blind"."""
+    if control not in CONTROLS:
+        raise KeyError(f"unknown control {control!r}; known: {', '.join(CONTROLS)}")
+    if not controllable(bench):
+        raise ValueError(f"{bench} has no context to take away: no controls")
+    return f"{bench}{VARIANT_SEP}{control}"
+
+
+def split_variant(name: str) -> tuple[str, str | None]:
+    """("xcsqa", "blind") for "xcsqa~blind", ("xcsqa", None) for "xcsqa"."""
+    base, _, control = name.partition(VARIANT_SEP)
+    benchmark(base)
+    if control and control not in CONTROLS:
+        raise KeyError(f"unknown control {control!r} in {name!r}; known: {', '.join(CONTROLS)}")
+    return base, control or None
+
+
+def controllable(bench: str) -> bool:
+    """Multiple-choice with a context to remove: not MultiBLiMP (each sentence is scored
+    alone) nor FLORES (generation)."""
+    entry = benchmark(bench)
+    return entry.kind == "choice" and bench != "multiblimp"
+
+
 def benchmark(name: str) -> Benchmark:
     if name not in BENCHMARKS:
         raise KeyError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")

@@ -20,6 +20,7 @@ from . import languages, modelid, registry
 
 TABLE1 = "table1"
 FLORES_EXAMPLES = "table7_flores_examples"
+CONTROLS = "controls"  #: the controls table: each multiple-choice score beside its question-blind controls
 EXPERTS = "mono"  #: the table row of each monolingual expert on its own language
 EXPERTS_LABEL = "Monolingual experts"
 
@@ -71,6 +72,7 @@ class Study:
     baseline_tokens: tuple[tuple[str, float | None], ...] = ()  #: (model id, its model card's tokens)
     #: (model id, step) of each merge compared with a published one (merge.published)
     published_merges: tuple[tuple[str, int], ...] = ()
+    controls: tuple[str, ...] = ()  #: evaluate.controls: question-blind variants of the tables' tasks
 
     @classmethod
     def from_config(cls, cfg: dict) -> Study:
@@ -97,6 +99,7 @@ class Study:
             baseline_tokens=tuple((modelid.external(b["name"]), b["tokens_b"]) for b in cfg.get("baselines", [])),
             published_merges=tuple((modelid.merged_all(pub["method"], len(langs)), s)
                                    for s in steps_of(pub["steps"], steps)) if pub else (),
+            controls=tuple(cfg["evaluate"].get("controls", [])),
         )
 
     # Models -----------------------------------------------------------------------------
@@ -172,8 +175,9 @@ class Study:
         """What each (model, step) is evaluated on: what the tables and figures read, no more.
 
         Table 1-6 rows at the final step get every benchmark × language (the experts their
-        own language only); Figure 1's earlier checkpoints, Figure 2's successive merges and
-        the bilingual merges (for Δ) get MultiBLiMP only, on the languages they need; the
+        own language only) and each multiple-choice task's configured controls; Figure 1's
+        earlier checkpoints, Figure 2's successive merges and the bilingual merges (for Δ)
+        get MultiBLiMP only, on the languages they need; the
         first expert of the successive order also gets every language's MultiBLiMP (Figure 2's
         k = 1, as the authors plot it).
         """
@@ -197,6 +201,15 @@ class Study:
             out[(self.mixed, step)] = cover(mb, self.languages)  # Figure 1: Mixed beside Merged-N
         for model, _ in self.baselines:  # evaluated once, on every task of the tables
             out[(model, modelid.EXTERNAL_STEP)] = cover(self.benchmarks, self.languages)
+        # The controls of every task a table row reads (the rows' models at the step they are
+        # read), beside it in the same evaluation: one model load.
+        rows = [(model, self.final) for model in (*self.mono, self.mixed)]
+        rows += [(modelid.merged_all(m, len(self.languages)), self.final) for m in self.all_methods]
+        rows += [(model, modelid.EXTERNAL_STEP) for model, _ in self.baselines]
+        for key in rows:
+            if key in out:
+                out[key] = out[key] + [(registry.variant(b, c), lang) for b, lang in out[key]
+                                       if registry.controllable(b) for c in self.controls]
         if self.successive_methods:
             first = (modelid.mono(self.successive_order[0]), self.final)
             out[first] = out[first] + [t for t in cover(mb, self.languages) if t not in out[first]]
@@ -238,7 +251,12 @@ class Study:
     @property
     def table_stems(self) -> list[str]:
         return ([TABLE1] + [table_stem(b) for b in self.benchmarks]
+                + ([CONTROLS] if self.has_controls else [])
                 + ([FLORES_EXAMPLES] if "flores" in self.benchmarks else []))
+
+    @property
+    def has_controls(self) -> bool:
+        return bool(self.controls) and any(registry.controllable(b) for b in self.benchmarks)
 
     def table_cells(self) -> list[tuple[str, str, str]]:
         """(model, benchmark, language) behind every number of Tables 1-6 (at `step_of` the model)."""

@@ -32,9 +32,22 @@ def table1_markdown(t1: pd.DataFrame) -> str:
     return "\n".join([head, rule, *rows])
 
 
-def results(t1: pd.DataFrame, t8: pd.DataFrame, pairs: pd.DataFrame, study: str, step: int) -> str:
-    """Markdown: Table 1 (μ), the merges against the experts and Mixed, and Table 8's strongest
-    and weakest correlations, every number read from the tables."""
+def controls_markdown(tc: pd.DataFrame) -> str:
+    """The controls table as "score (blind / shuffled)" per benchmark."""
+    benches = [c[: -len(" score")] for c in tc.columns if c.endswith(" score")]
+    head = "| model | " + " | ".join(f"{b}: score (blind / shuffled)" for b in benches) + " |"
+    rule = "|:--|" + "--:|" * len(benches)
+    rows = ["| " + r["model"] + " | " + " | ".join(
+        f"{_num(r[f'{b} score'])} ({_num(r[f'{b} blind'])} / {_num(r[f'{b} shuffled'])})" for b in benches) + " |"
+        for _, r in tc.iterrows()]
+    return "\n".join([head, rule, *rows])
+
+
+def results(t1: pd.DataFrame, t8: pd.DataFrame, pairs: pd.DataFrame, study: str, step: int,
+            controls: pd.DataFrame | None = None) -> str:
+    """Markdown: Table 1 (μ), the merges against the experts and Mixed, the question-blind
+    controls, and Table 8's strongest and weakest correlations, every number read from the
+    tables."""
     t1 = t1.set_index("model", drop=False)
     mb = "multiblimp μ"
     head = (f"Table 1 of the {study} study at step {step} (μ over languages; CV% and the per-language tables "
@@ -46,6 +59,10 @@ def results(t1: pd.DataFrame, t8: pd.DataFrame, pairs: pd.DataFrame, study: str,
         lines.append(f"On MultiBLiMP the experts reach {_num(experts)}% on their own language and "
                      f"{t1.model.iloc[1]} {_num(mixed)}%; the merges of all models reach "
                      f"{_num(merged.min())}–{_num(merged.max())}% (chance: 50%).")
+    if controls is not None and {"blind", "shuffled"} <= {c.rsplit(" ", 1)[1] for c in controls.columns[1:]}:
+        lines.append("The multiple-choice scores beside their question-blind controls (μ over languages; blind: the "
+                     "options alone, shuffled: after another item's context; chance 25%, X-CSQA 20%):\n\n"
+                     + controls_markdown(controls))
     if len(pairs):
         d = pairs["delta"]
         lines.append(f"Over the {len(pairs)} bilingual merges the MultiBLiMP change Δ (merge − expert, points; "

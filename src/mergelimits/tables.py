@@ -71,6 +71,30 @@ def per_language(agg: pd.DataFrame, bench: str, rows: list[tuple[str, str]], lan
     return pd.DataFrame(out)
 
 
+def controls(agg: pd.DataFrame, rows: list[tuple[str, str]], langs: list[str], benches: list[str], step: int,
+             names: list[str]) -> pd.DataFrame:
+    """The controls table: per row and multiple-choice benchmark, the mean over languages of
+    the score and of each control (registry.CONTROLS), from the same items; what a score
+    needs no reading for is the part its controls reach too."""
+    from . import registry
+
+    out = []
+    for label, model in rows:
+        final = agg[agg["step"] == row_step(model, step)]
+        row = {"model": label}
+        for bench in (b for b in benches if registry.controllable(b)):
+            have = languages.available(bench, langs)
+            for name, col in [(bench, "score"), *((registry.variant(bench, c), c) for c in names)]:
+                cells = [final[(final.model == (modelid.mono(lang) if model == "mono" else model))
+                               & (final.benchmark == name) & (final.lang == lang)] for lang in have]
+                missing = [lang for lang, c in zip(have, cells) if not len(c)]
+                if missing:
+                    raise ValueError(f"controls table, {label}: no {name} score for {', '.join(missing)}")
+                row[f"{bench} {col}"] = float(np.mean([c["score"].iloc[0] for c in cells]))
+        out.append(row)
+    return pd.DataFrame(out)
+
+
 #: columns shown to three significant digits (a tiny model has 0.000129 billion parameters)
 SIGNIFICANT = ("Params/B", "Tokens/B")
 
@@ -169,6 +193,13 @@ def captions(study: str, benches: list[str], step: int, bootstrap: int, bootstra
         out[f"table{entry.table}_{bench}"] = (
             f"Table {entry.table} — {entry.title} per language: {UNITS[entry.metric]}; {ci}. "
             f"Monolingual experts: each language scored by its own expert; – no data for that language. {src}")
+    out["controls"] = (
+        "Controls — scores without the question: per multiple-choice benchmark, the mean over languages (as "
+        "Table 1's μ) of the score (Tables 3–5) and of the same items scored question-blind: 'blind', the options "
+        "alone with the passage, question or context removed; 'shuffled', after another item's context (a "
+        "seeded derangement, the same in every language). Chance: 25% (Belebele, HellaSwag), 20% (X-CSQA). "
+        "Where a score is near its controls, it needs no reading; per-language values are in eval/aggregate.tsv "
+        f"(benchmark <bench>~<control>). {src}")
     out["table7_flores_examples"] = (
         f"Table 7 — FLORES examples: the first FLORES-200 devtest sentences in {flores_lang}, their reference "
         f"translation and each model's greedy output. {src}")

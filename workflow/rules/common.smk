@@ -30,7 +30,8 @@ MERGED_RE = modelid.merged_pattern()
 
 
 def task_files(bench, lang):
-    """An evaluation task's local data files: {split: path}."""
+    """An evaluation task's local data files: {split: path} (a control: its benchmark's)."""
+    bench, _ = registry.split_variant(bench)
     if bench == "flores":
         return {
             s: f"{RESULTS}/eval/flores_pairs/lang~{lang}/{s}.jsonl"

@@ -43,7 +43,11 @@ rule flores_pairs:
 
 rule lm_eval_tasks:
     input:
-        data=[f for b, lang in STUDY.tasks for f in task_files(b, lang).values()],
+        data=list(
+            dict.fromkeys(
+                f for b, lang in STUDY.tasks for f in task_files(b, lang).values()
+            )
+        ),
         templates=[str(TEMPLATES / f"{b}.yaml") for b in STUDY.benchmarks],
     output:
         [task_yaml(b, lang) for b, lang in STUDY.tasks],
@@ -178,6 +182,7 @@ rule make_tables:
         benchmarks=STUDY.benchmarks,
         step=STUDY.final,
         flores_examples=config["evaluate"]["flores_examples"],
+        controls=list(STUDY.controls) if STUDY.has_controls else [],
         captions=TABLE_CAPTIONS,
         # label -> (model whose checkpoint gives the size, training tokens in billions)
         facts={

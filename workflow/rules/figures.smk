@@ -55,6 +55,7 @@ rule make_figures:
 rule summary:
     # The headline numbers in Markdown, from the tables: what the README shows.
     input:
+        **({"controls": "<results>/tables/controls.csv"} if STUDY.has_controls else {}),
         table1="<results>/tables/table1.csv",
         table8="<results>/tables/table8.csv",
         pairs="<results>/analysis/pairs.tsv",
