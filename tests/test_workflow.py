@@ -56,9 +56,9 @@ def test_the_paper_from_published_weights_trains_nothing(tmp_path):
 
 
 @pytest.mark.slow
-def test_mini_study_runs_to_its_tables_and_figures(mini_runs):
+def test_mini_study_data_stage(mini_runs):
     cfg = yaml.safe_load(mini_runs.config.read_text())
-    work, steps = mini_runs.a, mini_runs.steps
+    work = mini_runs.a
     root = work / "results" / "tiny" / "data"
     for bench in cfg["benchmarks"]:
         for lang in languages.available(bench, cfg["languages"]):
@@ -72,6 +72,11 @@ def test_mini_study_runs_to_its_tables_and_figures(mini_runs):
     assert tok.bos_token_id is not None and len(tok) == 400
     for log in ("generate_corpora", "generate_benchmarks", "train_tokenizer"):
         assert (work / "logs" / "tiny" / "data" / f"{log}.log").stat().st_size > 0
+
+
+def test_mini_study_pretrain_stage(mini_runs):
+    cfg = yaml.safe_load(mini_runs.config.read_text())
+    work, steps = mini_runs.a, mini_runs.steps
     models = work / "results" / "tiny" / "models"
     assert json.loads((models / "init" / "init.json").read_text())["seed"] == cfg["seeds"]["init"]
     for name in ["mixed3"] + [modelid.mono(lang) for lang in cfg["languages"]]:
@@ -79,6 +84,12 @@ def test_mini_study_runs_to_its_tables_and_figures(mini_runs):
             meta = json.loads((models / name / f"step~{step}" / "train.json").read_text())
             assert meta["step"] == step and meta["config"]["seed"] == cfg["seeds"]["train"]
     assert "tokens/s" in (work / "logs" / "tiny" / "pretrain" / "mixed3.log").read_text()
+
+
+def test_mini_study_merge_stage(mini_runs):
+    cfg = yaml.safe_load(mini_runs.config.read_text())
+    work, steps = mini_runs.a, mini_runs.steps
+    models = work / "results" / "tiny" / "models"
     # Merges: records beside weights deleted once evaluated (merge.keep_weights: false).
     dare = json.loads((models / "dare_ties-all3" / f"step~{steps}" / "merge.json").read_text())
     assert dare["seed"] == cfg["seeds"]["merge"] and dare["density"] == 0.75 and len(dare["members"]) == 3
@@ -91,18 +102,45 @@ def test_mini_study_runs_to_its_tables_and_figures(mini_runs):
     assert [m.split("/")[-2] for m in succ["members"]] == [modelid.mono(lang) for lang in order[:2]]
     sim = (work / "results/tiny/merges/parametric_similarity.tsv").read_text().splitlines()
     assert len(sim) == 1 + 3
-    # Tables come from the store: Table 1's Mixed row is the mean of its per-language scores.
-    import pandas as pd
 
+
+def test_mini_study_evaluation_and_tables_stage(mini_runs):
+    """Tables come from the store: Table 1's Mixed row is the mean of its per-language scores."""
+    work, steps = mini_runs.a, mini_runs.steps
     store = pd.read_parquet(work / "results/tiny/eval/scores.parquet")
     t1 = pd.read_csv(work / "results/tiny/tables/table1.csv").set_index("model")
     mb = store[(store.model == "mixed3") & (store.step == steps) & (store.benchmark == "multiblimp")]
     assert t1.loc["Mixed3", "multiblimp μ"] == pytest.approx(100 * mb.groupby("lang").acc.mean().mean())
     assert set(store[store.model == "linear-deu+eng"].lang) == {"deu", "eng"}
-    for table in ("table2_multiblimp.md", "table6_flores.tex", "table7_flores_examples.csv", "table8.md"):
+    for table in ("table2_multiblimp.md", "table6_flores.tex", "table7_flores_examples.csv", "table8.md",
+                  "table1.html"):
         assert (work / "results/tiny/tables" / table).stat().st_size > 0
     summary = (work / "results/tiny/summary.md").read_text()
     assert f"| Mixed3 | {t1.loc['Mixed3', 'multiblimp μ']:.1f} |" in summary  # the README's block, from Table 1
+
+
+def test_mini_study_analysis_and_figures_stage(mini_runs):
+    """Outside Slurm too: Δ of each pair is merged − expert from the aggregated scores, Table 8
+    correlates it, the figures and the provenance are written."""
+    work, steps = mini_runs.a, mini_runs.steps
+    agg = pd.read_csv(work / "results/tiny/eval/aggregate.tsv", sep="\t")
+    mb = agg[(agg.benchmark == "multiblimp") & (agg.step == steps)].set_index(["model", "lang"])["score"]
+    pairs = pd.read_csv(work / "results/tiny/analysis/pairs.tsv", sep="\t")
+    assert len(pairs) == 3
+    for r in pairs.itertuples():
+        langs = r.languages.split("+")
+        expected = sum(mb[(f"linear-{r.pair}", lang)] - mb[(modelid.mono(lang), lang)] for lang in langs) / len(langs)
+        assert r.delta == pytest.approx(expected, abs=1e-4)
+    t8 = pd.read_csv(work / "results/tiny/tables/table8.csv")
+    assert "mean CKA (English)" in set(t8.measure)
+    for name in ("figure1", "figure2", "figure3", "cka_heatmap"):
+        for ext in ("png", "pdf"):
+            assert (work / "results/tiny/figures" / f"{name}.{ext}").stat().st_size > 10_000
+    assert "torch" in (work / "results/tiny/provenance/versions.tsv").read_text()
+
+
+def test_mini_study_is_incremental(mini_runs):
+    work, steps = mini_runs.a, mini_runs.steps
     # Nothing left to do: the stages are incremental.
     again = snakemake("-n", "--configfile", str(mini_runs.config), "--directory", str(work))
     assert "Nothing to be done" in again.stdout + again.stderr
