@@ -144,7 +144,7 @@ def _heads(q: np.ndarray, o: np.ndarray, s: Shape) -> tuple[np.ndarray, np.ndarr
 
 def match(ref: dict[str, torch.Tensor], other: dict[str, torch.Tensor], s: Shape, max_iter: int = 50) -> Perms:
     """The permutations of `other` that line it up with `ref` (weight matching)."""
-    R, A = _f64(ref), _f64(other)
+    R = _f64(ref)
     p = Perms.identity(s)
     for it in range(1, max_iter + 1):
         before = Perms(p.residual.copy(), [x.copy() for x in p.ffn], [x.copy() for x in p.groups],
