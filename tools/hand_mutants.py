@@ -50,7 +50,7 @@ MUTANTS = [
     Mutant("density_ignored", "src/mergelimits/merge.py", 'params["density"] = density', 'params["density"] = 0.3',
            ("tests/test_merge.py",)),
     Mutant("parametric_no_abs", "src/mergelimits/similarity.py", "diff = (stats[a] - stats[b]).abs()",
-           "diff = (stats[a] - stats[b])", ("tests/test_analysis.py", "tests/test_properties.py")),
+           "diff = (stats[a] - stats[b])", ("tests/test_merge.py",)),
     Mutant("cka_own_from_english", "src/mergelimits/analysis.py", '("cka_own", mean_cka(cka, "own")',
            '("cka_own", mean_cka(cka, "eng")', ("tests/test_analysis.py",)),
     Mutant("figure3_axes_swapped", "src/mergelimits/plots.py",
