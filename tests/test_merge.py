@@ -272,3 +272,31 @@ def test_merging_copies_of_one_model_gives_it_back(models, tmp_path, method):
     got, m = weights(tmp_path / method), weights(members[0])
     for k in got:
         assert torch.allclose(got[k], m[k], atol=1e-6), k
+
+
+def test_weight_matched_linear_merge_of_a_model_and_its_permuted_copy_is_the_model(models, tmp_path):
+    """linear_wm aligns each member to the first (mergelimits.align) before averaging: a model
+    merged with a permuted copy of itself comes back whole, where a plain average mixes
+    unrelated units. Members that share an initialisation are matched to the identity."""
+    import json
+    import shutil
+
+    from mergelimits import align
+
+    _, members = models
+    shape = align.Shape.from_config(json.loads((members[0] / "config.json").read_text()))
+    copy = tmp_path / "permuted"
+    shutil.copytree(members[0], copy)
+    save_file(align.apply(weights(members[0]), shape, align.Perms.random(shape, seed=3)), copy / WEIGHTS,
+              metadata={"format": "pt"})
+    rec = merge.run("linear_wm", [members[0], copy], tmp_path / "wm")
+    got, ref = weights(tmp_path / "wm"), weights(members[0])
+    for k in ref:
+        torch.testing.assert_close(got[k], ref[k], atol=1e-6, rtol=0, msg=k)
+    assert rec["alignment"][1]["moved"]["ffn"] > 0.5 and rec["alignment"][0]["reference"]
+    assert not (tmp_path / "wm.aligned").exists()
+    plain = weights(tmp_path / "plain") if merge.run("linear", [members[0], copy], tmp_path / "plain") else None
+    assert not torch.allclose(plain["model.layers.0.mlp.up_proj.weight"], ref["model.layers.0.mlp.up_proj.weight"])
+    shared = merge.run("linear_wm", members, tmp_path / "shared")
+    assert all(m["moved"] == {"residual": 0.0, "ffn": 0.0, "kv_groups": 0.0, "query_heads": 0.0}
+               for m in shared["alignment"][1:])

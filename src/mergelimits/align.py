@@ -200,3 +200,39 @@ def _match_heads(R, Ap, k, s: Shape, groups: np.ndarray, within: np.ndarray):
     composed_groups = groups[new_groups]
     composed_within = np.stack([within[new_groups[g]][inner[g, new_groups[g]]] for g in range(s.kv_heads)])
     return composed_groups, composed_within
+
+
+def moved(p: Perms, s: Shape) -> dict[str, float]:
+    """The share of units a permutation moves, per kind: 0 when matching found the identity
+    (as for models that share an initialisation and have not drifted apart)."""
+    def share(perms):
+        return float(np.mean([np.mean(x != np.arange(len(x))) for x in perms]))
+
+    return {"residual": share([p.residual]), "ffn": share(p.ffn), "kv_groups": share(p.groups),
+            "query_heads": share([p.query_heads(s, i) for i in range(s.layers)])}
+
+
+def align_checkpoints(members: list, out_root) -> tuple[list, list[dict]]:
+    """Each member after the first weight-matched to the first, written as a checkpoint under
+    `out_root` (weights and config): the paths to merge, and per member what moved."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    from safetensors.torch import load_file, save_file
+
+    from .modelid import WEIGHTS
+
+    members = [Path(m) for m in members]
+    ref = load_file(members[0] / WEIGHTS)
+    shape = Shape.from_config(json.loads((members[0] / "config.json").read_text()))
+    paths, records = [members[0]], [{"member": str(members[0]), "reference": True}]
+    for i, member in enumerate(members[1:], start=1):
+        p = match(ref, load_file(member / WEIGHTS), shape)
+        out = Path(out_root) / f"member{i}"
+        out.mkdir(parents=True, exist_ok=True)
+        save_file(apply(load_file(member / WEIGHTS), shape, p), out / WEIGHTS, metadata={"format": "pt"})
+        shutil.copyfile(member / "config.json", out / "config.json")
+        paths.append(out)
+        records.append({"member": str(member), "iterations": p.iterations, "moved": moved(p, shape)})
+    return paths, records

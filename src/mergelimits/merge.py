@@ -92,10 +92,19 @@ def run(method: str, members: list[str | Path], out_dir: str | Path, *, base: st
     if not 0 < density <= 1:
         raise MergeError(f"density must lie in (0, 1]; got {density}")
     check_compatible(members + ([base] if base is not None and entry.task_vectors else []))
-    cfg = mergekit_config(method, members, base, density, dtype)
     out_dir = Path(out_dir)
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
+    aligned_dir = out_dir.with_name(out_dir.name + ".aligned")
+    shutil.rmtree(aligned_dir, ignore_errors=True)
+    alignment = None
+    if entry.aligned:  # weight matching first: every member onto the first one's units
+        from .align import align_checkpoints
+
+        to_merge, alignment = align_checkpoints(members, aligned_dir)
+    else:
+        to_merge = members
+    cfg = mergekit_config(method, to_merge, base, density, dtype)
     opts = {"device": "cpu", "random_seed": seed, "copy_tokenizer": False, "lazy_unpickle": True,
             "write_model_card": False, "safe_serialization": True, "quiet": True, **(options or {})}
     try:
@@ -115,10 +124,14 @@ def run(method: str, members: list[str | Path], out_dir: str | Path, *, base: st
                   # gives other drops, so the device is part of what reproduces a merge.
                   "device": opts["device"],
                   "mergekit": getattr(mergekit, "__version__", "0.1.5"), "mergekit_config": cfg}
+        if alignment is not None:
+            record["alignment"] = alignment
         (tmp / "merge.json").write_text(json.dumps(record, indent=2) + "\n")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # a failed merge leaves nothing behind
         raise
+    finally:
+        shutil.rmtree(aligned_dir, ignore_errors=True)
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
     return record

@@ -23,6 +23,8 @@ class MergeMethod:
     #: tests/test_registry.py pins it to mergekit's. None: the method has no such option
     normalize: bool | None
     reference: str
+    #: members weight-matched to the first member (mergelimits.align) before mergekit merges them
+    aligned: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,10 @@ MERGE_METHODS: dict[str, MergeMethod] = {m.name: m for m in (
                 reference="Yu et al. 2024, arXiv:2311.03099"),
     MergeMethod("task_arithmetic", "TA", "task_arithmetic", task_vectors=True, sparsified=False, normalize=False,
                 reference="Ilharco et al. 2023, arXiv:2212.04089"),
+    # Not in the paper: its recommendation of aligning before merging, as Git Re-Basin's weight
+    # matching. Linear only: a task-vector method would subtract an unpermuted initialisation.
+    MergeMethod("linear_wm", "linear + WM", "linear", task_vectors=False, sparsified=False, normalize=True,
+                reference="Ainsworth et al. 2023, arXiv:2209.04836 (weight matching), then averaging", aligned=True),
 )}
 
 BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
