@@ -300,3 +300,18 @@ def test_weight_matched_linear_merge_of_a_model_and_its_permuted_copy_is_the_mod
     shared = merge.run("linear_wm", members, tmp_path / "shared")
     assert all(m["moved"] == {"residual": 0.0, "ffn": 0.0, "kv_groups": 0.0, "query_heads": 0.0}
                for m in shared["alignment"][1:])
+
+
+@pytest.mark.parametrize("method", ["linear", "linear_wm"])
+def test_a_merge_of_copies_of_one_model_is_that_model(models, tmp_path, method):
+    """Averaging N copies changes nothing (and weight matching a model to itself moves nothing);
+    a normalisation or weighting error would scale the weights."""
+    import shutil
+
+    _, members = models
+    copies = [shutil.copytree(members[1], tmp_path / f"copy{i}") for i in range(3)]  # mergekit refuses one path twice
+    rec = merge.run(method, copies, tmp_path / "same")
+    got, ref = weights(tmp_path / "same"), weights(members[1])
+    for k in ref:
+        torch.testing.assert_close(got[k], ref[k], atol=1e-6, rtol=0, msg=k)
+    assert all(not any(m.get("moved", {}).values()) for m in rec.get("alignment", []))
