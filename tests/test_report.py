@@ -81,8 +81,29 @@ def test_a_table_is_written_rounded_as_html_under_its_caption(tmp_path):
     assert page.cells == ["model", "Params/B", "multiblimp μ", "Mixed10", "0.000197", "62.6",
                           "Merged10 <linear>", "1.23", tables.DASH]
     assert "<title>Table 1 — test</title>" in Path(paths[3]).read_text(encoding="utf-8")
-    # the CSV keeps every digit
-    assert pd.read_csv(paths[0])["multiblimp μ"].iloc[0] == 62.5555
+    # the CSV keeps every digit and no index
+    csv = pd.read_csv(paths[0])
+    assert list(csv.columns) == list(df.columns) and csv["multiblimp μ"].iloc[0] == 62.5555
+    # Markdown and LaTeX: the same caption and rounding (one decimal; sizes to three significant digits)
+    md = Path(paths[1]).read_text(encoding="utf-8")
+    assert md.startswith(caption + "\n\n| model") and "| 62.6 " in md and "0.000197" in md and "| 0 " not in md
+    tex = Path(paths[2]).read_text(encoding="utf-8")
+    assert "multiblimp $\\mu$" in tex and "62.6" in tex and "--" in tex and "\\caption{" in tex
+    wide = tables.write_table(pd.DataFrame({"model": ["a"], "x μ": [95.04]}), str(tmp_path / "wide"), "Table 9 — w: x.")
+    assert "95.0" in Path(wide[1]).read_text(encoding="utf-8")
+
+
+def test_cv_of_a_benchmark_every_model_scores_zero_on_is_undefined_not_infinite():
+    """DARE-TIES' FLORES chrF++ is 0.0 in every language of the tiny study: its CV is "–"."""
+    agg = pd.DataFrame([{"model": "m", "step": 1, "benchmark": "flores", "lang": lang, "score": 0.0}
+                        for lang in ("deu", "eng")])
+    t = tables.table1(agg, [("M", "m")], ["deu", "eng"], ["flores"], 1)
+    assert t["flores μ"].iloc[0] == 0.0 and np.isnan(t["flores CV%"].iloc[0])
+
+
+def test_the_html_title_is_the_captions_name_before_its_first_colon(tmp_path):
+    path = tables.write_table(pd.DataFrame({"model": ["a"]}), str(tmp_path / "t"), "Table 8 — Δ vs x: r: and ρ.")[3]
+    assert "<title>Table 8 — Δ vs x</title>" in Path(path).read_text(encoding="utf-8")
 
 
 def test_items_note_counts_the_items_behind_each_cell():
@@ -91,6 +112,7 @@ def test_items_note_counts_the_items_behind_each_cell():
     assert tables.items_note(agg, "multiblimp") == " n = 87–100 items per language."
     assert tables.items_note(agg, "belebele") == " n = 30 items per language."
     assert tables.items_note(agg) == " Items per language: multiblimp 87–100, belebele 30."
+    assert tables.items_note(agg, "xcsqa") == ""  # no such scores: nothing said
 
 
 def test_the_environment_file_repeats_pyprojects_pins():

@@ -138,7 +138,8 @@ def write_table(df: pd.DataFrame, stem: str, caption: str, digits: int = 1) -> l
             fmt = "{:.3g}" if c in SIGNIFICANT else f"{{:.{digits}f}}"
             shown[c] = shown[c].map(lambda v, fmt=fmt: DASH if pd.isna(v) else fmt.format(v))
     with open(paths[1], "w", encoding="utf-8") as fh:
-        fh.write(f"{caption}\n\n{shown.to_markdown(index=False)}\n")
+        # as the strings are: tabulate would parse "95.0" back into a number and print 95
+        fh.write(f"{caption}\n\n{shown.to_markdown(index=False, disable_numparse=True)}\n")
     latex = shown.to_latex(index=False, caption=caption, escape=True).replace("μ", r"$\mu$").replace("–", "--")
     with open(paths[2], "w", encoding="utf-8") as fh:
         fh.write(latex)
