@@ -25,8 +25,9 @@ def snakemake(*args, cwd=ROOT, env=None):
 def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, trained_evals, tmp_path):
     """The whole DAG of each config: one merge-and-evaluate job per merged model (Merged10
     linear at every checkpoint, TIES and DARE-TIES at the final one, in the tiny study also
-    the weight-matched linear at the final one, 45 pairs, successive 2..10), one evaluation per expert and Mixed10 step (and, in the paper config, per
-    external baseline, each fetched once)."""
+    the weight-matched linear at the final one, 45 pairs, successive 2..10), one evaluation
+    per expert and Mixed10 step (and, in the paper config, per external baseline, each
+    fetched once)."""
     proc = snakemake("-n", "--quiet", "rules", "--configfile", str(ROOT / configfile), "--directory", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert re.search(rf"^merge_evaluate\s+{merged}$", proc.stdout, re.M), proc.stdout
