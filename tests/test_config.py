@@ -156,3 +156,47 @@ def test_snakemake_rejects_bad_config_before_any_job(cfg, tmp_path):
     assert proc.returncode != 0
     assert "languages[1]: unknown language 'klingon'" in proc.stdout + proc.stderr
     assert not (tmp_path / "work" / "results").exists()
+
+
+PAPER_BAD = [
+    ("HPLT experts without their repositories", "pretrain.hplt", DELETE,
+     "pretrain.hplt: required when pretrain.monolingual is 'hplt'"),
+    ("HPLT experts without the init check", "pretrain.verify_init", DELETE,
+     "pretrain.verify_init: required when pretrain.monolingual is 'hplt'"),
+    ("init check on an unconfigured language", "pretrain.verify_init.lang", "xyz",
+     "pretrain.verify_init.lang: 'xyz' is not one of the configured languages"),
+    ("init check at a step never saved", "pretrain.verify_init.step", 999,
+     "pretrain.verify_init.step: 999 is not one of pretrain.checkpoints"),
+    ("published Mixed without its repository", {"pretrain.mixed": "hub", "pretrain.mixed_hub": DELETE},
+     None, "pretrain.mixed_hub: required when pretrain.mixed is 'hub'"),
+]
+
+
+@pytest.mark.parametrize("what,key,value,message", PAPER_BAD, ids=[b[0] for b in PAPER_BAD])
+def test_bad_paper_config_names_the_key(paper_config, what, key, value, message):
+    """The rules that only the paper config's sources exercise (HPLT experts, published models)."""
+    cfg = copy.deepcopy(paper_config)
+    for k, v in (key if isinstance(key, dict) else {key: value}).items():
+        _set(cfg, k, v)
+    with pytest.raises(ConfigError) as err:
+        config.validate(cfg)
+    assert any(line.strip().startswith(message) for line in str(err.value).splitlines()), str(err.value)
+
+
+def test_table8_needs_three_pairs_and_three_are_enough(cfg):
+    two = copy.deepcopy(cfg) | {"languages": ["eng", "fra"]}
+    two["merge"]["successive"]["order"] = "seeded"
+    with pytest.raises(ConfigError, match=r"needs at least three; 1 configured \(three languages give three\)"):
+        config.validate(two)
+    three = copy.deepcopy(cfg) | {"languages": ["deu", "eng", "fra"]}
+    config.validate(three)  # the three pairs of three languages: enough
+
+
+def test_a_bad_successive_order_names_what_is_missing_and_what_is_extra(cfg):
+    cfg["languages"] = ["deu", "eng", "fra"]
+    cfg["merge"]["successive"]["order"] = ["eng", "fra", "eng", "xyz"]
+    with pytest.raises(ConfigError, match=r"missing \['deu'\], not configured or repeated \['eng', 'xyz'\]"):
+        config.validate(cfg)
+    cfg["merge"]["successive"]["order"] = ["eng", "fra"]
+    with pytest.raises(ConfigError, match=r"missing \['deu'\], not configured or repeated none"):
+        config.validate(cfg)
