@@ -73,7 +73,10 @@ test-slurm: $(STAMP)
 # Mutation testing of the modules that compute the study's numbers ([tool.mutmut] in
 # pyproject.toml): minutes to hours, so not part of `make test`. The survivors, each read
 # and either killed by a test or explained, are in perf/mutation.md.
+# mutants/ is rebuilt from scratch: mutmut refreshes the copied Python files it mutates but
+# not the package data beside them (the config schema), and stale data fails its stats run.
 mutation: $(STAMP)
+	rm -rf mutants
 	$(BIN)/python -m mutmut run --max-children $(CORES)
 	$(BIN)/python tools/mutation_report.py > mutants/report.md
 	@echo "report: mutants/report.md (perf/mutation.md holds the reading of the last full run)"
