@@ -27,6 +27,7 @@ Convention: a permutation p says which old unit each new unit is: new[i] = old[p
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,6 +101,9 @@ def _rows(blocks: np.ndarray, size: int) -> torch.Tensor:
 
 def apply(state: dict[str, torch.Tensor], s: Shape, p: Perms) -> dict[str, torch.Tensor]:
     """The state dict with every permutation applied (a new dict; the input is untouched)."""
+    biases = [key for key in state if key.endswith(".bias")]
+    if biases:
+        raise ValueError(f"weight matching here assumes no biases: {biases[:3]}")
     out = dict(state)
     r = torch.as_tensor(p.residual)
     out["model.embed_tokens.weight"] = state["model.embed_tokens.weight"][:, r]
@@ -120,9 +124,6 @@ def apply(state: dict[str, torch.Tensor], s: Shape, p: Perms) -> dict[str, torch
         for name in ("gate_proj", "up_proj"):
             out[f"{k}mlp.{name}.weight"] = state[f"{k}mlp.{name}.weight"][f][:, r]
         out[f"{k}mlp.down_proj.weight"] = state[f"{k}mlp.down_proj.weight"][r][:, f]
-    extra = [key for key in state if key not in out or (key.startswith("model.layers.") and "bias" in key)]
-    if any("bias" in key for key in extra):
-        raise ValueError(f"weight matching here assumes no biases: {extra[:3]}")
     return out
 
 
@@ -147,8 +148,7 @@ def match(ref: dict[str, torch.Tensor], other: dict[str, torch.Tensor], s: Shape
     R = _f64(ref)
     p = Perms.identity(s)
     for it in range(1, max_iter + 1):
-        before = Perms(p.residual.copy(), [x.copy() for x in p.ffn], [x.copy() for x in p.groups],
-                       [x.copy() for x in p.within])
+        before = copy.deepcopy(p)
         Ap = _f64(apply(other, s, p))
         # each layer's FFN units and heads, with the current residual order
         for i in range(s.layers):

@@ -138,12 +138,13 @@ def figure2(agg, method, order, stem: str) -> list[str]:
 
 
 def _label_extremes(ax, x, y, labels, max_labels: int = 10):
-    """Names the points farthest from the data's centre, most extreme first, skipping a
-    label whose box would overlap one already placed (or its own point's neighbours'
-    labels): readable at any number of points, and the test checks no two boxes meet."""
+    """Names the points farthest from the data's centre, most extreme first, each at the
+    first of four offsets where its box stays inside the axes and meets no label already
+    placed: readable at any number of points, and the test checks no two boxes meet."""
     fig = ax.figure
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
     sx, sy = (np.std(x) or 1.0), (np.std(y) or 1.0)
     far = np.argsort(-np.hypot((x - np.mean(x)) / sx, (y - np.mean(y)) / sy), kind="stable")
     placed = []
@@ -154,8 +155,8 @@ def _label_extremes(ax, x, y, labels, max_labels: int = 10):
             t = ax.annotate(labels[i], (x[i], y[i]), xytext=(dx, dy), textcoords="offset points", fontsize=7, ha=ha,
                             gid="pair-label")
             box = t.get_window_extent(renderer)
-            if not any(box.overlaps(b) for b in placed) and ax.get_window_extent(renderer).contains(box.x0, box.y0) \
-                    and ax.get_window_extent(renderer).contains(box.x1, box.y1):
+            if not any(box.overlaps(b) for b in placed) and frame.contains(box.x0, box.y0) \
+                    and frame.contains(box.x1, box.y1):
                 placed.append(box)
                 break
             t.remove()

@@ -1,10 +1,9 @@
 """Where a run's numbers came from: the resolved config, the code's commit and the versions
 of the software that computed them, as `snakemake --report` shows them (rule `provenance`,
-and the report's metadata, workflow/report/metadata.yaml)."""
+and the report's front page, workflow/report/workflow.rst)."""
 
 from __future__ import annotations
 
-import datetime
 import html
 import subprocess
 from importlib import metadata
@@ -46,31 +45,9 @@ def git_commit(root: str | Path) -> str:
     return f"{commit} + uncommitted changes" if dirty else commit
 
 
-def configfiles_from_argv(argv: list[str]) -> list[str]:
-    """The config files a Snakemake command line names (its default when none): the report's
-    metadata is rendered in the `snakemake --report` process, which knows no config but its
-    arguments."""
-    files, taking = [], False
-    for arg in argv[1:]:
-        if arg.startswith("--configfile") or arg == "--configfiles":
-            taking = True
-            if "=" in arg:
-                files.append(arg.split("=", 1)[1])
-            continue
-        if taking and not arg.startswith("-"):
-            files.append(arg)
-            continue
-        taking = False
-    return files or ["config/config.yaml"]
-
-
-def today() -> str:
-    return datetime.date.today().isoformat()
-
-
 def page(study: str, configfiles: list[str], commit: str, versions: dict[str, str], config: dict) -> str:
     """A standalone HTML page of one run's provenance; nothing in it changes between two runs
-    of the same code and config (no dates: the report's metadata has the report's)."""
+    of the same code and config (no dates: the report's front page has the report's)."""
     rows = "\n".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in versions.items())
     seeds = ", ".join(f"{k} {v}" for k, v in config.get("seeds", {}).items())
     resolved = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)

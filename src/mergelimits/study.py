@@ -203,10 +203,8 @@ class Study:
             out[(model, modelid.EXTERNAL_STEP)] = cover(self.benchmarks, self.languages)
         # The controls of every task a table row reads (the rows' models at the step they are
         # read), beside it in the same evaluation: one model load.
-        rows = [(model, self.final) for model in (*self.mono, self.mixed)]
-        rows += [(modelid.merged_all(m, len(self.languages)), self.final) for m in self.all_methods]
-        rows += [(model, modelid.EXTERNAL_STEP) for model, _ in self.baselines]
-        for key in rows:
+        rows = {(model, self.step_of(model)) for model, _, _ in self.table_cells()}
+        for key in sorted(rows):
             if key in out:
                 out[key] = out[key] + [(registry.variant(b, c), lang) for b, lang in out[key]
                                        if registry.controllable(b) for c in self.controls]

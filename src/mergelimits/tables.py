@@ -25,6 +25,17 @@ def row_step(model: str, step: int) -> int:
     return step
 
 
+def _language_scores(final: pd.DataFrame, model: str, bench: str, langs: list[str], where: str) -> np.ndarray:
+    """One score per language of `bench` (a control's name too) for a row's model, each
+    expert on its own language for the experts' row ('mono'); a missing one is named."""
+    cells = [final[(final.model == (modelid.mono(lang) if model == "mono" else model)) & (final.benchmark == bench)
+                   & (final.lang == lang)] for lang in langs]
+    missing = [lang for lang, c in zip(langs, cells) if not len(c)]
+    if missing:
+        raise ValueError(f"{where}: no {bench} score for {', '.join(missing)}")
+    return np.array([c["score"].iloc[0] for c in cells])
+
+
 def table1(agg: pd.DataFrame, rows: list[tuple[str, str]], langs: list[str], benches: list[str],
            step: int, facts: dict[str, tuple[float | None, float | None]] | None = None) -> pd.DataFrame:
     """rows: (label, model id or 'mono' for each expert on its own language).
@@ -38,17 +49,7 @@ def table1(agg: pd.DataFrame, rows: list[tuple[str, str]], langs: list[str], ben
             row["Params/B"] = np.nan if params is None else params
             row["Tokens/B"] = np.nan if tokens is None else tokens
         for bench in benches:
-            have = languages.available(bench, langs)
-            if model == "mono":
-                cells = [final[(final.model == modelid.mono(lang)) & (final.benchmark == bench) & (final.lang == lang)]
-                         for lang in have]
-            else:
-                cells = [final[(final.model == model) & (final.benchmark == bench) & (final.lang == lang)]
-                         for lang in have]
-            scores = np.array([c["score"].iloc[0] for c in cells if len(c)])
-            if len(scores) != len(have):
-                missing = [lang for lang, c in zip(have, cells) if not len(c)]
-                raise ValueError(f"Table 1, {label}: no {bench} score for {', '.join(missing)}")
+            scores = _language_scores(final, model, bench, languages.available(bench, langs), f"Table 1, {label}")
             mu = scores.mean()
             row[f"{bench} μ"] = mu
             row[f"{bench} CV%"] = scores.std(ddof=1) / mu * 100 if len(scores) > 1 and mu else np.nan
@@ -85,12 +86,7 @@ def controls(agg: pd.DataFrame, rows: list[tuple[str, str]], langs: list[str], b
         for bench in (b for b in benches if registry.controllable(b)):
             have = languages.available(bench, langs)
             for name, col in [(bench, "score"), *((registry.variant(bench, c), c) for c in names)]:
-                cells = [final[(final.model == (modelid.mono(lang) if model == "mono" else model))
-                               & (final.benchmark == name) & (final.lang == lang)] for lang in have]
-                missing = [lang for lang, c in zip(have, cells) if not len(c)]
-                if missing:
-                    raise ValueError(f"controls table, {label}: no {name} score for {', '.join(missing)}")
-                row[f"{bench} {col}"] = float(np.mean([c["score"].iloc[0] for c in cells]))
+                row[f"{bench} {col}"] = float(_language_scores(final, model, name, have, f"controls table, {label}").mean())
         out.append(row)
     return pd.DataFrame(out)
 
@@ -119,11 +115,16 @@ thead th {{ border-bottom: 2px solid #444; }}
 """
 
 
+def caption_name(caption: str) -> str:
+    """A caption's name, up to its first colon ("Table 8 — Δ vs similarity"): the page
+    title, and the label the report lists and its search finds."""
+    return caption.partition(":")[0]
+
+
 def to_html(shown: pd.DataFrame, caption: str) -> str:
-    """A standalone page: the rounded table under its own caption (the first sentence, up
-    to the colon, is the table's name: "Table 8 — Δ vs similarity")."""
+    """A standalone page: the rounded table under its own caption, titled by its name."""
     table = shown.to_html(index=False, escape=True, border=0, na_rep=DASH)
-    title, _, _ = caption.partition(":")
+    title = caption_name(caption)
     table = table.replace("<thead>", f"<caption>{html.escape(caption)}</caption>\n  <thead>", 1)
     return _PAGE.format(title=html.escape(title), table=table)
 
@@ -179,11 +180,12 @@ def captions(study: str, benches: list[str], step: int, bootstrap: int, bootstra
     units, at which step, what ± means and the study it came from. The number of items is
     the data's: `items_note` adds it where the scores are known."""
     from . import registry
+    from .study import CONTROLS, FLORES_EXAMPLES, TABLE1, table_stem
 
     ci = (f"± is the 95% CI half-width, 1.96 × the bootstrap SE over {bootstrap} resamples of the items "
           f"(seed {bootstrap_seed})")
     src = f"Study: {study}, step {step}."
-    out = {"table1": (
+    out = {TABLE1: (
         "Table 1 — size, tokens, μ and CV over languages: parameters and training tokens in billions (a merge: "
         "its members' tokens together; a baseline: its model card's, – where it states none); then per benchmark "
         "the mean over languages μ of its per-language score (Tables 2–6: % accuracy, chrF++ for FLORES) and the "
@@ -191,17 +193,17 @@ def captions(study: str, benches: list[str], step: int, bootstrap: int, bootstra
         f"combinations are excluded. Monolingual experts: each language scored by its own expert. {src}")}
     for bench in benches:
         entry = registry.benchmark(bench)
-        out[f"table{entry.table}_{bench}"] = (
+        out[table_stem(bench)] = (
             f"Table {entry.table} — {entry.title} per language: {UNITS[entry.metric]}; {ci}. "
             f"Monolingual experts: each language scored by its own expert; – no data for that language. {src}")
-    out["controls"] = (
+    out[CONTROLS] = (
         "Controls — scores without the question: per multiple-choice benchmark, the mean over languages (as "
         "Table 1's μ) of the score (Tables 3–5) and of the same items scored question-blind: 'blind', the options "
         "alone with the passage, question or context removed; 'shuffled', after another item's context (a "
         "seeded derangement, the same in every language). Chance: 25% (Belebele, HellaSwag), 20% (X-CSQA). "
         "Where a score is near its controls, it needs no reading; per-language values are in eval/aggregate.tsv "
         f"(benchmark <bench>~<control>). {src}")
-    out["table7_flores_examples"] = (
+    out[FLORES_EXAMPLES] = (
         f"Table 7 — FLORES examples: the first FLORES-200 devtest sentences in {flores_lang}, their reference "
         f"translation and each model's greedy output. {src}")
     out["table8"] = (

@@ -91,7 +91,10 @@ def in_report(path):
         path,
         caption=f"../report/tables/{stem}.rst",
         category="Tables" if ext == "html" else "Tables (CSV, unrounded)",
-        labels={"table": TABLE_CAPTIONS[stem].partition(":")[0], "format": ext.upper()},
+        labels={
+            "table": tables.caption_name(TABLE_CAPTIONS[stem]),
+            "format": ext.upper(),
+        },
     )
 
 

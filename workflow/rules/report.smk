@@ -1,6 +1,6 @@
 # What `snakemake --report` shows beyond the tables and figures: the run's provenance. The
-# report's front page is workflow/report/workflow.rst; its metadata (config files, commit,
-# date) workflow/report/metadata.yaml, named by the profiles' report-metadata.
+# report's front page, workflow/report/workflow.rst, reads the config files and commit from
+# this rule's params (--report-metadata is not used: docs/analysis.md says why).
 
 
 localrules:

@@ -78,9 +78,14 @@ class Event:
     adv: str | None = None
 
 
-def sample_np(rng: random.Random, cats: tuple[str, ...], pronoun_p: float = 0.0) -> NP:
+def _number_and_adjective(rng: random.Random) -> tuple[str, str | None]:
+    """How every noun phrase gets its number and (40% of the time) an adjective."""
     number = rng.choice(NUMBERS)
-    adj = rng.choice(ADJECTIVES) if rng.random() < 0.4 else None
+    return number, rng.choice(ADJECTIVES) if rng.random() < 0.4 else None
+
+
+def sample_np(rng: random.Random, cats: tuple[str, ...], pronoun_p: float = 0.0) -> NP:
+    number, adj = _number_and_adjective(rng)
     if rng.random() < pronoun_p:
         return NP(None, number, rng.choice((1, 2, 3)), None, rng.choice("mf"))
     cat = rng.choice(cats)
@@ -358,9 +363,10 @@ ITEM_DESIGN = "2: counterbalanced minimal pairs; distractors matched to the answ
 
 
 def _minimal_pair(lang: Language, ev: Event, feat: str, wrong_value) -> dict:
-    right = dict(lang.agreement_cell(ev.tense, ev.subj))
+    cell = lang.agreement_cell(ev.tense, ev.subj)
+    right = dict(cell)
     wrong_cell = lang.agreement_cell(ev.tense, ev.subj, **{feat: wrong_value})
-    good_verb = lang.verb_form(ev.verb, ev.tense, lang.agreement_cell(ev.tense, ev.subj))
+    good_verb = lang.verb_form(ev.verb, ev.tense, cell)
     bad_verb = lang.verb_form(ev.verb, ev.tense, wrong_cell)
     return {
         "sen": lang.sentence(ev),
@@ -439,7 +445,8 @@ NOUN_FREQ = _expected_counts()
 
 def _dress(rng: random.Random, noun: str) -> NP:
     """A noun given number and adjective as `sample_np` gives them to every object."""
-    return NP(noun, rng.choice(NUMBERS), 3, rng.choice(ADJECTIVES) if rng.random() < 0.4 else None)
+    number, adj = _number_and_adjective(rng)
+    return NP(noun, number, 3, adj)
 
 
 def _distractor_objects(rng: random.Random, verb: str, answer: NP, k: int) -> list[NP] | None:
