@@ -32,6 +32,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/branch.smk"
 
 
 # The front page of `snakemake --report`: the study, its config, and the map to the paper.
@@ -48,3 +49,4 @@ rule all:
         rules.analysis.input,
         rules.figures.input,
         rules.provenance.output,
+        BRANCH_OUTPUTS,

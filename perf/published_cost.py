@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 from snakemake.utils import update_config
 
+from mergelimits import registry
 from mergelimits.study import Study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +32,9 @@ FLORES_NEW_TOKENS = 256
 
 
 def cell_seconds(bench: str) -> float:
+    """One (benchmark, language) cell; a question-blind control as its benchmark (an upper
+    bound: 'blind' drops the context, 'shuffled' swaps it for another of similar length)."""
+    bench = registry.split_variant(bench)[0]
     requests, tokens = PER_ITEM[bench]
     seconds = ITEMS[bench] * requests * tokens / PREFILL
     if bench == "flores":

@@ -5,13 +5,13 @@ cannot fit fails here, before a multi-node job waits in the queue for nothing.""
 import json
 from pathlib import Path
 
-from mergelimits import joblog
+from mergelimits import joblog, modelid
 from mergelimits.megatron import memory
 
 log = joblog.from_snakemake(snakemake)
 p, inp = snakemake.params, snakemake.input
 pre = p.pretrain
-prefixes = [str(Path(i).with_suffix("")) for i in inp.idx]
+prefixes = [str(Path(i).with_suffix("")) for i in inp.idx]  # a branch: its language's alone
 run = {
     "arch": pre["arch"],
     "recipe": {"exit_margin_min": 30, "warmup_frac": 0.1, "decay_frac": 0.2, "weight_decay": 0.05,
@@ -27,6 +27,9 @@ run = {
     "outputs": {str(k): v for k, v in p.outputs.items()},
     "env": p.env,
 }
+if inp.get("branch_from"):  # the saved iteration this run continues (beyond the paper)
+    run["branch_from"] = {"dir": str(Path(inp.branch_from).parent),
+                          "step": modelid.branch_of(snakemake.wildcards.model)}
 meg = run["recipe"]
 vocab = json.loads((Path(inp.init).parent / "config.json").read_text())["vocab_size"]
 budget = memory.check(run["arch"], meg, vocab, memory.data_parallel_size(meg), memory.configured_bytes(meg))

@@ -4,16 +4,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from mergelimits import analysis, joblog, tables
+from mergelimits import analysis, ci, joblog, tables
 
 log = joblog.from_snakemake(snakemake)
 inp, p = snakemake.input, snakemake.params
-agg = pd.read_csv(inp.agg, sep="\t")
-d = analysis.delta(agg, [tuple(x) for x in p.pairs], p.method, p.step)
+agg = ci.read_aggregate(inp.agg)
+d = analysis.delta(agg, [tuple(x) for x in p.pairs], p.method, p.step, p.get("branch", 0))
 pairs = analysis.pair_table(d, pd.read_csv(inp.cka, sep="\t"), pd.read_csv(inp.parametric, sep="\t"),
                             pd.read_csv(inp.typology, sep="\t"))
 pairs.to_csv(snakemake.output.pairs, sep="\t", index=False, float_format="%.6g")
 corr = analysis.correlations(pairs)
 stem = str(Path(snakemake.output.tables[0]).with_suffix(""))
-tables.write_table(corr, stem, p.captions["table8"], digits=3)
+tables.write_table(corr, stem, p.captions[Path(stem).name], digits=3)
 log.info("Δ of %d pairs: mean %.1f points", len(pairs), pairs.delta.mean())

@@ -86,7 +86,8 @@ def mini_config(tiny_config: dict, steps: int = MINI_STEPS) -> dict:
     fra is the source of English FLORES), a log-likelihood and a generation benchmark (the
     other three go through lm-eval in test_evaluate), linear and DARE-TIES (which draws
     seeded randomness; TIES is checked against its definition in test_merge), two
-    checkpoints."""
+    checkpoints; one branch family (experts branched from Mixed half-way), its Merged3 (linear,
+    and DARE-TIES: task vectors against that Mixed) and its three pairs."""
     cfg = copy.deepcopy(tiny_config)
     cfg["languages"] = ["deu", "eng", "fra"]
     cfg["benchmarks"] = ["multiblimp", "flores"]
@@ -96,7 +97,9 @@ def mini_config(tiny_config: dict, steps: int = MINI_STEPS) -> dict:
     cfg["pretrain"].update(steps=steps, batch_size=2, checkpoints=[steps // 2, steps])
     cfg["pretrain"]["arch"].update(hidden=32, ffn=64)
     cfg["merge"].update(all={"methods": ["linear", "dare_ties"], "steps": [steps]},
-                        pair_methods=["linear"], successive={"methods": ["linear"]})
+                        pair_methods=["linear"], successive={"methods": ["linear"]},
+                        branch={"methods": ["linear", "dare_ties"], "pairs": "all", "successive": False})
+    cfg["pretrain"]["branch"] = {"steps": [steps // 2]}
     cfg["evaluate"].update(bootstrap=50, flores_examples={"lang": "fra", "n": 2})
     cfg["baselines"] = [MINI_BASELINE]
     return cfg

@@ -170,6 +170,56 @@ def test_resume_under_another_config_is_refused(setup, tmp_path):
         train.train(init, corpus, changed, {6: tmp_path / "o"}, tmp_path / "s")
 
 
+def test_a_branch_on_the_same_corpus_is_the_uninterrupted_run(setup, tmp_path):
+    """A run branched from another's kept state at step 6 continues it exactly: on the same
+    corpus it ends bit-identical to the run it left, and it starts from the kept step (its
+    own checkpoints only after it)."""
+    _, corpus, init = setup
+    cfg = train.TrainConfig(steps=12, batch_size=2, seq_len=32, lr=3e-3, seed=3, checkpoints=(6, 12), keep_state=(6,))
+    train.train(init, corpus, cfg, {6: tmp_path / "m6", 12: tmp_path / "m12"}, tmp_path / "ms")
+    kept = tmp_path / "m6" / train.STATE
+    assert torch.load(kept, weights_only=False)["step"] == 6 and not (tmp_path / "m12" / train.STATE).exists()
+    branch = train.TrainConfig(steps=12, batch_size=2, seq_len=32, lr=3e-3, seed=3, checkpoints=(12,))
+    result = train.train(init, corpus, branch, {12: tmp_path / "b12"}, tmp_path / "bs", branch_from=kept)
+    a, b = load_file(tmp_path / "m12" / model.WEIGHTS), load_file(tmp_path / "b12" / model.WEIGHTS)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    meta = json.loads((tmp_path / "b12" / "train.json").read_text())
+    assert meta["branched_from"] == str(kept) and meta["tokens"] == 12 * 2 * 32  # the same budget in all
+    assert result["step"] == 12
+
+
+def test_a_branch_leaves_the_run_it_continues(setup, tmp_path):
+    """On another corpus the branch differs from the run it left, and it moves away from the
+    kept weights only by the steps after the branch."""
+    root, corpus, init = setup
+    other = root / "eng.jsonl"
+    benchfiles.write_jsonl([{"text": d} for d in writers.corpus_docs("eng", 3, 200, 4)], other)
+    cfg = train.TrainConfig(steps=12, batch_size=2, seq_len=32, lr=3e-3, seed=3, checkpoints=(6, 12), keep_state=(6,))
+    train.train(init, corpus, cfg, {6: tmp_path / "m6", 12: tmp_path / "m12"}, tmp_path / "ms")
+    branch = train.TrainConfig(steps=12, batch_size=2, seq_len=32, lr=3e-3, seed=3, checkpoints=(12,))
+    train.train(init, other, branch, {12: tmp_path / "b12"}, tmp_path / "bs", branch_from=tmp_path / "m6" / train.STATE)
+    six, end, b = (load_file(tmp_path / d / model.WEIGHTS) for d in ("m6", "m12", "b12"))
+    assert not all(torch.equal(end[k], b[k]) for k in end)
+    dist = {k: ((b[k] - six[k]).norm() / (six[k].norm() + 1e-12)).item() for k in six}
+    init_w = load_file(init / model.WEIGHTS)
+    from_init = {k: ((b[k] - init_w[k]).norm() / (init_w[k].norm() + 1e-12)).item() for k in six}
+    # nearer the kept step-6 weights than the init: it continued them
+    assert sum(dist.values()) < sum(from_init.values())
+
+
+def test_a_branch_refuses_another_recipe(setup, tmp_path):
+    _, corpus, init = setup
+    cfg = train.TrainConfig(steps=8, batch_size=2, seq_len=32, lr=3e-3, seed=3, checkpoints=(4, 8), keep_state=(4,))
+    train.train(init, corpus, cfg, {4: tmp_path / "m4", 8: tmp_path / "m8"}, tmp_path / "ms")
+    other = train.TrainConfig(steps=8, batch_size=2, seq_len=32, lr=1e-3, seed=3, checkpoints=(8,))
+    with pytest.raises(ValueError, match=r"another training recipe.*\n  lr: was 0.003, now 0.001"):
+        train.train(init, corpus, other, {8: tmp_path / "b"}, tmp_path / "bs", branch_from=tmp_path / "m4" / train.STATE)
+    with pytest.raises(FileNotFoundError):
+        train.train(init, corpus, other, {8: tmp_path / "b"}, tmp_path / "bs2", branch_from=tmp_path / "none.pt")
+    with pytest.raises(ValueError, match="among the checkpoints"):
+        train.TrainConfig(steps=8, batch_size=2, seq_len=32, lr=1e-3, seed=3, checkpoints=(8,), keep_state=(4,))
+
+
 def test_training_lowers_the_loss(setup, tmp_path):
     _, corpus, init = setup
     cfg = train.TrainConfig(steps=30, batch_size=8, seq_len=32, lr=5e-3, seed=1, checkpoints=(30,))

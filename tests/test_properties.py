@@ -132,3 +132,42 @@ def test_table1_facts_missing_cells_and_single_language_cv():
     assert np.isnan(one.iloc[0]["multiblimp CV%"]) and "Params/B" not in one  # one language: no CV
     with pytest.raises(ValueError, match=r"^Table 1, M: no multiblimp score for fra, ita$"):
         tables.table1(agg, [("M", "m")], ["deu", "fra", "ita"], ["multiblimp"], 1)
+
+
+def _bernoulli_store(bench: str, langs: list[str], n: int, shared: bool, p: float = 0.5) -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    one = (rng.random(n) < p).astype(float)
+    frames = [pd.DataFrame({"model": "m", "step": 1, "benchmark": bench, "lang": lang, "item": range(n),
+                            "acc": one if shared else (rng.random(n) < p).astype(float),
+                            "acc_norm_token": one if shared else (rng.random(n) < p).astype(float)})
+              for lang in langs]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_a_mean_over_independent_languages_has_the_pooled_se():
+    """MultiBLiMP's items differ per language: the mean over languages is the mean of the
+    languages' scores, and its bootstrap SE the pooled √(Σ SEₗ²) / L of independent means."""
+    langs = ["deu", "eng", "fra", "ita", "nld"]
+    agg = ci.aggregate(_bernoulli_store("multiblimp", langs, 300, shared=False), n=3000, seed=2)
+    per, mean = agg[agg.lang != ci.MEAN], agg[agg.lang == ci.MEAN].iloc[0]
+    assert mean.score == pytest.approx(per.score.mean()) and mean["items"] == 5 * 300
+    assert mean.se == pytest.approx(np.sqrt((per.se ** 2).sum()) / 5, rel=0.08)
+    assert mean.ci95 == pytest.approx(1.96 * mean.se)
+
+
+def test_a_mean_over_languages_sharing_items_keeps_their_dependence():
+    """Belebele's items are the same in every language: where the languages agree item by
+    item, the mean over them is no surer than one language, and the joint resampling says so
+    (adding the SEs as if independent would claim √L times less)."""
+    langs = ["deu", "eng", "fra", "ita"]
+    agg = ci.aggregate(_bernoulli_store("belebele", langs, 300, shared=True), n=3000, seed=2)
+    one, mean = agg[agg.lang == "deu"].iloc[0], agg[agg.lang == ci.MEAN].iloc[0]
+    assert mean.se == pytest.approx(one.se, rel=0.08)
+    assert mean.se > 1.8 * np.sqrt((agg[agg.lang != ci.MEAN].se ** 2).sum()) / 4
+
+
+def test_aggregate_file_keeps_means_apart(tmp_path):
+    agg = ci.aggregate(_bernoulli_store("multiblimp", ["deu", "eng"], 20, shared=False), n=50, seed=0)
+    agg.to_csv(tmp_path / "a.tsv", sep="\t", index=False)
+    assert list(ci.read_aggregate(tmp_path / "a.tsv").lang) == ["deu", "eng"]
+    assert list(ci.read_aggregate(tmp_path / "a.tsv", means=True).lang) == [ci.MEAN]

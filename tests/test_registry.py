@@ -1,6 +1,7 @@
 """Merge methods and benchmarks are declared once; everything else follows the registry."""
 
 import copy
+import re
 
 import pytest
 import torch
@@ -44,6 +45,26 @@ def test_each_method_keeps_mergekits_default_normalisation():
         assert entry.normalize == default, name
 
 
+def test_branch_family_ids_round_trip():
+    """A branch family's experts and merges carry the branch step as a suffix; the paper's
+    (branched at 0) have none; only experts and merges can be branched."""
+    for text, branch in (("mono-deu-br120", 120), ("linear_wm-all10-br60", 60), ("ties-deu+nld-br5", 5),
+                         ("linear-succ3-br120", 120), ("mono-deu", 0), ("linear-all10", 0)):
+        mid = modelid.parse(text)
+        assert mid.branch == branch and modelid.format_id(mid) == text
+    assert modelid.parse("mono-deu-br120").lang == "deu"
+    assert modelid.parse("ties-deu+nld-br5").pair == ("deu", "nld")
+    assert modelid.mono("deu", 120) == "mono-deu-br120" and modelid.merged_all("linear", 10, 60) == "linear-all10-br60"
+    assert modelid.display("linear-all10-br60") == "Merged10 linear, branched at 60"
+    for bad in ("mixed10-br5", "init-br3", "ext-x-br3"):
+        with pytest.raises(ValueError, match="only experts and their merges"):
+            modelid.parse(bad)
+    with pytest.raises(ValueError, match="not a model id"):
+        modelid.parse("mono-deu-br0")  # branched at 0 is the paper's expert: no suffix
+    assert re.fullmatch(modelid.merged_pattern(), "linear_wm-deu+nld-br120")
+    assert not re.fullmatch(modelid.merged_pattern(), "mono-deu-br120")
+
+
 def test_method_names_fit_the_id_grammar():
     for name in registry.MERGE_METHODS:
         assert modelid.parse(modelid.merged_all(name, 10)).method == name
@@ -66,9 +87,11 @@ def dare_linear(monkeypatch):
 def test_a_method_added_through_the_registry_runs_everywhere(dare_linear, models, tiny_config, tmp_path):
     cfg = copy.deepcopy(tiny_config)
     cfg["merge"]["all"]["methods"] = ["linear", dare_linear]
+    cfg["merge"]["branch"]["methods"] = [dare_linear]
     config.validate(cfg)  # the schema's enum follows the registry
     study = Study.from_config(cfg)
     assert ("dare_linear-all10", study.final) in study.merges
+    assert ("dare_linear-all10-br120", study.final) in study.merges  # a branch family's too
     assert ("Merged10 DARE-linear", "dare_linear-all10") in study.table_rows
     assert study.eval_plan[("dare_linear-all10", study.final)] == study.eval_plan[("linear-all10", study.final)]
     # mergekit runs it: at density 1 nothing is dropped, so it is base + mean task vector = the mean

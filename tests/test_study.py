@@ -72,6 +72,12 @@ def _readers(study):
         need |= {(modelid.mono(study.successive_order[0]), study.final, "multiblimp", lang) for lang in mb}
     for a, b in study.pairs:  # Δ: each expert on its own language
         need |= {(modelid.mono(lang), study.final, "multiblimp", lang) for lang in (a, b) if lang in mb}
+    for branch in study.branch_steps:  # Figure 4: each family's experts on their own language, its Merged-N
+        for bench in study.benchmarks:  # on every language (and each branched pair's Δ)
+            have = languages.available(bench, list(study.languages))
+            need |= {(modelid.mono(lang, branch), study.final, bench, lang) for lang in have}
+            need |= {(modelid.merged_all(m, len(study.languages), branch), study.final, bench, lang)
+                     for m in study.branch_methods for lang in have}
     return need
 
 
@@ -113,6 +119,37 @@ def test_a_subset_config(tiny_config):
 
 def planned_equals_readers(study):
     return {(m, s, b, lang) for (m, s), t in study.eval_plan.items() for b, lang in t} == _readers(study)
+
+
+def test_a_branch_family_is_merged_and_evaluated_as_the_experts(tiny_config):
+    """Experts branched from Mixed at a step form a family with its own ids, merges against
+    that Mixed checkpoint, and evaluations: what Figure 4 and its Table 8 read, no more."""
+    cfg = copy.deepcopy(tiny_config)
+    cfg.update(languages=["deu", "eng", "fra", "zho"], benchmarks=["multiblimp", "xcsqa"])
+    cfg["pretrain"]["branch"] = {"steps": [180, 60]}
+    cfg["merge"]["branch"] = {"methods": ["linear_wm"], "pairs": ["deu+eng", "fra+deu", "zho+eng"],
+                              "successive": True}
+    study = Study.from_config(cfg)
+    assert study.families == (0, 60, 180)  # sorted, 0 first
+    assert study.experts(60) == ["mono-deu-br60", "mono-eng-br60", "mono-fra-br60", "mono-zho-br60"]
+    assert study.branched == study.experts(60) + study.experts(180)
+    assert "mono-deu-br60" not in study.trained  # its own rule: from Mixed's state, not the init
+    fam = study.branch_merges(180)
+    assert fam[0] == "linear_wm-all4-br180"
+    assert fam[1:4] == ["linear-deu+eng-br180", "linear-deu+fra-br180", "linear-eng+zho-br180"]
+    assert fam[4:] == [f"linear-succ{k}-br180" for k in range(2, 5)]
+    assert all((m, 240) in study.merges for m in fam)
+    assert study.member_models("linear-deu+fra-br180") == ["mono-deu-br180", "mono-fra-br180"]
+    assert study.member_models("linear_wm-all4") == ["mono-deu", "mono-eng", "mono-fra", "mono-zho"]
+    assert study.merge_base("linear-deu+fra-br180") == ("mixed4", 180)
+    assert study.merge_base("linear-deu+fra") == ("init", 0)
+    with pytest.raises(ValueError, match="no branch family at step 120"):
+        study.members("linear-deu+fra-br120")
+    assert study.eval_plan[("mono-zho-br60", 240)] == [("xcsqa", "zho")]  # zho has no MultiBLiMP
+    assert study.eval_plan[("linear-eng+zho-br180", 240)] == [("multiblimp", "eng")]
+    assert planned_equals_readers(study)
+    cfg["merge"]["branch"]["successive"] = False
+    assert not any("succ" in m for m in Study.from_config(cfg).branch_merges(60))
 
 
 def test_a_published_mixed_model_is_fetched_not_trained(paper_config):

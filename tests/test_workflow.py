@@ -20,14 +20,16 @@ def snakemake(*args, cwd=ROOT, env=None):
                           capture_output=True, text=True, cwd=cwd, env=env)
 
 
-@pytest.mark.parametrize("configfile,merged,trained_evals", [("config/config.yaml", 4 + 2 + 1 + 45 + 9, 10 + 4),
+@pytest.mark.parametrize("configfile,merged,trained_evals", [("config/config.yaml", 4 + 2 + 1 + 45 + 9 + 2 + 45,
+                                                             10 + 4 + 10),
                                                             ("config/paper.yaml", 7 + 2 + 45 + 9, 10 + 7 + 3)])
 def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, trained_evals, tmp_path):
     """The whole DAG of each config: one merge-and-evaluate job per merged model (Merged10
     linear at every checkpoint, TIES and DARE-TIES at the final one, in the tiny study also
-    the weight-matched linear at the final one, 45 pairs, successive 2..10), one evaluation
-    per expert and Mixed10 step (and, in the paper config, per external baseline, each
-    fetched once)."""
+    the weight-matched linear at the final one, 45 pairs, successive 2..10; in the tiny
+    study's branch family Merged10 linear and weight-matched and its 45 pairs), one
+    evaluation per expert (branched ones too) and Mixed10 step (and, in the paper config,
+    per external baseline, each fetched once)."""
     proc = snakemake("-n", "--quiet", "rules", "--configfile", str(ROOT / configfile), "--directory", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert re.search(rf"^merge_evaluate\s+{merged}$", proc.stdout, re.M), proc.stdout
@@ -95,8 +97,9 @@ def test_mini_study_merge_stage(mini_runs):
     dare = json.loads((models / "dare_ties-all3" / f"step~{steps}" / "merge.json").read_text())
     assert dare["seed"] == cfg["seeds"]["merge"] and dare["density"] == 0.75 and len(dare["members"]) == 3
     merged = [m for m in models.iterdir() if modelid.parse(m.name).kind == "merge"]
-    n_all = len(cfg["merge"]["all"]["methods"])  # Merged3 by method, three pairs, succ2 and succ3
-    assert len(merged) == n_all + 3 + 2 and not [m for m in merged if list(m.glob("step~*/model.safetensors"))]
+    n_all = len(cfg["merge"]["all"]["methods"])  # Merged3 by method, three pairs, succ2 and succ3,
+    n_branch = len(cfg["merge"]["branch"]["methods"]) + 3  # and the branch family's Merged3 and pairs
+    assert len(merged) == n_all + 3 + 2 + n_branch and not [m for m in merged if list(m.glob("step~*/model.safetensors"))]
     assert (models / "dare_ties-all3" / f"step~{steps}" / "config.json").exists()
     order = json.loads((work / "results/tiny/merges/successive_order.json").read_text())["order"]
     succ = json.loads((models / "linear-succ2" / f"step~{steps}" / "merge.json").read_text())
@@ -138,6 +141,48 @@ def test_mini_study_analysis_and_figures_stage(mini_runs):
         for ext in ("png", "pdf"):
             assert (work / "results/tiny/figures" / f"{name}.{ext}").stat().st_size > 10_000
     assert "torch" in (work / "results/tiny/provenance/versions.tsv").read_text()
+
+
+def test_mini_study_branch_stage(mini_runs):
+    """Beyond the paper: experts branched from Mixed half-way continue its run (its kept
+    state) on their own language; the family merges against that Mixed checkpoint; Figure 4's
+    numbers are the means of the stored per-item scores; the family has its own Table 8."""
+    import numpy as np
+
+    from mergelimits import ci
+
+    cfg = yaml.safe_load(mini_runs.config.read_text())
+    work, steps = mini_runs.a, mini_runs.steps
+    res, branch = work / "results/tiny", steps // 2
+    models = res / "models"
+    kept = models / "mixed3" / f"step~{branch}" / "train_state.pt"
+    assert kept.exists()
+    meta = json.loads((models / f"mono-deu-br{branch}" / f"step~{steps}" / "train.json").read_text())
+    assert meta["branched_from"].endswith(f"mixed3/step~{branch}/train_state.pt") and meta["step"] == steps
+    assert not (models / f"mono-deu-br{branch}" / f"step~{branch}").exists()  # only after the branch
+    rec = json.loads((models / f"dare_ties-all3-br{branch}" / f"step~{steps}" / "merge.json").read_text())
+    assert [m.split("/")[-2] for m in rec["members"]] == [modelid.mono(lang, branch) for lang in cfg["languages"]]
+    assert rec["base"].endswith(f"models/mixed3/step~{branch}")  # task vectors against the Mixed they left
+    scores = pd.read_csv(res / "analysis/branch_scores.tsv", sep="\t")
+    agg = ci.read_aggregate(res / "eval/aggregate.tsv")
+    mb = agg[(agg.benchmark == "multiblimp") & (agg.step == steps)].set_index(["model", "lang"])["score"]
+    langs = ["deu", "eng", "fra"]
+    for family in (0, branch):
+        row = scores[(scores.family == family) & (scores.series == "experts") & (scores.benchmark == "multiblimp")]
+        assert row.score.iloc[0] == pytest.approx(np.mean([mb[(modelid.mono(lang, family), lang)] for lang in langs]),
+                                                  abs=1e-3)
+        merged = scores[(scores.family == family) & (scores.series == "linear") & (scores.benchmark == "multiblimp")]
+        assert merged.score.iloc[0] == pytest.approx(
+            np.mean([mb[(modelid.merged_all("linear", 3, family), lang)] for lang in langs]), abs=1e-3)
+    pairs = pd.read_csv(res / f"analysis/branch~{branch}/pairs.tsv", sep="\t")
+    assert len(pairs) == 3
+    for r in pairs.itertuples():  # Δ of the family's own merges and experts
+        ls = r.languages.split("+")
+        expected = np.mean([mb[(modelid.merged_pair("linear", *r.pair.split("+"), branch), lang)]
+                            - mb[(modelid.mono(lang, branch), lang)] for lang in ls])
+        assert r.delta == pytest.approx(expected, abs=1e-4)
+    assert f"branched at {branch}" in (res / f"tables/table8_br{branch}.md").read_text().splitlines()[0]
+    assert (res / "figures/figure4.png").stat().st_size > 10_000
 
 
 def test_mini_study_is_incremental(mini_runs):
@@ -264,8 +309,10 @@ def test_an_external_baseline_is_fetched_evaluated_and_tabled(mini_runs):
     params = sum(v.numel() for v in load_file(out / "model.safetensors").values())
     assert row["Params/B"] == pytest.approx(params / 1e9) and row["Tokens/B"] == MINI_BASELINE["tokens_b"]
     agg = pd.read_csv(res / "eval/aggregate.tsv", sep="\t")
-    mine = agg[(agg.model == "ext-tiny_gpt") & (agg.benchmark == "multiblimp")]
+    mine = agg[(agg.model == "ext-tiny_gpt") & (agg.benchmark == "multiblimp") & (agg.lang != "mean")]
     assert len(mine) == 3 and (mine.step == 0).all()
+    mean = agg[(agg.model == "ext-tiny_gpt") & (agg.benchmark == "multiblimp") & (agg.lang == "mean")]
+    assert mean.score.iloc[0] == pytest.approx(mine.score.mean())  # and the mean over them, with its CI
     assert row["multiblimp μ"] == pytest.approx(mine.score.mean())
     # the study's own rows: 200 steps × 2 sequences × 128 tokens each, a merge its members' together
     tokens = t1.set_index("model")["Tokens/B"]

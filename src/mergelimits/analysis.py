@@ -28,21 +28,24 @@ MEASURES = {  # column -> label in Table 8
 }
 
 
-def delta(agg: pd.DataFrame, pairs: list[tuple[str, str]], method: str, step: int) -> pd.DataFrame:
+def delta(agg: pd.DataFrame, pairs: list[tuple[str, str]], method: str, step: int, branch: int = 0) -> pd.DataFrame:
+    """Δ of each pair (module docstring); `branch`: of the experts branched from Mixed at
+    that step, and their merges."""
     import numpy as np
     import pandas as pd
 
     mb = agg[(agg.benchmark == "multiblimp") & (agg.step == step)].set_index(["model", "lang"])["score"]
     rows = []
     for a, b in pairs:
-        merged = modelid.merged_pair(method, a, b)
+        merged = modelid.merged_pair(method, a, b, branch)
         used = [lang for lang in (a, b) if languages.get(lang).has("multiblimp")]
         deltas = []
         for lang in used:
-            for model in (modelid.mono(lang), merged):
+            expert = modelid.mono(lang, branch)
+            for model in (expert, merged):
                 if (model, lang) not in mb.index:
                     raise KeyError(f"Δ({a}+{b}): no MultiBLiMP score of {model} on {lang} at step {step}")
-            deltas.append(mb[(merged, lang)] - mb[(modelid.mono(lang), lang)])
+            deltas.append(mb[(merged, lang)] - mb[(expert, lang)])
         rows.append({"lang_a": a, "lang_b": b, "pair": f"{a}+{b}", "method": method, "delta": float(np.mean(deltas)),
                      "languages": "+".join(used)})
     return pd.DataFrame(rows)

@@ -4,6 +4,12 @@
 resamples of the items (seeded per cell). chrF++ is a corpus statistic: each resample sums
 the sentences' character and word n-gram statistics and scores the sum, as sacrebleu does
 for a whole corpus.
+
+Each model × step × benchmark evaluated in several languages also gets a row for the mean
+over its languages (`lang` = MEAN), with its own bootstrap: a benchmark whose items differ
+per language (MultiBLiMP) resamples each language's items independently; one whose items
+are the same in every language (registry: `parallel`) resamples item ids once for all
+languages, so the CI keeps the dependence the shared items bring.
 """
 
 from __future__ import annotations
@@ -43,8 +49,64 @@ def chrf_bootstrap(hyps: list[str], refs: list[str], n: int, rng: np.random.Gene
     return score, float(np.std(boots, ddof=1))
 
 
-def aggregate(store: pd.DataFrame, n: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """One row per model × step × benchmark × language: score (in %), SE, CI, items."""
+MEAN = "mean"  #: the `lang` of a mean over languages
+
+
+def _resampled(g: pd.DataFrame, bench: str, metric: str, idx: np.ndarray) -> np.ndarray:
+    """The statistic of one language on every resample; idx (resamples × items) indexes
+    g's rows, -1 where a resample drew an item this language lacks."""
+    valid = idx >= 0
+    if bench == "flores":
+        m = _chrf_metric()
+        stats = np.array(m._extract_corpus_statistics(list(g["hypothesis"].fillna("")), [list(g["reference"])]),
+                         dtype=float)
+        sums = (stats[np.where(valid, idx, 0)] * valid[..., None]).sum(axis=1)
+        return np.array([m._compute_score_from_stats(list(row)).score for row in sums])
+    vals = g[metric].to_numpy(dtype=float)
+    drawn = np.where(valid, vals[np.where(valid, idx, 0)], np.nan)
+    return 100 * np.nanmean(drawn, axis=1)
+
+
+def language_means(store: pd.DataFrame, agg: pd.DataFrame, n: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """The mean over languages of every model × step × benchmark scored in two or more
+    languages: the mean of the per-language scores in `agg`, its SE from a bootstrap that
+    resamples items as the benchmark's design allows (module docstring)."""
+    rows = []
+    for (model, step, bench), g in store.groupby(["model", "step", "benchmark"], sort=True):
+        langs = sorted(g["lang"].unique())
+        if len(langs) < 2:
+            continue
+        base = registry.split_variant(bench)[0]
+        metric = PRIMARY[base]
+        rng = np.random.default_rng([seed, zlib.crc32(f"{model}/{int(step)}/{bench}/{MEAN}".encode())])
+        per_lang = {lang: g[g["lang"] == lang].sort_values("item").reset_index(drop=True) for lang in langs}
+        boots = []
+        if registry.benchmark(base).parallel:
+            ids = np.array(sorted(set(g["item"])))
+            drawn = ids[rng.integers(0, len(ids), size=(n, len(ids)))]
+            for d in per_lang.values():
+                pos = pd.Series(np.arange(len(d)), index=d["item"]).reindex(ids).fillna(-1).astype(int).to_numpy()
+                boots.append(_resampled(d, base, metric, pos[np.searchsorted(ids, drawn)]))
+        else:
+            for d in per_lang.values():
+                boots.append(_resampled(d, base, metric, rng.integers(0, len(d), size=(n, len(d)))))
+        cells = agg[(agg["model"] == model) & (agg["step"] == int(step)) & (agg["benchmark"] == bench)]
+        se = float(np.mean(boots, axis=0).std(ddof=1))
+        rows.append({"model": model, "step": int(step), "benchmark": bench, "lang": MEAN, "metric": metric,
+                     "score": float(cells.set_index("lang").loc[langs, "score"].mean()), "se": se,
+                     "ci95": 1.96 * se, "items": len(g)})
+    return pd.DataFrame(rows, columns=agg.columns)
+
+
+def read_aggregate(path, means: bool = False) -> pd.DataFrame:
+    """aggregate.tsv: the per-language rows, or with `means` only the means over languages."""
+    agg = pd.read_csv(path, sep="\t")
+    return agg[(agg["lang"] == MEAN) == means].reset_index(drop=True)
+
+
+def aggregate(store: pd.DataFrame, n: int = 1000, seed: int = 0, means: bool = True) -> pd.DataFrame:
+    """One row per model × step × benchmark × language: score (in %), SE, CI, items; and,
+    with `means`, one per model × step × benchmark for the mean over its languages."""
     rows = []
     for (model, step, bench, lang), g in store.groupby(["model", "step", "benchmark", "lang"], sort=True):
         metric = PRIMARY[registry.split_variant(bench)[0]]  # a control's is its benchmark's
@@ -56,4 +118,8 @@ def aggregate(store: pd.DataFrame, n: int = 1000, seed: int = 0) -> pd.DataFrame
             score, se = 100 * vals.mean(), 100 * bootstrap_se(vals, n, rng)
         rows.append({"model": model, "step": int(step), "benchmark": bench, "lang": lang, "metric": metric,
                      "score": score, "se": se, "ci95": 1.96 * se, "items": len(g)})
-    return pd.DataFrame(rows)
+    agg = pd.DataFrame(rows)
+    mean_rows = language_means(store, agg, n, seed) if means else None
+    if mean_rows is None or mean_rows.empty:  # concatenating an empty frame would make every column object
+        return agg
+    return pd.concat([agg, mean_rows], ignore_index=True)

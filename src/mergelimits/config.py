@@ -173,6 +173,37 @@ def semantic_errors(cfg: dict) -> list[str]:
         for i, step in enumerate(spec if isinstance(spec, list) else []):
             if step not in steps:
                 errors.append(f"{key}[{i}]: {step} is not one of pretrain.checkpoints")
+    branches = pre.get("branch", {}).get("steps", [])
+    for i, step in enumerate(branches):
+        key = f"pretrain.branch.steps[{i}]"
+        if step not in steps:
+            errors.append(f"{key}: {step} is not one of pretrain.checkpoints (an expert branches from a saved Mixed)")
+        elif steps and step == steps[-1]:
+            errors.append(f"{key}: {step} is the final step; an expert branched there would train for no steps")
+    if branches and pre.get("mixed", "train") != "train":
+        errors.append("pretrain.branch: experts branch from the state of a Mixed this workflow trains "
+                      "(pretrain.mixed: train); a published Mixed has no optimiser state")
+    if branches and "branch" not in merge:
+        errors.append("merge.branch: required when pretrain.branch.steps is set (the merges of each branch family)")
+    if not branches and "branch" in merge:
+        errors.append("merge.branch: set, but pretrain.branch.steps names no branch step")
+    bpairs = merge.get("branch", {}).get("pairs", [])
+    for i, pair in enumerate(bpairs if isinstance(bpairs, list) else []):
+        a, _, b = pair.partition("+")
+        if a == b or a not in langs or b not in langs:
+            errors.append(f"merge.branch.pairs[{i}]: {pair!r} is not a pair of two configured languages")
+    if branches and steps and "branch" in merge:
+        from .study import merged_all_grid
+
+        at_final = {m for m, s in merged_all_grid(merge_steps, merge.get("all", {}).get("methods", []), tuple(steps))
+                    if s == steps[-1]}
+        for i, method in enumerate(merge["branch"].get("methods", [])):
+            if method not in at_final:
+                errors.append(f"merge.branch.methods[{i}]: {method!r} is not merged at the final step for the "
+                              "paper's experts (merge.all), Figure 4's branch step 0")
+    if isinstance(bpairs, list) and 0 < len(bpairs) < 3:
+        errors.append(f"merge.branch.pairs: a branch family's Table 8 needs at least three pairs; {len(bpairs)} "
+                      "configured (or [] for none)")
     published = merge.get("published") or {}
     for i, step in enumerate(published.get("steps") if isinstance(published.get("steps"), list) else []):
         if step not in steps:

@@ -7,6 +7,10 @@
     <method>-<l1>+<l2>      bilingual merge                linear-deu+nld
     <method>-succ<k>        successive merge, first k      dare_ties-succ4
     ext-<name>              an external baseline           ext-gemma2_2b
+    <expert or merge>-br<B> a branch family (beyond the paper): mono-deu-br120,
+                            linear-all10-br120: experts that continue Mixed's
+                            step-B checkpoint on their own language, and their merges.
+                            No suffix: branched at 0, the shared init (the paper's)
 
 A checkpoint adds the step as a path segment: results/<study>/models/<id>/step~<N>/; an
 external baseline has no step of this study and is kept at step~0.
@@ -17,7 +21,7 @@ Methods use underscores, never hyphens, so the first hyphen always ends the meth
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import registry
 
@@ -25,8 +29,10 @@ WEIGHTS = "model.safetensors"  # every checkpoint's single weights file
 
 _RE = re.compile(
     r"^(?:(?P<init>init)|mono-(?P<mono>[a-z]{3})|mixed(?P<mixed>\d+)|ext-(?P<ext>[a-z0-9_]+)"
-    r"|(?P<method>[a-z_]+)-(?:all(?P<all>\d+)|(?P<a>[a-z]{3})\+(?P<b>[a-z]{3})|succ(?P<succ>\d+)))$"
+    r"|(?P<method>[a-z_]+)-(?:all(?P<all>\d+)|(?P<a>[a-z]{3})\+(?P<b>[a-z]{3})|succ(?P<succ>\d+)))"
+    r"(?:-br(?P<branch>[1-9]\d*))?$"
 )
+BRANCH = "-br"  #: the suffix of a branch family's ids
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,7 @@ class ModelId:
     method: str | None = None  # merges
     family: str | None = None  # all | pair | succ
     pair: tuple[str, str] | None = None
+    branch: int = 0  #: the Mixed step the experts (of a merge) branched from; 0: the shared init
 
     def __str__(self) -> str:
         return format_id(self)
@@ -47,6 +54,10 @@ def parse(text: str) -> ModelId:
     m = _RE.match(text)
     if not m:
         raise ValueError(f"not a model id: {text!r} (see mergelimits.modelid)")
+    if m["branch"]:
+        if not (m["mono"] or m["method"]):
+            raise ValueError(f"{text!r}: only experts and their merges belong to a branch family")
+        return replace(parse(text[: m.start("branch") - len(BRANCH)]), branch=int(m["branch"]))
     if m["init"]:
         return ModelId("init")
     if m["mono"]:
@@ -68,6 +79,8 @@ def parse(text: str) -> ModelId:
 
 
 def format_id(mid: ModelId) -> str:
+    if mid.branch:
+        return f"{format_id(replace(mid, branch=0))}{BRANCH}{mid.branch}"
     if mid.kind == "init":
         return "init"
     if mid.kind == "mono":
@@ -85,6 +98,8 @@ def display(text: str) -> str:
     "Merged10 TIES", "eng expert", "Successive3 linear", "deu+nld linear"; an external
     baseline shows its config label, which the tables take from the config."""
     mid = parse(text)
+    if mid.branch:
+        return f"{display(format_id(replace(mid, branch=0)))}, branched at {mid.branch}"
     if mid.kind == "init":
         return "Init"
     if mid.kind == "mono":
@@ -105,11 +120,16 @@ def merged_pattern() -> str:
     """A regex matching exactly the merged-model ids of the registered methods: the `model`
     wildcard's constraint for merged models."""
     methods = "|".join(sorted(registry.MERGE_METHODS, key=len, reverse=True))
-    return rf"(?:{methods})-(?:all\d+|[a-z]{{3}}\+[a-z]{{3}}|succ\d+)"
+    return rf"(?:{methods})-(?:all\d+|[a-z]{{3}}\+[a-z]{{3}}|succ\d+)(?:{BRANCH}[1-9]\d*)?"
 
 
-def mono(lang: str) -> str:
-    return format_id(ModelId("mono", lang=lang))
+def mono(lang: str, branch: int = 0) -> str:
+    return format_id(ModelId("mono", lang=lang, branch=branch))
+
+
+def branch_of(model_id: str) -> int:
+    """The step an expert, or a merge's experts, branched from Mixed (0: the shared init)."""
+    return parse(model_id).branch
 
 
 def mixed(n: int) -> str:
@@ -137,13 +157,13 @@ def mono_lang(model_id: str) -> str:
     return mid.lang
 
 
-def merged_all(method: str, n: int) -> str:
-    return format_id(ModelId("merge", n=n, method=method, family="all"))
+def merged_all(method: str, n: int, branch: int = 0) -> str:
+    return format_id(ModelId("merge", n=n, method=method, family="all", branch=branch))
 
 
-def merged_pair(method: str, a: str, b: str) -> str:
-    return format_id(ModelId("merge", method=method, family="pair", pair=(a, b)))
+def merged_pair(method: str, a: str, b: str, branch: int = 0) -> str:
+    return format_id(ModelId("merge", method=method, family="pair", pair=(a, b), branch=branch))
 
 
-def merged_succ(method: str, k: int) -> str:
-    return format_id(ModelId("merge", n=k, method=method, family="succ"))
+def merged_succ(method: str, k: int, branch: int = 0) -> str:
+    return format_id(ModelId("merge", n=k, method=method, family="succ", branch=branch))

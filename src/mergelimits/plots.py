@@ -227,3 +227,55 @@ def build_cka_heatmap(cka: pd.DataFrame, langs: list[str]):
 
 def cka_heatmap(cka: pd.DataFrame, langs: list[str], stem: str) -> list[str]:
     return _save(build_cka_heatmap(cka, langs), stem)
+
+
+#: chance of each multiple-choice benchmark (% of items), drawn in Figure 4's panels
+CHANCE = {"multiblimp": 50.0, "belebele": 25.0, "hellaswag": 25.0, "xcsqa": 20.0}
+
+
+def build_figure4(scores: pd.DataFrame, cka: pd.DataFrame, benches: list[str], methods: list[str], mixed: str):
+    """Beyond the paper: one panel per benchmark, the mean over languages of each family's
+    experts and Merged-N by method (linear_wm: weight-matched first) against the step the
+    experts branched from Mixed (0: the shared init), each with its 95% CI; Mixed-N at the
+    final step as a line with its CI band, chance dotted. Last panel: the experts' mean CKA
+    (English and in-language) against the branch step, ± the SD over pairs."""
+    from .branching import EXPERTS, MIXED, series_label
+
+    families = sorted(int(f) for f in scores["family"].dropna().unique())
+    n = len(benches) + 1
+    fig, axes = plt.subplots(1, n, figsize=(3.1 * n, 3.6), layout="constrained", squeeze=False)
+    axes = axes[0]
+    series = [EXPERTS, *methods]
+    styles = {EXPERTS: dict(color="k", marker="s", ls="--")}
+    styles.update({m: dict(color=f"C{i}", marker="o", ls="-") for i, m in enumerate(methods)})
+    offsets = np.linspace(-0.12, 0.12, len(series)) * (max(families) - min(families) or 1) / max(1, len(families) - 1)
+    for ax, bench in zip(axes, benches):
+        sub = scores[scores["benchmark"] == bench]
+        mx = sub[sub["series"] == MIXED].iloc[0]
+        ax.axhspan(mx.score - mx.ci95, mx.score + mx.ci95, color="C7", alpha=0.25, lw=0)
+        ax.axhline(mx.score, color="C7", lw=1.5, label=f"{modelid.display(mixed)} (final step)")
+        if bench in CHANCE:
+            ax.axhline(CHANCE[bench], color="grey", ls=":", lw=1, label="chance")
+        for off, s in zip(offsets, series):
+            g = sub[sub["series"] == s].sort_values("family")
+            ax.errorbar(g["family"] + off, g["score"], yerr=g["ci95"], capsize=3, ms=5, lw=1.2,
+                        label=series_label(s), **styles[s])
+        ax.set_title(bench, fontsize=10)
+        ax.set_xticks(families)
+        ax.set_xlabel("branch step")
+    axes[0].set_ylabel("mean over languages (±95% CI)")
+    ax = axes[-1]
+    for variant, colour in (("eng", "C0"), ("own", "C1")):
+        g = cka[cka["variant"] == variant].sort_values("family")
+        ax.errorbar(g["family"], g["cka"], yerr=g["sd"], color=colour, marker="o", capsize=3,
+                    label=f"CKA ({'English' if variant == 'eng' else 'in-language'})")
+    ax.set(title="experts' CKA", xlabel="branch step", ylabel="mean CKA over pairs and layers (± SD)",
+           xticks=families)
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=8, frameon=False)
+    return fig
+
+
+def figure4(scores, cka, benches, methods, mixed, stem: str) -> list[str]:
+    return _save(build_figure4(scores, cka, benches, methods, mixed), stem)

@@ -73,6 +73,12 @@ class Study:
     #: (model id, step) of each merge compared with a published one (merge.published)
     published_merges: tuple[tuple[str, int], ...] = ()
     controls: tuple[str, ...] = ()  #: evaluate.controls: question-blind variants of the tables' tasks
+    #: beyond the paper: the Mixed steps experts branch from (pretrain.branch), and each
+    #: branch family's merges at the final step (merge.branch)
+    branch_steps: tuple[int, ...] = ()
+    branch_methods: tuple[str, ...] = ()
+    branch_pairs: tuple[tuple[str, str], ...] = ()
+    branch_successive: bool = False
 
     @classmethod
     def from_config(cls, cfg: dict) -> Study:
@@ -100,6 +106,10 @@ class Study:
             published_merges=tuple((modelid.merged_all(pub["method"], len(langs)), s)
                                    for s in steps_of(pub["steps"], steps)) if pub else (),
             controls=tuple(cfg["evaluate"].get("controls", [])),
+            branch_steps=tuple(sorted(cfg["pretrain"].get("branch", {}).get("steps", []))),
+            branch_methods=tuple(m.get("branch", {}).get("methods", [])),
+            branch_pairs=tuple(pairs_of(langs, m.get("branch", {}).get("pairs", []))),
+            branch_successive=m.get("branch", {}).get("successive", False),
         )
 
     # Models -----------------------------------------------------------------------------
@@ -115,6 +125,26 @@ class Study:
     @property
     def mono(self) -> list[str]:
         return [modelid.mono(lang) for lang in self.languages]
+
+    def experts(self, branch: int = 0) -> list[str]:
+        """The monolingual models of one branch family (0: the paper's, from the shared init)."""
+        return [modelid.mono(lang, branch) for lang in self.languages]
+
+    @property
+    def families(self) -> tuple[int, ...]:
+        """The branch steps of every family of experts: 0 (the shared init), then pretrain.branch."""
+        return (0, *self.branch_steps)
+
+    @property
+    def branched(self) -> list[str]:
+        """The experts that continue a Mixed checkpoint on their own language (beyond the paper)."""
+        return [m for b in self.branch_steps for m in self.experts(b)]
+
+    def merge_base(self, model: str) -> tuple[str, int]:
+        """(model, step) of the checkpoint a merge's task vectors start from: the shared init,
+        or the Mixed checkpoint its branch family continued."""
+        branch = modelid.branch_of(model)
+        return (self.mixed, branch) if branch else ("init", 0)
 
     @property
     def corpora(self) -> list[str]:
@@ -150,13 +180,31 @@ class Study:
         return ([(modelid.merged_all(m, n), s) for m, s in self.all_grid]
                 + [(modelid.merged_pair(m, a, b), self.final) for m in self.pair_methods for a, b in self.pairs]
                 + [(modelid.merged_succ(m, k), self.final) for m in self.successive_methods
+                   for k in range(2, n + 1)]
+                + [(model, self.final) for b in self.branch_steps for model in self.branch_merges(b)])
+
+    def branch_merges(self, branch: int) -> list[str]:
+        """The merges of one branch family (at the final step): Merged-N by method, the
+        bilingual pairs and, if configured, the successive merges."""
+        n = len(self.languages)
+        return ([modelid.merged_all(m, n, branch) for m in self.branch_methods]
+                + [modelid.merged_pair(m, a, b, branch) for m in self.pair_methods for a, b in self.branch_pairs]
+                + [modelid.merged_succ(m, k, branch) for m in self.successive_methods if self.branch_successive
                    for k in range(2, n + 1)])
+
+    def member_models(self, model: str) -> list[str]:
+        """The expert ids a merged model merges, in merge order (of its branch family)."""
+        branch = modelid.branch_of(model)
+        return [modelid.mono(lang, branch) for lang in self.members(model)]
 
     def members(self, model: str) -> list[str]:
         """The languages whose monolingual models a merged model id merges, in merge order."""
         mid = modelid.parse(model)
         if mid.kind != "merge":
             raise ValueError(f"{model} is not a merged model")
+        if mid.branch and mid.branch not in self.branch_steps:
+            raise ValueError(f"{model}: no branch family at step {mid.branch} (pretrain.branch.steps: "
+                             f"{list(self.branch_steps)})")
         n = len(self.languages)
         if mid.family == "all":
             if mid.n != n:
@@ -189,6 +237,9 @@ class Study:
         for lang, model in zip(self.languages, self.mono):
             out[(model, self.final)] = cover(self.benchmarks, [lang])
         out[(self.mixed, self.final)] = cover(self.benchmarks, self.languages)
+        for b in self.branch_steps:  # Figure 4's reference lines and each family's Δ
+            for lang, model in zip(self.languages, self.experts(b)):
+                out[(model, self.final)] = cover(self.benchmarks, [lang])
         for model, step in self.merges:
             mid = modelid.parse(model)
             if mid.family == "all":

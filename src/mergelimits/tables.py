@@ -15,6 +15,7 @@ import pandas as pd
 from . import languages, modelid
 
 DASH = "–"
+BRANCH_TABLE = "branch"  #: the stem of the branch table (beyond the paper)
 
 
 def row_step(model: str, step: int) -> int:
@@ -174,7 +175,8 @@ UNITS = {
 
 
 def captions(study: str, benches: list[str], step: int, bootstrap: int, bootstrap_seed: int, pair_method: str,
-             n_pairs: int, flores_lang: str) -> dict[str, str]:
+             n_pairs: int, flores_lang: str, branch_steps: tuple[int, ...] = (), branch_pairs: int = 0
+             ) -> dict[str, str]:
     """Each table's caption, keyed by file stem: its name before the colon ("Table 8 — Δ vs
     similarity", what the report lists and search finds), then what is measured, in which
     units, at which step, what ± means and the study it came from. The number of items is
@@ -211,6 +213,20 @@ def captions(study: str, benches: list[str], step: int, bootstrap: int, bootstra
         f"{pair_method} merges, between Δ = merged − expert MultiBLiMP accuracy (points, averaged over the pair's "
         "languages that MultiBLiMP covers; a drop is negative) and each similarity measure; r > 0 means more similar "
         f"experts lose less. {src}")
+    if branch_steps:
+        out[BRANCH_TABLE] = (
+            "Branch table — experts branched from Mixed (beyond the paper): per family of experts, branched from "
+            "Mixed at the step shown (0: the shared init, the paper's experts) and trained on their own language to "
+            f"step {step}, the mean over languages of the experts (each on its own language) and of the family's "
+            "Merged-N by method ('linear + WM': each expert weight-matched to the first before the average), and "
+            f"Mixed at step {step}. Metrics as Tables 2–6; ± is the 95% CI half-width of the mean, 1.96 × the SE over "
+            f"{bootstrap} bootstrap resamples (seed {bootstrap_seed}) of each language's items, the same items "
+            f"resampled together in every language where a benchmark shares them. {src}")
+        for b in branch_steps:
+            out[f"table8_br{b}"] = out["table8"].replace(
+                "Table 8 — Δ vs similarity:", f"Table 8, branched at {b} — Δ vs similarity of the experts branched "
+                f"from Mixed at step {b}:").replace(f"over the {n_pairs} bilingual", f"over the {branch_pairs} "
+                                                     "bilingual") + " Task vectors against Mixed at the branch step."
     return out
 
 

@@ -2,7 +2,9 @@
 
 The recipe is the paper's, scaled down: AdamW (β 0.9/0.95, ε 1e-8, weight decay 0.05),
 a warmup-stable-decay schedule (warm-up over the first tenth, linear decay to zero over
-the last fifth), gradient clipping at 1.0. Every model starts from the shared init.
+the last fifth), gradient clipping at 1.0. Every model starts from the shared init, but
+a branched expert (beyond the paper): it continues Mixed's run from a saved step on its own
+language, with Mixed's weights, optimiser and schedule, to the same final step.
 
 A job killed at any point and rerun resumes from its last saved state (weights,
 optimiser, schedule, data position, RNG); on CPU it ends bit-identical to an
@@ -44,6 +46,9 @@ class TrainConfig:
     save_every: int = 50
     log_every: int = 10
     threads: int = 1
+    #: steps whose full training state is kept in the checkpoint (STATE): what a branched
+    #: expert continues from
+    keep_state: tuple[int, ...] = ()
 
     def __post_init__(self):
         steps = list(self.checkpoints)
@@ -51,6 +56,14 @@ class TrainConfig:
             raise ValueError(f"pretrain.checkpoints must be strictly increasing; got {steps}")
         if steps and (steps[0] < 1 or steps[-1] > self.steps):
             raise ValueError(f"pretrain.checkpoints must lie in 1..{self.steps}; got {steps}")
+        if not set(self.keep_state) <= set(steps):
+            raise ValueError(f"states kept at {list(self.keep_state)} must be among the checkpoints {steps}")
+
+    def recipe(self) -> dict:
+        """What a branched run must share with the run it continues: everything but where it
+        saves (checkpoints, kept states) and how many threads it used."""
+        keep = {k: v for k, v in asdict(self).items() if k not in ("checkpoints", "keep_state", "threads")}
+        return json.loads(json.dumps(keep))
 
 
 def wsd_lambda(cfg: TrainConfig):
@@ -102,21 +115,35 @@ def _atomic_save(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _save_checkpoint(model, tok, out_dir: Path, meta: dict) -> None:
+def _save_checkpoint(model, tok, out_dir: Path, meta: dict, state: dict | None = None) -> None:
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)
     tok.save_pretrained(tmp)
+    if state is not None:
+        torch.save(state, tmp / STATE)
     (tmp / "train.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
 
 
+def load_state(path: Path) -> dict:
+    try:
+        return torch.load(path, weights_only=False)
+    except FileNotFoundError:
+        raise
+    except Exception as err:
+        raise ValueError(f"corrupt training state {path}: {err}; delete it to restart") from err
+
+
 def train(init_dir: str | Path, corpus: str | Path, cfg: TrainConfig, out_dirs: dict[int, str | Path],
-          state_dir: str | Path, stop_after: int | None = None) -> dict:
+          state_dir: str | Path, stop_after: int | None = None, branch_from: str | Path | None = None) -> dict:
     """Train from the init; write a Hugging Face checkpoint at each step of `out_dirs`.
 
     `state_dir` holds the resumable state. `stop_after` ends the run early (tests).
+    `branch_from`: a training state another run kept (`keep_state`): continue it on this
+    corpus from its step, with its weights, optimiser and schedule (`init_dir` then only
+    gives the tokenizer and the architecture).
     """
     from .model import load_model
     from .tokenizer import load as load_tokenizer
@@ -145,11 +172,20 @@ def train(init_dir: str | Path, corpus: str | Path, cfg: TrainConfig, out_dirs: 
     state_path = state_dir / STATE
     cfg_dict = json.loads(json.dumps(asdict(cfg)))
     step = 0
+    if branch_from is not None and not state_path.exists():
+        state = load_state(Path(branch_from))
+        diff = _config_diff({k: state["config"].get(k) for k in cfg.recipe()}, cfg.recipe())
+        if diff:
+            raise ValueError(f"{branch_from} was saved under another training recipe; a branch must continue "
+                             "the same one:\n  " + "\n  ".join(diff))
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"])
+        step = state["step"]
+        log.info("branched from %s at step %d", branch_from, step)
     if state_path.exists():
-        try:
-            state = torch.load(state_path, weights_only=False)
-        except Exception as err:
-            raise ValueError(f"corrupt training state {state_path}: {err}; delete it to restart") from err
+        state = load_state(state_path)
         diff = _config_diff(state["config"], cfg_dict)
         if diff:
             raise ValueError(f"{state_path} was saved under another training config; refusing to resume:\n  "
@@ -181,13 +217,17 @@ def train(init_dir: str | Path, corpus: str | Path, cfg: TrainConfig, out_dirs: 
             log.info("step %d/%d loss %.4f lr %.2e tokens/s %.0f", step, cfg.steps, loss.item(),
                      sched.get_last_lr()[0], tokens_since / max(dt, 1e-9))
             t0, tokens_since = time.perf_counter(), 0
+        if step in out_dirs or step % cfg.save_every == 0 or step == cfg.steps:
+            state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                     "rng": torch.get_rng_state(), "step": step, "config": cfg_dict}
         if step in out_dirs:  # kept with the state, so a resumed run still has the earlier ones
-            _save_checkpoint(model, tok, state_dir / "checkpoints" / f"step~{step}",
-                             {"step": step, "tokens": step * n_tokens, "loss": loss.item(), "config": cfg_dict})
+            meta = {"step": step, "tokens": step * n_tokens, "loss": loss.item(), "config": cfg_dict}
+            if branch_from is not None:
+                meta["branched_from"] = str(branch_from)
+            _save_checkpoint(model, tok, state_dir / "checkpoints" / f"step~{step}", meta,
+                             state if step in cfg.keep_state else None)
         if step % cfg.save_every == 0 or step in out_dirs or step == cfg.steps:
-            _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                          "scheduler": sched.state_dict(), "rng": torch.get_rng_state(), "step": step,
-                          "config": cfg_dict}, state_path)
+            _atomic_save(state, state_path)
         if stop_after is not None and step >= stop_after:
             break
     if step == cfg.steps:

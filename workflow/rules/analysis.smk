@@ -29,7 +29,7 @@ rule activations:
     benchmark:
         "<benchmarks>/analysis/activations/{model}.tsv"
     wildcard_constraints:
-        model=alternatives(STUDY.mono),
+        model=alternatives([*STUDY.mono, *STUDY.branched]),
     conda:
         "../../envs/mergelimits.yaml"
     resources:

@@ -66,6 +66,38 @@ TABLE_CAPTIONS = tables.captions(
     config["merge"]["pair_methods"][0],
     len(STUDY.pairs),
     config["evaluate"]["flores_examples"]["lang"],
+    STUDY.branch_steps,
+    len(STUDY.branch_pairs),
+)
+# Beyond the paper: the branch families' Figure 4, branch table and Tables 8.
+FIGURE4_TITLE = (
+    "Figure 4 — experts branched from Mixed, merged with and without weight matching"
+)
+BRANCH_TABLE = [
+    f"<results>/tables/{tables.BRANCH_TABLE}.{ext}" for ext in tables.FORMATS
+]
+
+
+def branch_cka(branch):
+    """A family's CKA table: the paper's experts' own, or the branched family's."""
+    if branch == 0:
+        return "<results>/analysis/cka.tsv"
+    return f"<results>/analysis/branch~{branch}/cka.tsv"
+
+
+BRANCH_OUTPUTS = (
+    [
+        *(f"<results>/figures/figure4.{ext}" for ext in ("png", "pdf")),
+        *BRANCH_TABLE,
+        *(
+            f"<results>/tables/table8_br{b}.{ext}"
+            for b in STUDY.branch_steps
+            for ext in tables.FORMATS
+            if STUDY.branch_pairs
+        ),
+    ]
+    if STUDY.branch_steps
+    else []
 )
 # The figures' names in the report (its labels, which its search finds).
 FIGURE_TITLES = {
@@ -87,12 +119,18 @@ def in_report(path):
     stem, ext = Path(path).stem, Path(path).suffix[1:]
     if ext not in ("html", "csv"):
         return path
+    # a branch family's Table 8 ({branch} still a wildcard): one caption file for all
+    caption = "table8_branch" if stem.startswith("table8_br") else stem
     return report(
         path,
-        caption=f"../report/tables/{stem}.rst",
+        caption=f"../report/tables/{caption}.rst",
         category="Tables" if ext == "html" else "Tables (CSV, unrounded)",
         labels={
-            "table": tables.caption_name(TABLE_CAPTIONS[stem]),
+            "table": (
+                "Table 8, branched at {branch} — Δ vs similarity"
+                if caption != stem
+                else tables.caption_name(TABLE_CAPTIONS[stem])
+            ),
             "format": ext.upper(),
         },
     )
@@ -110,6 +148,18 @@ def sized_by(model):
 
 
 SIZED_MODELS = sorted({sized_by(model) for _, model in STUDY.table_rows})
+
+
+def merge_members(wildcards):
+    """The checkpoints a merged model merges (its branch family's experts) and its base."""
+    base, base_step = STUDY.merge_base(wildcards.model)
+    return {
+        "members": [
+            checkpoint_path(m, wildcards.step)
+            for m in STUDY.member_models(wildcards.model)
+        ],
+        "base": INIT if base == "init" else checkpoint_path(base, base_step),
+    }
 
 
 def merge_record(model, step):
@@ -150,27 +200,36 @@ wildcard_constraints:
     lang=alternatives(STUDY.languages),
     bench=alternatives(STUDY.benchmarks),
     corpus=alternatives(STUDY.corpora),
-    model=f'{alternatives(["init", *STUDY.pretrained, *BASELINES])}|{MERGED_RE}',
+    model=f'{alternatives(["init", *STUDY.pretrained, *STUDY.branched, *BASELINES])}|{MERGED_RE}',
     step=r"\d+",
     split="test|validation|dev|devtest",
     ext="tsv|jsonl",
 
 
 def model_corpora(model):
-    """The monolingual corpora a model is trained on: its own, or all (Mixed)."""
-    return STUDY.mono if model == STUDY.mixed else [model]
+    """The monolingual corpora a model is trained on: its own (a branched expert: its
+    language's), or all (Mixed)."""
+    if model == STUDY.mixed:
+        return STUDY.mono
+    return [modelid.mono(modelid.mono_lang(model))]
 
 
 def corpus_budget(corpus):
     """Tokens the Megatron runs read from one corpus: a model's steps × global batch ×
-    sequence length, split evenly over its corpora (Mixed10: a tenth each)."""
+    sequence length (a branched expert: the steps after its branch), split evenly over its
+    corpora (Mixed10: a tenth each)."""
     pre = config["pretrain"]
-    total = pre["steps"] * pre["megatron"]["global_batch"] * pre["arch"]["seq_len"]
+    per_step = pre["megatron"]["global_batch"] * pre["arch"]["seq_len"]
     return max(
-        total // len(model_corpora(m))
-        for m in STUDY.trained
+        (pre["steps"] - modelid.branch_of(m)) * per_step // len(model_corpora(m))
+        for m in [*STUDY.trained, *STUDY.branched]
         if corpus in model_corpora(m)
     )
+
+
+def megatron_outputs(model):
+    """The steps a Megatron run publishes: all checkpoints; a branched expert's final."""
+    return [STUDY.final] if modelid.branch_of(model) else STUDY.steps
 
 
 def megatron_tasks():
@@ -180,6 +239,11 @@ def megatron_tasks():
 
 def checkpoint_path(model, step):
     return f"<results>/models/{model}/step~{step}/model.safetensors"
+
+
+def branch_state(step, model=STUDY.mixed):
+    """Mixed's whole training state at a branch step, kept beside its checkpoint."""
+    return f"<results>/models/{model}/step~{step}/train_state.pt"
 
 
 def benchmark_paths(benches=STUDY.benchmarks, langs=STUDY.languages):

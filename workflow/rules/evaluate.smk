@@ -99,7 +99,7 @@ rule evaluate_model:
     benchmark:
         "<benchmarks>/evaluate/{model}/step~{step}.tsv"
     wildcard_constraints:
-        model=alternatives([*STUDY.pretrained, *BASELINES]),
+        model=alternatives([*STUDY.pretrained, *STUDY.branched, *BASELINES]),
     conda:
         "../../envs/mergelimits.yaml"
     resources:

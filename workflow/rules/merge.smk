@@ -25,11 +25,8 @@ rule merge_evaluate:
     # torch and transformers load once for both (6.5 s instead of 9.7 s of imports per
     # merged model here), and the weights (8.6 GB at 2.15B) never leave the node.
     input:
-        members=lambda wc: [
-            checkpoint_path(modelid.mono(lang), wc.step)
-            for lang in STUDY.members(wc.model)
-        ],
-        base=INIT,
+        # a branch family merges its own experts, task vectors against the Mixed they left
+        unpack(merge_members),
         # with published experts, no merge before the init is shown to be theirs
         verified=(
             [] if STUDY.train_monolingual else "<results>/models/init/verify_init.tsv"

@@ -10,6 +10,7 @@ rule pretrain:
             for model in STUDY.pretrained
             for step in STUDY.steps
         ],
+        [checkpoint_path(model, STUDY.final) for model in STUDY.branched],
 
 
 # The shared initialisation: built (init_model), or a published step 0 (fetch_init).
@@ -68,13 +69,19 @@ if config["pretrain"]["engine"] == "torch":
             init=INIT,
             corpus="<results>/data/corpus/{model}/train.jsonl",
         output:
-            [checkpoint_path("{model}", step) for step in STUDY.steps],
+            checkpoints=[checkpoint_path("{model}", step) for step in STUDY.steps],
         log:
             "<logs>/pretrain/{model}.log",
         benchmark:
             "<benchmarks>/pretrain/{model}.tsv"
         wildcard_constraints:
-            model=alternatives(STUDY.trained),
+            model=alternatives(
+                [
+                    m
+                    for m in STUDY.trained
+                    if not (STUDY.branch_steps and m == STUDY.mixed)
+                ]
+            ),
         conda:
             "../../envs/mergelimits.yaml"
         threads: config["pretrain"].get("threads", 1)
@@ -83,10 +90,50 @@ if config["pretrain"]["engine"] == "torch":
             mem_mb=4000,
         params:
             train=config["pretrain"],
+            checkpoints=STUDY.steps,
+            keep_state=[],
             seed=config["seeds"]["train"],
             state=lambda wc: f"{RESULTS}/pretrain_state/{wc.model}",
         script:
             "../../scripts/pretrain_torch.py"
+
+    if STUDY.branch_steps:
+
+        use rule pretrain_torch as pretrain_torch_mixed with:
+            # Mixed keeps its whole training state (optimiser, schedule) where experts branch
+            output:
+                checkpoints=[checkpoint_path("{model}", step) for step in STUDY.steps],
+                states=[branch_state(b, "{model}") for b in STUDY.branch_steps],
+            wildcard_constraints:
+                model=STUDY.mixed,
+            params:
+                train=config["pretrain"],
+                checkpoints=STUDY.steps,
+                keep_state=STUDY.branch_steps,
+                seed=config["seeds"]["train"],
+                state=lambda wc: f"{RESULTS}/pretrain_state/{wc.model}",
+
+        use rule pretrain_torch as pretrain_branch with:
+            # An expert branched from Mixed at step {branch}: Mixed's run continued on one
+            # language to the final step, the same token budget as every other model.
+            input:
+                init=INIT,
+                corpus="<results>/data/corpus/mono-{lang}/train.jsonl",
+                branch_from=branch_state("{branch}"),
+            output:
+                checkpoints=[checkpoint_path("mono-{lang}-br{branch}", STUDY.final)],
+            log:
+                "<logs>/pretrain/mono-{lang}-br{branch}.log",
+            benchmark:
+                "<benchmarks>/pretrain/mono-{lang}-br{branch}.tsv"
+            wildcard_constraints:
+                branch=alternatives(map(str, STUDY.branch_steps)),
+            params:
+                train=config["pretrain"],
+                checkpoints=[STUDY.final],
+                keep_state=[],
+                seed=config["seeds"]["train"],
+                state=lambda wc: f"{RESULTS}/pretrain_state/mono-{wc.lang}-br{wc.branch}",
 
 
 if config["pretrain"]["engine"] == "megatron":
@@ -127,12 +174,18 @@ if config["pretrain"]["engine"] == "megatron":
                 f"<results>/megatron/data/{corpus}.idx"
                 for corpus in model_corpora(wc.model)
             ],
+            # a branched expert continues Mixed's saved iteration (optimiser included)
+            branch_from=lambda wc: (
+                f"<results>/megatron/{STUDY.mixed}/step~{modelid.branch_of(wc.model)}/metadata.json"
+                if modelid.branch_of(wc.model)
+                else []
+            ),
         output:
             "<results>/megatron/{model}/run.json",
         log:
             "<logs>/pretrain/megatron_run_config/{model}.log",
         wildcard_constraints:
-            model=alternatives(STUDY.trained),
+            model=alternatives([*STUDY.trained, *STUDY.branched]),
         conda:
             "../../envs/mergelimits.yaml"
         params:
@@ -142,7 +195,7 @@ if config["pretrain"]["engine"] == "megatron":
             state=lambda wc: f"{RESULTS}/megatron_state/{wc.model}",
             outputs=lambda wc: {
                 step: f"{RESULTS}/megatron/{wc.model}/step~{step}"
-                for step in STUDY.steps
+                for step in megatron_outputs(wc.model)
             },
         script:
             "../../scripts/megatron_run_config.py"
@@ -185,6 +238,15 @@ if config["pretrain"]["engine"] == "megatron":
         shell:
             "{params.launch} {params.exec} python -m mergelimits.megatron.train_gpt {input.run} >> {log} 2>&1"
 
+    if STUDY.branch_steps:
+
+        use rule pretrain_megatron as pretrain_megatron_branch with:
+            # Mixed's run continued on one language from a saved iteration to the end
+            output:
+                f"<results>/megatron/{{model}}/step~{STUDY.final}/metadata.json",
+            wildcard_constraints:
+                model=alternatives(STUDY.branched),
+
     rule export_megatron:
         input:
             ckpt="<results>/megatron/{model}/step~{step}/metadata.json",
@@ -194,7 +256,7 @@ if config["pretrain"]["engine"] == "megatron":
         log:
             "<logs>/pretrain/export_megatron/{model}/step~{step}.log",
         wildcard_constraints:
-            model=alternatives(STUDY.trained),
+            model=alternatives([*STUDY.trained, *STUDY.branched]),
         conda:
             "../../envs/mergelimits.yaml"
         resources:

@@ -216,10 +216,13 @@ def restore_adam_steps(optimizer) -> None:
 
 
 @torch.no_grad()  # fp32 main weights are views of the parameters: copied into in place
-def load(save_dir: Path, step: int, model, optimizer, scheduler) -> dict:
+def load(path: Path, model, optimizer, scheduler) -> dict:
+    """One saved iteration (its directory) into the model, optimiser and schedule: this
+    run's own latest, or, for a branch, the iteration of the run it continues."""
     from megatron.core import dist_checkpointing
 
-    path = iter_dir(save_dir, step)
+    if not (path / "metadata.json").exists():
+        raise RunError(f"{path}: no complete checkpoint (metadata.json missing)")
     fresh_adam_state(optimizer)
     model_sd = unwrap(model).sharded_state_dict()
     # is_loading: without it the distributed optimizer's sharded state leaves Adam's moments out.
@@ -341,13 +344,22 @@ def train(run: dict, started: float) -> int:
         log.info("estimated peak memory per device: %s", memory.describe(budget))
     model, optimizer, scheduler = build(run, device, vocab)
     step = latest_iteration(save_dir)
+    # A branch (beyond the paper) continues another run's iteration on its own data: that
+    # run's weights, optimiser and schedule, its step; its own samples from their start.
+    branch = run.get("branch_from")
+    first = branch["step"] if branch else 0
     if step:
-        set_rng_state(load(save_dir, step, model, optimizer, scheduler))
+        set_rng_state(load(iter_dir(save_dir, step), model, optimizer, scheduler))
         log.info("rank %d resumed at step %d", dist.get_rank(), step)
+    elif branch:
+        set_rng_state(load(Path(branch["dir"]), model, optimizer, scheduler))
+        step = first
+        log.info("rank %d branched from %s at step %d", dist.get_rank(), branch["dir"], step)
     steps = run["steps"]
     dataset = data.gpt_train_dataset(run["data"]["prefixes"], run["data"]["weights"], arch["seq_len"], run["seed"],
-                                     steps * global_batch, run["tokenizer"], run["data"].get("cache"))
-    it = batches(dataset, step, steps, global_batch, micro, parallel_state.get_data_parallel_rank(), dp)
+                                     (steps - first) * global_batch, run["tokenizer"], run["data"].get("cache"))
+    it = batches(dataset, step - first, steps - first, global_batch, micro, parallel_state.get_data_parallel_rank(),
+                 dp)
     fwd_bwd = get_forward_backward_func()
     mask = causal_mask(arch["seq_len"], device)  # one mask for every batch (the dataset builds none)
     checkpoints, interval = set(run["checkpoints"]), rec.get("log_interval", 10)
