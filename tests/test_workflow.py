@@ -20,14 +20,14 @@ def snakemake(*args, cwd=ROOT, env=None):
                           capture_output=True, text=True, cwd=cwd, env=env)
 
 
-@pytest.mark.parametrize("configfile,merged,trained_evals", [("config/config.yaml", 4 + 2 + 1 + 45 + 9 + 2 + 45,
+@pytest.mark.parametrize("configfile,merged,trained_evals", [("config/config.yaml", 4 + 2 + 1 + 45 + 9 + 2,
                                                              10 + 4 + 10),
                                                             ("config/paper.yaml", 7 + 2 + 45 + 9, 10 + 7 + 3)])
 def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, trained_evals, tmp_path):
     """The whole DAG of each config: one merge-and-evaluate job per merged model (Merged10
     linear at every checkpoint, TIES and DARE-TIES at the final one, in the tiny study also
     the weight-matched linear at the final one, 45 pairs, successive 2..10; in the tiny
-    study's branch family Merged10 linear and weight-matched and its 45 pairs), one
+    study's branch family Merged10 linear and weight-matched), one
     evaluation per expert (branched ones too) and Mixed10 step (and, in the paper config,
     per external baseline, each fetched once)."""
     proc = snakemake("-n", "--quiet", "rules", "--configfile", str(ROOT / configfile), "--directory", str(tmp_path))
