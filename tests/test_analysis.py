@@ -291,3 +291,25 @@ def test_summary_sets_each_score_beside_its_controls():
     text = summary.results(t1, pd.DataFrame(), pd.DataFrame(), "tiny", 10, tc)
     assert "| Mixed3 | 22.7 (22.0 / 19.5) |" in text and "| Monolingual experts | 56.0 (20.0 / 24.0) |" in text
     assert "question-blind" not in summary.results(t1, pd.DataFrame(), pd.DataFrame(), "tiny", 10)
+
+
+def test_summary_reads_figure4_numbers_from_the_branch_scores():
+    """The README's branch paragraph: the branch table as written, and each method's
+    MultiBLiMP mean per branch step with its CI, read from the scores behind Figure 4."""
+    from mergelimits import branching, summary
+
+    scores = pd.DataFrame([
+        {"family": 0, "series": "experts", "benchmark": "multiblimp", "score": 90.0, "se": 1.0, "ci95": 1.96},
+        {"family": 0, "series": "linear", "benchmark": "multiblimp", "score": 51.04, "se": 1.0, "ci95": 1.96},
+        {"family": 120, "series": "experts", "benchmark": "multiblimp", "score": 85.0, "se": 1.0, "ci95": 1.96},
+        {"family": 120, "series": "linear", "benchmark": "multiblimp", "score": 71.26, "se": 1.2, "ci95": 2.35},
+        {"family": None, "series": "mixed", "benchmark": "multiblimp", "score": 80.0, "se": 1.0, "ci95": 1.96},
+    ])
+    table = branching.table(scores, "mixed10")
+    assert list(table["branched at"]) == [0, 0, 120, 120, "–"]
+    assert table.iloc[3]["multiblimp"] == "71.3 ± 2.4" and table.iloc[4]["model"] == "Mixed10"
+    text = summary.branch_markdown(table, scores)
+    assert "| 120 | Merged linear | 71.3 ± 2.4 |" in text
+    assert ("MultiBLiMP of Merged-N (linear): 51.0 ± 2.0 branched at 0; 71.3 ± 2.4 branched at 120 "
+            "(Mixed: 80.0 ± 2.0; chance 50).") in text
+    assert "multiblimp ±2.4" in text

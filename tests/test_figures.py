@@ -113,3 +113,38 @@ def test_a_mean_over_languages_of_shared_items_is_not_given_independent_cis():
     assert len(plots.mean_over_languages(agg)) == len(STEPS)
     with pytest.raises(ValueError, match="belebele: the same items in every language"):
         plots.mean_over_languages(agg.assign(benchmark="belebele"))
+
+
+def test_figure4_plots_each_family_at_its_branch_step_with_mixed_and_chance():
+    """Figure 4: one panel per benchmark and one for CKA; every family's experts and Merged-N
+    at their branch step with their CI as error bars; Mixed's score as a line; chance dotted
+    where the benchmark has one; the legend outside the data."""
+    rows = []
+    for bench in ("multiblimp", "flores"):
+        for fam, base in ((0, 50.0), (120, 70.0)):
+            rows += [{"family": fam, "series": "experts", "benchmark": bench, "score": base + 20, "ci95": 1.0},
+                     {"family": fam, "series": "linear", "benchmark": bench, "score": base, "ci95": 2.0},
+                     {"family": fam, "series": "linear_wm", "benchmark": bench, "score": base + 5, "ci95": 3.0}]
+        rows.append({"family": None, "series": "mixed", "benchmark": bench, "score": 80.0, "ci95": 1.5})
+    scores = pd.DataFrame(rows)
+    cka = pd.DataFrame({"family": [0, 0, 120, 120], "variant": ["eng", "own"] * 2, "cka": [0.5, 0.4, 0.8, 0.7],
+                        "sd": 0.05})
+    fig = plots.build_figure4(scores, cka, ["multiblimp", "flores"], ["linear", "linear_wm"], "mixed10")
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == ["multiblimp", "flores", "experts' CKA"]
+    mb = axes[0]
+    lines = {line.get_label(): line for line in mb.get_lines()}
+    series = {c.get_label(): c for c in mb.containers}
+    assert set(series) == {"experts (own language)", "Merged linear", "Merged linear + WM"}
+    ys = series["Merged linear"].lines[0].get_ydata()
+    assert list(ys) == [50.0, 70.0]  # at the families' branch steps (offset sideways), in order
+    xs = series["Merged linear"].lines[0].get_xdata()
+    assert xs[0] < 60 < xs[1] and abs(xs[1] - 120) < 30
+    assert list(lines["Mixed10 (final step)"].get_ydata()) == [80.0, 80.0]
+    assert "chance" in lines and list(lines["chance"].get_ydata()) == [50.0, 50.0]
+    assert "chance" not in {line.get_label() for line in axes[1].get_lines()}  # chrF++ has none
+    seg = series["Merged linear + WM"].lines[2][0].get_segments()  # the error bars: ± the CI around each point
+    assert [round(s[1][1] - s[0][1], 6) for s in seg] == [6.0, 6.0]
+    assert [c.get_label() for c in axes[2].containers] == ["CKA (English)", "CKA (in-language)"]
+    legend = fig.legends[0]
+    assert _legend_outside_data(fig, mb, legend)

@@ -3,7 +3,7 @@
     .venv/bin/python tools/readme_results.py [results/tiny]
 
 Replaces the text between the README's results markers with `<results>/summary.md` and
-copies Figure 1 to docs/figure1.png; `make study` runs it after the workflow.
+copies Figures 1 and 4 to docs/; `make study` runs it after the workflow.
 """
 
 import shutil
@@ -20,7 +20,9 @@ def main(results: str = "results/tiny") -> None:
     readme = ROOT / "README.md"
     block = (results_dir / "summary.md").read_text(encoding="utf-8")
     readme.write_text(summary.splice(readme.read_text(encoding="utf-8"), block), encoding="utf-8")
-    shutil.copyfile(results_dir / "figures" / "figure1.png", ROOT / "docs" / "figure1.png")
+    for name in ("figure1", "figure4"):  # Figure 4: where the config branches experts
+        if (results_dir / "figures" / f"{name}.png").exists():
+            shutil.copyfile(results_dir / "figures" / f"{name}.png", ROOT / "docs" / f"{name}.png")
     print(f"README.md: results from {results_dir / 'summary.md'}")
 
 

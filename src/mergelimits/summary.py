@@ -11,6 +11,8 @@ import re
 
 import pandas as pd
 
+from . import registry
+
 #: The paper's Table 8: Pearson r of Δ (merged − expert) with mean English CKA, the comparison
 #: the summary draws (a published number, cited, not a result of this run).
 PAPER_CKA_R = 0.45
@@ -44,7 +46,7 @@ def controls_markdown(tc: pd.DataFrame) -> str:
 
 
 def results(t1: pd.DataFrame, t8: pd.DataFrame, pairs: pd.DataFrame, study: str, step: int,
-            controls: pd.DataFrame | None = None) -> str:
+            controls: pd.DataFrame | None = None, branch: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> str:
     """Markdown: Table 1 (μ), the merges against the experts and Mixed, the question-blind
     controls, and Table 8's strongest and weakest correlations, every number read from the
     tables."""
@@ -77,7 +79,34 @@ def results(t1: pd.DataFrame, t8: pd.DataFrame, pairs: pd.DataFrame, study: str,
                 "the opposite sign: here more similar experts lose more")
             lines.append(f"The paper reports r = {_num(PAPER_CKA_R, 2)} between Δ and mean English CKA; this run "
                          f"finds r = {_num(cka, 2)}, {agree}.")
+    if branch is not None:
+        lines.append(branch_markdown(*branch))
     return "\n\n".join([head, *lines]) + "\n"
+
+
+def branch_markdown(table: pd.DataFrame, scores: pd.DataFrame) -> str:
+    """Beyond the paper: the branch table as it is (μ ± 95% CI per benchmark), then how each
+    family's Merged-N compares with the paper's (branched at 0) and with Mixed on MultiBLiMP,
+    every number read from the scores behind Figure 4."""
+    head = "| " + " | ".join(table.columns) + " |"
+    rule = "|" + "|".join(":--" if c in ("branched at", "model") else "--:" for c in table.columns) + "|"
+    rows = ["| " + " | ".join(str(v) for v in r) + " |" for r in table.itertuples(index=False)]
+    out = ["Beyond the paper, experts branched from Mixed (Figure 4; μ over languages ± 95% CI; "
+           "`results/<study>/tables/branch.*`):", "\n".join([head, rule, *rows])]
+    mb = scores[scores["benchmark"] == "multiblimp"]
+    if len(mb):
+        mixed = mb[mb["series"] == "mixed"].iloc[0]
+        fams = sorted(int(f) for f in mb["family"].dropna().unique())
+        for series in [s for s in mb["series"].unique() if s not in ("experts", "mixed")]:
+            cells = {int(r.family): r for r in mb[mb["series"] == series].itertuples()}
+            parts = [f"{_num(cells[f].score)} ± {_num(cells[f].ci95)} branched at {f}" for f in fams if f in cells]
+            label = registry.method(series).label
+            out.append(f"MultiBLiMP of Merged-N ({label}): " + "; ".join(parts)
+                       + f" (Mixed: {_num(mixed.score)} ± {_num(mixed.ci95)}; chance 50).")
+        widest = {b: g["ci95"].max() for b, g in scores.groupby("benchmark")}
+        out.append("The widest 95% CI of any of these means: "
+                   + ", ".join(f"{b} ±{_num(w)}" for b, w in sorted(widest.items())) + ".")
+    return "\n\n".join(out)
 
 
 def splice(readme: str, block: str) -> str:

@@ -56,6 +56,14 @@ rule summary:
     # The headline numbers in Markdown, from the tables: what the README shows.
     input:
         **({"controls": "<results>/tables/controls.csv"} if STUDY.has_controls else {}),
+        **(
+            {
+                "branch": f"<results>/tables/{tables.BRANCH_TABLE}.csv",
+                "branch_scores": "<results>/analysis/branch_scores.tsv",
+            }
+            if STUDY.branch_steps
+            else {}
+        ),
         table1="<results>/tables/table1.csv",
         table8="<results>/tables/table8.csv",
         pairs="<results>/analysis/pairs.tsv",
