@@ -32,7 +32,11 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
-include: "workflow/rules/branch.smk"
+
+
+if STUDY.branch_steps:  # beyond the paper: experts branched from Mixed
+
+    include: "workflow/rules/branch.smk"
 
 
 # The front page of `snakemake --report`: the study, its config, and the map to the paper.

@@ -289,3 +289,31 @@ def test_param_count_is_the_megatron_models(in_process):
     for arch in (ARCH, {**ARCH, "kv_heads": 4, "tie_embeddings": False}):
         meg = mmodel.gpt_model(arch, 384, use_cpu_initialization=True)
         assert memory.param_count(arch, 384) == sum(p.numel() for p in meg.parameters())
+
+
+def test_a_branch_on_the_same_data_ends_as_the_run_it_left(runs, inputs, tmp_path):
+    """A run that continues another's saved iteration (`branch_from`: how a branched expert
+    continues Mixed) takes its weights, optimizer moments, schedule and data position: on the
+    same data it ends with the very state of the run it left, which was never interrupted."""
+    run = run_file(inputs, tmp_path / "b")
+    cfg = json.loads(run.read_text())
+    cfg.update(branch_from={"dir": str(runs["two"][0] / "step~6"), "step": 6}, checkpoints=[STEPS],
+               outputs={str(STEPS): str(tmp_path / "b" / f"step~{STEPS}")})
+    run.write_text(json.dumps(cfg))
+    rc, log = Torchrun(run, 2).finish()
+    assert rc == 0, log[-4000:]
+    assert "branched from" in log and sorted(losses(log)) == list(range(7, STEPS + 1))
+    ours = state_of(tmp_path / "b" / "state", STEPS, tmp_path)
+    ref = state_of(runs["two"][0] / "state", STEPS, tmp_path)
+    assert ours.keys() == ref.keys() and any("exp_avg" in k for k in ours)
+    for k in ref:
+        assert torch.equal(ours[k], ref[k]), k
+    assert (tmp_path / "b" / f"step~{STEPS}" / "metadata.json").exists()
+
+
+def test_a_branch_from_an_incomplete_checkpoint_names_it(inputs, tmp_path, in_process):
+    run = run_file(inputs, tmp_path / "b")
+    cfg = json.loads(run.read_text())
+    cfg["branch_from"] = {"dir": str(tmp_path / "nowhere" / "step~6"), "step": 6}
+    with pytest.raises(train_gpt.RunError, match=r"nowhere/step~6: no complete checkpoint \(metadata.json missing\)"):
+        train_gpt.train(cfg, time.time())

@@ -19,6 +19,9 @@ from mergelimits.synthetic.grammar import ITEM_DESIGN
 study_config.validate(config)
 STUDY = Study.from_config(config)
 
+# The recipe every pre-trained model shares, as its jobs' params: adding a branch family
+# adds models and changes none, so no finished training reruns for it.
+PRETRAIN = {k: v for k, v in config["pretrain"].items() if k != "branch"}
 # Pathvars expand in input/output/log paths only: params that name a folder use this.
 RESULTS = config.get("pathvars", {}).get("results", "results")
 GENERATED = config["data"]["source"] == "generated"
@@ -215,16 +218,28 @@ def model_corpora(model):
 
 
 def corpus_budget(corpus):
-    """Tokens the Megatron runs read from one corpus: a model's steps × global batch ×
-    sequence length (a branched expert: the steps after its branch), split evenly over its
-    corpora (Mixed10: a tenth each)."""
-    pre = config["pretrain"]
-    per_step = pre["megatron"]["global_batch"] * pre["arch"]["seq_len"]
+    """Tokens the Megatron runs index from one corpus: a model's steps × global batch ×
+    sequence length, split evenly over its corpora (Mixed10: a tenth each)."""
     return max(
-        (pre["steps"] - modelid.branch_of(m)) * per_step // len(model_corpora(m))
-        for m in [*STUDY.trained, *STUDY.branched]
+        expert_budget() // len(model_corpora(m))
+        for m in STUDY.trained
         if corpus in model_corpora(m)
     )
+
+
+def expert_budget():
+    """Tokens of one whole run: what a branched expert's corpus is indexed for (it reads
+    its samples from the branch step's position on: the data position is the step)."""
+    pre = config["pretrain"]
+    return pre["steps"] * pre["megatron"]["global_batch"] * pre["arch"]["seq_len"]
+
+
+def corpus_index(model):
+    """The indexed corpora a Megatron run reads: its own, or Mixed's share of each language;
+    a branched expert's are indexed apart (megatron_index_expert), so that adding a branch
+    never re-indexes, and so retrains, what Mixed read."""
+    where = "expert/" if modelid.branch_of(model) else ""
+    return [f"<results>/megatron/data/{where}{c}.idx" for c in model_corpora(model)]
 
 
 def megatron_outputs(model):

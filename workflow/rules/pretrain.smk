@@ -75,13 +75,7 @@ if config["pretrain"]["engine"] == "torch":
         benchmark:
             "<benchmarks>/pretrain/{model}.tsv"
         wildcard_constraints:
-            model=alternatives(
-                [
-                    m
-                    for m in STUDY.trained
-                    if not (STUDY.branch_steps and m == STUDY.mixed)
-                ]
-            ),
+            model=alternatives([m for m in STUDY.trained if m != STUDY.mixed]),
         conda:
             "../../envs/mergelimits.yaml"
         threads: config["pretrain"].get("threads", 1)
@@ -89,7 +83,7 @@ if config["pretrain"]["engine"] == "torch":
             runtime=60,
             mem_mb=4000,
         params:
-            train=config["pretrain"],
+            train=PRETRAIN,
             checkpoints=STUDY.steps,
             keep_state=[],
             seed=config["seeds"]["train"],
@@ -97,21 +91,22 @@ if config["pretrain"]["engine"] == "torch":
         script:
             "../../scripts/pretrain_torch.py"
 
-    if STUDY.branch_steps:
+    use rule pretrain_torch as pretrain_torch_mixed with:
+        # Mixed keeps its whole training state (optimiser, schedule) at every checkpoint: an
+        # expert can branch from any of them, now or later, without Mixed trained again
+        output:
+            checkpoints=[checkpoint_path("{model}", step) for step in STUDY.steps],
+            states=[branch_state(step, "{model}") for step in STUDY.steps],
+        wildcard_constraints:
+            model=alternatives([m for m in STUDY.trained if m == STUDY.mixed]),
+        params:
+            train=PRETRAIN,
+            checkpoints=STUDY.steps,
+            keep_state=STUDY.steps,
+            seed=config["seeds"]["train"],
+            state=lambda wc: f"{RESULTS}/pretrain_state/{wc.model}",
 
-        use rule pretrain_torch as pretrain_torch_mixed with:
-            # Mixed keeps its whole training state (optimiser, schedule) where experts branch
-            output:
-                checkpoints=[checkpoint_path("{model}", step) for step in STUDY.steps],
-                states=[branch_state(b, "{model}") for b in STUDY.branch_steps],
-            wildcard_constraints:
-                model=STUDY.mixed,
-            params:
-                train=config["pretrain"],
-                checkpoints=STUDY.steps,
-                keep_state=STUDY.branch_steps,
-                seed=config["seeds"]["train"],
-                state=lambda wc: f"{RESULTS}/pretrain_state/{wc.model}",
+    if STUDY.branch_steps:
 
         use rule pretrain_torch as pretrain_branch with:
             # An expert branched from Mixed at step {branch}: Mixed's run continued on one
@@ -129,7 +124,7 @@ if config["pretrain"]["engine"] == "torch":
             wildcard_constraints:
                 branch=alternatives(map(str, STUDY.branch_steps)),
             params:
-                train=config["pretrain"],
+                train=PRETRAIN,
                 checkpoints=[STUDY.final],
                 keep_state=[],
                 seed=config["seeds"]["train"],
@@ -166,14 +161,27 @@ if config["pretrain"]["engine"] == "megatron":
         script:
             "../../scripts/megatron_index.py"
 
+    if STUDY.branch_steps:
+
+        use rule megatron_index as megatron_index_expert with:
+            # a branched expert's language, indexed for a whole run
+            output:
+                bin="<results>/megatron/data/expert/{corpus}.bin",
+                idx="<results>/megatron/data/expert/{corpus}.idx",
+                record="<results>/megatron/data/expert/{corpus}.json",
+            log:
+                "<logs>/pretrain/megatron_index_expert/{corpus}.log",
+            benchmark:
+                "<benchmarks>/pretrain/megatron_index_expert/{corpus}.tsv"
+            params:
+                budget=expert_budget(),
+                max_epochs=config["pretrain"]["megatron"].get("max_epochs", 1),
+
     rule megatron_run_config:
         input:
             init=INIT,
             tokenizer=TOKENIZER,
-            idx=lambda wc: [
-                f"<results>/megatron/data/{corpus}.idx"
-                for corpus in model_corpora(wc.model)
-            ],
+            idx=lambda wc: corpus_index(wc.model),
             # a branched expert continues Mixed's saved iteration (optimiser included)
             branch_from=lambda wc: (
                 f"<results>/megatron/{STUDY.mixed}/step~{modelid.branch_of(wc.model)}/metadata.json"
@@ -189,7 +197,7 @@ if config["pretrain"]["engine"] == "megatron":
         conda:
             "../../envs/mergelimits.yaml"
         params:
-            pretrain=config["pretrain"],
+            pretrain=PRETRAIN,
             seed=config["seeds"]["train"],
             env=config.get("megatron_env", {}),
             state=lambda wc: f"{RESULTS}/megatron_state/{wc.model}",

@@ -344,22 +344,21 @@ def train(run: dict, started: float) -> int:
         log.info("estimated peak memory per device: %s", memory.describe(budget))
     model, optimizer, scheduler = build(run, device, vocab)
     step = latest_iteration(save_dir)
-    # A branch (beyond the paper) continues another run's iteration on its own data: that
-    # run's weights, optimiser and schedule, its step; its own samples from their start.
+    # A branch (beyond the paper) continues another run's saved iteration on its own data:
+    # that run's weights, optimiser, schedule and step. The data position is the step, as in
+    # any resume, so a branch on the same data is the run it left (tests/test_train_gpt.py).
     branch = run.get("branch_from")
-    first = branch["step"] if branch else 0
     if step:
         set_rng_state(load(iter_dir(save_dir, step), model, optimizer, scheduler))
         log.info("rank %d resumed at step %d", dist.get_rank(), step)
     elif branch:
         set_rng_state(load(Path(branch["dir"]), model, optimizer, scheduler))
-        step = first
+        step = branch["step"]
         log.info("rank %d branched from %s at step %d", dist.get_rank(), branch["dir"], step)
     steps = run["steps"]
     dataset = data.gpt_train_dataset(run["data"]["prefixes"], run["data"]["weights"], arch["seq_len"], run["seed"],
-                                     (steps - first) * global_batch, run["tokenizer"], run["data"].get("cache"))
-    it = batches(dataset, step - first, steps - first, global_batch, micro, parallel_state.get_data_parallel_rank(),
-                 dp)
+                                     steps * global_batch, run["tokenizer"], run["data"].get("cache"))
+    it = batches(dataset, step, steps, global_batch, micro, parallel_state.get_data_parallel_rank(), dp)
     fwd_bwd = get_forward_backward_func()
     mask = causal_mask(arch["seq_len"], device)  # one mask for every batch (the dataset builds none)
     checkpoints, interval = set(run["checkpoints"]), rec.get("log_interval", 10)
