@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
 
-.PHONY: install study report smoke profiles dry-run test lint test-slurm mutation known-bugs
+.PHONY: install study report smoke smoke-branch profiles dry-run test lint test-slurm mutation known-bugs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,6 +34,14 @@ smoke: $(STAMP)
 	$(BIN)/python -m mergelimits.synthetic.hub $(SMOKE) --cache $(SMOKE_HUB) > /dev/null
 	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_CACHE="$(abspath $(SMOKE_HUB))" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
 		$(BIN)/snakemake --profile profiles/local $(SMOKE) --cores $(CORES)
+
+# The same at toy size with the branch ablation (beyond the paper): experts branched from
+# Mixed3's megatron-core run at step 4, through the rules LUMI runs (config/paper-branch.yaml).
+SMOKE_BRANCH := --configfile config/paper.yaml config/paper-branch.yaml config/paper-smoke.yaml config/paper-smoke-branch.yaml
+smoke-branch: $(STAMP)
+	$(BIN)/python -m mergelimits.synthetic.hub $(SMOKE_BRANCH) --cache $(SMOKE_HUB) > /dev/null
+	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_CACHE="$(abspath $(SMOKE_HUB))" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
+		$(BIN)/snakemake --profile profiles/local $(SMOKE_BRANCH) --cores $(CORES)
 
 # `snakemake --profile lumi` (or local) by name, from any directory: the repository's
 # profiles linked where Snakemake looks names up ($XDG_CONFIG_HOME/snakemake, by default

@@ -313,3 +313,34 @@ def test_summary_reads_figure4_numbers_from_the_branch_scores():
     assert ("MultiBLiMP of Merged-N (linear): 51.0 ± 2.0 branched at 0; 71.3 ± 2.4 branched at 120 "
             "(Mixed: 80.0 ± 2.0; chance 50).") in text
     assert "multiblimp ±2.4" in text
+
+
+def test_figure4_scores_are_means_of_the_stored_scores_and_name_what_is_missing():
+    """The experts' mean of a family is over each expert on its own language, resampled as
+    one mean; Merged-N's and Mixed's come from the aggregate's mean rows; a family without
+    one of its experts' scores is refused, naming the model and the language."""
+    from mergelimits import branching, ci
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for model, langs in (("mono-deu", ["deu"]), ("mono-eng", ["eng"]), ("mono-deu-br60", ["deu"]),
+                         ("mono-eng-br60", ["eng"]), ("linear-all2", ["deu", "eng"]),
+                         ("linear-all2-br60", ["deu", "eng"]), ("mixed2", ["deu", "eng"])):
+        for lang in langs:
+            acc = (rng.random(200) < 0.7).astype(float)
+            rows.append(pd.DataFrame({"model": model, "step": 120, "benchmark": "multiblimp", "lang": lang,
+                                      "item": range(200), "acc": acc}))
+    store = pd.concat(rows, ignore_index=True)
+    agg = ci.aggregate(store, n=200, seed=0)
+    means = agg[agg.lang == ci.MEAN]
+    scores = branching.family_scores(store, means, [0, 60], ["linear"], ["deu", "eng"], ["multiblimp"], "mixed2",
+                                     120, 200, 0)
+    got = scores.set_index(["family", "series"])["score"]
+    per = agg[agg.lang != ci.MEAN].set_index(["model", "lang"])["score"]
+    assert got[(60, "experts")] == pytest.approx((per[("mono-deu-br60", "deu")] + per[("mono-eng-br60", "eng")]) / 2)
+    assert got[(0, "linear")] == pytest.approx(per.loc["linear-all2"].mean())
+    assert scores[scores.series == "mixed"].score.iloc[0] == pytest.approx(per.loc["mixed2"].mean())
+    assert (scores.ci95 > 0).all()
+    with pytest.raises(KeyError, match="no multiblimp scores of mono-eng-br60 on eng"):
+        branching.family_scores(store[store.model != "mono-eng-br60"], means, [0, 60], ["linear"], ["deu", "eng"],
+                                ["multiblimp"], "mixed2", 120, 200, 0)

@@ -99,6 +99,8 @@ if config["pretrain"]["engine"] == "torch":
             states=[branch_state(step, "{model}") for step in STUDY.steps],
         wildcard_constraints:
             model=alternatives([m for m in STUDY.trained if m == STUDY.mixed]),
+        # first among the trainings: the branched experts wait for it
+        priority: 10 if STUDY.branch_steps else 0
         params:
             train=PRETRAIN,
             checkpoints=STUDY.steps,
