@@ -136,6 +136,15 @@ def load_state(path: Path) -> dict:
         raise ValueError(f"corrupt training state {path}: {err}; delete it to restart") from err
 
 
+def _restore(state: dict, model, opt, sched) -> int:
+    """A saved training state into the model, optimiser, schedule and RNG; its step."""
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng"])
+    return state["step"]
+
+
 def train(init_dir: str | Path, corpus: str | Path, cfg: TrainConfig, out_dirs: dict[int, str | Path],
           state_dir: str | Path, stop_after: int | None = None, branch_from: str | Path | None = None) -> dict:
     """Train from the init; write a Hugging Face checkpoint at each step of `out_dirs`.
@@ -178,11 +187,7 @@ def train(init_dir: str | Path, corpus: str | Path, cfg: TrainConfig, out_dirs: 
         if diff:
             raise ValueError(f"{branch_from} was saved under another training recipe; a branch must continue "
                              "the same one:\n  " + "\n  ".join(diff))
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"])
-        step = state["step"]
+        step = _restore(state, model, opt, sched)
         log.info("branched from %s at step %d", branch_from, step)
     if state_path.exists():
         state = load_state(state_path)
@@ -190,11 +195,7 @@ def train(init_dir: str | Path, corpus: str | Path, cfg: TrainConfig, out_dirs: 
         if diff:
             raise ValueError(f"{state_path} was saved under another training config; refusing to resume:\n  "
                              + "\n  ".join(diff) + f"\ndelete {state_dir} to start over")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"])
-        step = state["step"]
+        step = _restore(state, model, opt, sched)
         log.info("resumed from %s at step %d", state_path, step)
 
     n_tokens = cfg.batch_size * cfg.seq_len
