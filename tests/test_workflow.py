@@ -286,6 +286,12 @@ def test_lumi_sbatch_lines():
     for rule in ("fetch_benchmark", "fetch_hplt_checkpoint", "fetch_corpus", "fetch_tokenizer", "flores_pairs",
                  "lm_eval_tasks", "cka", "table8", "make_figures", "all"):
         assert lines[rule].startswith("local rule")
+    # The branch ablation's rules are placed as the rules they derive from: profiles name
+    # rules, and a derived rule left out would go to the CPU partition (and, here, to srun).
+    branch = sbatch_lines.lines([str(ROOT / "config/paper.yaml"), str(ROOT / "config/paper-branch.yaml")],
+                                str(ROOT / "profiles/lumi"), ["all"])
+    assert branch["pretrain_megatron_branch"] == branch["pretrain_megatron"]
+    assert branch["megatron_index_expert"] == branch["megatron_index"]
 
 
 def test_an_external_baseline_is_fetched_evaluated_and_tabled(mini_runs):

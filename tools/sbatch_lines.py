@@ -47,12 +47,14 @@ def localrules() -> set[str]:
     return names
 
 
-def dry_run_jobs(configfile: str, profile: str, targets: list[str]) -> list[dict]:
-    """Every job of the dry run: rule, group, threads and resources as Snakemake resolved them."""
+def dry_run_jobs(configfile: str | list[str], profile: str, targets: list[str]) -> list[dict]:
+    """Every job of the dry run: rule, group, threads and resources as Snakemake resolved them.
+    `configfile`: one file, or several (later ones override earlier ones, as Snakemake's)."""
+    configfiles = [configfile] if isinstance(configfile, str) else list(configfile)
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.run(
             [sys.executable, "-m", "snakemake", "-n", "--snakefile", str(ROOT / "Snakefile"), "--configfile",
-             configfile, "--profile", profile, "--sdm", "env-modules", "--directory", tmp, "--", *targets],
+             *configfiles, "--profile", profile, "--sdm", "env-modules", "--directory", tmp, "--", *targets],
             capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         sys.exit(proc.stderr[-3000:])
@@ -109,7 +111,7 @@ def sbatch_line(name: str, resources: Resources, threads: int = 1) -> str:
     return re.sub(r"\s+", " ", call.replace("--parsable ", "")).strip()
 
 
-def lines(configfile: str, profile: str, targets: list[str]) -> dict[str, str]:
+def lines(configfile: str | list[str], profile: str, targets: list[str]) -> dict[str, str]:
     """One sbatch line per rule (or group), in the order of the dry run."""
     jobs = dry_run_jobs(configfile, profile, targets)
     out: dict[str, str] = {}
@@ -129,7 +131,7 @@ def lines(configfile: str, profile: str, targets: list[str]) -> dict[str, str]:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--configfile", default=str(ROOT / "config/paper.yaml"))
+    ap.add_argument("--configfile", nargs="+", default=[str(ROOT / "config/paper.yaml")])
     ap.add_argument("--profile", default=str(ROOT / "profiles/lumi"))
     ap.add_argument("targets", nargs="*", default=["all"])
     args = ap.parse_args(argv)
