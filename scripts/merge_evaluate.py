@@ -1,23 +1,21 @@
-"""Snakemake adapter: merge the members with mergekit, then evaluate the merged model."""
+"""Snakemake adapter: merge each merged model's members with mergekit, then evaluate it;
+one model (rule merge_evaluate) or several in turn (merge.per_job)."""
 
 from pathlib import Path
 
-from mergelimits import evaluate, joblog, merge
+from mergelimits import joblog, merge
 from mergelimits.model import device
 
 log = joblog.from_snakemake(snakemake)
 smk = snakemake
-p, wc = smk.params, smk.wildcards
-out_dir = Path(smk.output.record).parent
-weights = out_dir / merge.WEIGHTS
-try:
-    record = merge.run(p.method, [Path(m).parent for m in smk.input.members], out_dir,
-                       base=Path(smk.input.base).parent, density=p.density, seed=p.merge_seed, dtype=p.dtype,
-                       options={"device": device()})
-    log.info("%s of %d models -> %s on %s (seed %s, density %s, %s)", p.method, len(record["members"]), out_dir,
-             record["device"], record["seed"], record["density"], record["dtype"])
-    evaluate.evaluate_to_files(out_dir, wc.model, int(wc.step), p.tasks, Path(smk.input.tasks[0]).parent,
-                               p.batch_size, p.eval_seed, smk.output.scores, smk.output.samples)
-finally:
-    if not p.keep_weights:  # gigabytes at paper scale, read by nothing but this evaluation
-        weights.unlink(missing_ok=True)
+p, inp, out = smk.params, smk.input, smk.output
+tasks_dir = Path(inp.tasks[0]).parent
+for i, job in enumerate(p.models):
+    record = merge.merge_and_evaluate(
+        job["method"], [Path(m).parent for m in inp[f"members_{i}"]], Path(inp[f"base_{i}"]).parent,
+        Path(out[f"record_{i}"]).parent, job["model"], job["step"], job["tasks"], tasks_dir,
+        scores=out[f"scores_{i}"], samples=out[f"samples_{i}"], density=p.density, seed=p.merge_seed, dtype=p.dtype,
+        batch_size=p.batch_size, eval_seed=p.eval_seed, keep_weights=p.keep_weights, device=device())
+    log.info("%s (%d of %d): %s of %d models on %s (seed %s, density %s, %s)", job["model"], i + 1, len(p.models),
+             job["method"], len(record["members"]), record["device"], record["seed"], record["density"],
+             record["dtype"])

@@ -87,7 +87,9 @@ def mini_config(tiny_config: dict, steps: int = MINI_STEPS) -> dict:
     other three go through lm-eval in test_evaluate), linear and DARE-TIES (which draws
     seeded randomness; TIES is checked against its definition in test_merge), two
     checkpoints; one branch family (experts branched from Mixed half-way), its Merged3 (linear,
-    and DARE-TIES: task vectors against that Mixed) and its three pairs."""
+    and DARE-TIES: task vectors against that Mixed) and its three pairs. Two merged models a
+    job (merge.per_job), so that a job makes a model after another (pairs: deu+eng with
+    deu+fra, then eng+fra alone)."""
     cfg = copy.deepcopy(tiny_config)
     cfg["languages"] = ["deu", "eng", "fra"]
     cfg["benchmarks"] = ["multiblimp", "flores"]
@@ -98,7 +100,8 @@ def mini_config(tiny_config: dict, steps: int = MINI_STEPS) -> dict:
     cfg["pretrain"]["arch"].update(hidden=32, ffn=64)
     cfg["merge"].update(all={"methods": ["linear", "dare_ties"], "steps": [steps]},
                         pair_methods=["linear"], successive={"methods": ["linear"]},
-                        branch={"methods": ["linear", "dare_ties"], "pairs": "all", "successive": False})
+                        branch={"methods": ["linear", "dare_ties"], "pairs": "all", "successive": False},
+                        per_job=2)
     cfg["pretrain"]["branch"] = {"steps": [steps // 2]}
     cfg["evaluate"].update(bootstrap=50, flores_examples={"lang": "fra", "n": 2})
     cfg["baselines"] = [MINI_BASELINE]

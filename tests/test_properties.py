@@ -171,3 +171,50 @@ def test_aggregate_file_keeps_means_apart(tmp_path):
     agg.to_csv(tmp_path / "a.tsv", sep="\t", index=False)
     assert list(ci.read_aggregate(tmp_path / "a.tsv").lang) == ["deu", "eng"]
     assert list(ci.read_aggregate(tmp_path / "a.tsv", means=True).lang) == [ci.MEAN]
+
+
+def _pair_store(n: int, agree: float, seed: int) -> pd.DataFrame:
+    """An expert per language (deu, nld) and their merge, answering the same n items; the
+    merge gives the expert's answer with probability `agree`, a coin flip otherwise. The
+    merge's rows come in reverse item order: the pairing must go by item id."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for lang in ("deu", "nld"):
+        expert = (rng.random(n) < 0.9).astype(float)
+        merged = np.where(rng.random(n) < agree, expert, (rng.random(n) < 0.5).astype(float))
+        frames.append(pd.DataFrame({"model": f"mono-{lang}", "lang": lang, "item": np.arange(n), "acc": expert}))
+        frames.append(pd.DataFrame({"model": "linear-deu+nld", "lang": lang, "item": np.arange(n)[::-1],
+                                    "acc": merged[::-1]}))
+    return pd.concat(frames, ignore_index=True).assign(step=240, benchmark="multiblimp")
+
+
+@pytest.mark.parametrize("agree", [0.3, 0.9])
+def test_a_pairs_delta_ci_is_the_paired_se_of_its_item_differences(agree):
+    """Δ's CI resamples items with both models' answers to them: its SE is that of the mean
+    item difference, √(Σₗ var(dₗ)/n) / L, far below what two independent scores would give
+    when the merge mostly agrees with the expert."""
+    from mergelimits import analysis
+
+    store = _pair_store(400, agree, seed=3)
+    agg = ci.aggregate(store, n=50, seed=0, means=False)
+    d = analysis.delta(agg, [("deu", "nld")], "linear", 240, store=store, n=4000, seed=1).iloc[0]
+    diffs = []
+    for lang in ("deu", "nld"):
+        one = store[store.lang == lang].pivot(index="item", columns="model", values="acc")
+        diffs.append(100 * (one["linear-deu+nld"] - one[f"mono-{lang}"]).to_numpy())
+    assert d.delta == pytest.approx(np.mean([x.mean() for x in diffs]))
+    paired = np.sqrt(sum(x.var(ddof=0) / len(x) for x in diffs)) / 2
+    assert d.delta_ci95 == pytest.approx(1.96 * paired, rel=0.08)
+    unpaired = np.sqrt(sum(agg[agg.lang == lang].se.pow(2).sum() for lang in ("deu", "nld"))) / 2
+    if agree == 0.9:
+        assert d.delta_ci95 < 0.8 * 1.96 * unpaired
+
+
+def test_a_pairs_delta_ci_needs_the_same_items():
+    from mergelimits import analysis
+
+    store = _pair_store(50, 0.5, seed=0)
+    agg = ci.aggregate(store, n=20, seed=0, means=False)
+    short = store[~((store.model == "linear-deu+nld") & (store.lang == "nld") & (store["item"] == 7))]
+    with pytest.raises(KeyError, match="not the same items"):
+        analysis.delta(agg, [("deu", "nld")], "linear", 240, store=short, n=20)

@@ -255,7 +255,7 @@ def test_reruns_run_only_what_they_name(session):
         assert rc == 0, f"{name}: {out[-3000:]}"
     # The pair: its merge (weights are temporary), its evaluation, and the analysis
     # downstream of its new scores; nothing trained or merged besides.
-    assert jobs_run(s.reruns["pair"][1]) == {"merge_evaluate": 1, "score_store": 1,
+    assert jobs_run(s.reruns["pair"][1]) == {"merge_evaluate_pair_2": 1, "score_store": 1,
                                              "aggregate_scores": 1, "table8": 1, "analysis": 1}
     assert jobs_run(s.reruns["evaluation"][1]) == {"evaluate_model": 1}
     assert jobs_run(s.reruns["figures"][1]) == {"make_figures": 1, "figures": 1}

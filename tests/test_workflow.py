@@ -20,27 +20,39 @@ def snakemake(*args, cwd=ROOT, env=None):
                           capture_output=True, text=True, cwd=cwd, env=env)
 
 
-@pytest.mark.parametrize("configfile,merged,trained_evals", [("config/config.yaml", 4 + 2 + 1 + 45 + 9 + 2,
-                                                             10 + 4 + 10),
-                                                            ("config/paper.yaml", 7 + 2 + 45 + 9, 10 + 7 + 3)])
-def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, trained_evals, tmp_path):
-    """The whole DAG of each config: one merge-and-evaluate job per merged model (Merged10
-    linear at every checkpoint, TIES and DARE-TIES at the final one, in the tiny study also
-    the weight-matched linear at the final one, 45 pairs, successive 2..10; in the tiny
-    study's branch family Merged10 linear and weight-matched), one
-    evaluation per expert (branched ones too) and Mixed10 step (and, in the paper config,
-    per external baseline, each fetched once)."""
-    proc = snakemake("-n", "--quiet", "rules", "--configfile", str(ROOT / configfile), "--directory", str(tmp_path))
+@pytest.mark.parametrize("configfile,merged,merge_jobs,trained_evals", [
+    ("config/config.yaml", 4 + 2 + 1 + 45 + 9 + 2, {"all": 1, "pair": 6, "succ": 2, "all_br120": 1}, 10 + 4 + 10),
+    ("config/paper.yaml", 7 + 2 + 45 + 9, None, 10 + 7 + 3)])
+def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, merge_jobs, trained_evals, tmp_path):
+    """The whole DAG of each config: every merged model made once (Merged10 linear at every
+    checkpoint, TIES and DARE-TIES at the final one, in the tiny study also the weight-matched
+    linear at the final one, 45 pairs, successive 2..10; in the tiny study's branch family
+    Merged10 linear and weight-matched): a job each in the paper config, eight to a job of one
+    kind in the tiny study (merge.per_job); one evaluation per expert (branched ones too) and
+    Mixed10 step (and, in the paper config, per external baseline, each fetched once)."""
+    proc = snakemake("-n", "--configfile", str(ROOT / configfile), "--directory", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert re.search(rf"^merge_evaluate\s+{merged}$", proc.stdout, re.M), proc.stdout
-    assert re.search(rf"^evaluate_model\s+{trained_evals}$", proc.stdout, re.M), proc.stdout
+    outputs = "\n".join(re.findall(r"^\s*output: (.*)$", proc.stdout, re.M))
+    records = re.findall(r"results/\w+/models/([^/\s,]+)/step~(\d+)/merge\.json", outputs)
+    assert len(records) == len(set(records)) == merged
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout, re.M))
+    made = {rule: int(n) for rule, n in jobs.items() if rule.startswith("merge_evaluate")}
+    if merge_jobs is None:
+        assert made == {"merge_evaluate": merged}
+    else:
+        kinds = {}
+        for rule, n in made.items():
+            kind = re.fullmatch(r"merge_evaluate_(\w+)_\d+", rule)[1]
+            kinds[kind] = kinds.get(kind, 0) + n
+        assert kinds == merge_jobs
+    assert int(jobs["evaluate_model"]) == trained_evals, proc.stdout
     if "paper" in configfile:  # every benchmark file a language has is fetched
         langs = list(languages.table())
         expected = sum(len(languages.available(b, langs)) * len(benchfiles.bench_files(b))
                        for b in languages.BENCHMARKS)
-        assert re.search(rf"^fetch_benchmark\s+{expected}$", proc.stdout, re.M), proc.stdout
+        assert int(jobs["fetch_benchmark"]) == expected
         assert expected == 9 + 10 + 10 + 9 + 20
-        assert re.search(r"^fetch_baseline\s+3$", proc.stdout, re.M), proc.stdout
+        assert jobs["fetch_baseline"] == "3"
 
 
 def test_the_paper_from_published_weights_trains_nothing(tmp_path):
@@ -190,10 +202,39 @@ def test_mini_study_is_incremental(mini_runs):
     # Nothing left to do: the stages are incremental.
     again = snakemake("-n", "--configfile", str(mini_runs.config), "--directory", str(work))
     assert "Nothing to be done" in again.stdout + again.stderr
-    # One pair rebuilt alone: one merge-and-evaluate job, nothing upstream.
+    # One pair rebuilt: the one job that merges it (with deu+eng, merge.per_job 2), nothing upstream.
+    record = f"results/tiny/models/linear-deu+fra/step~{steps}/merge.json"
     one = snakemake("-n", "--quiet", "rules", "--configfile", str(mini_runs.config), "--directory", str(work),
-                    "--forcerun", "merge_evaluate", "--", f"results/tiny/models/linear-deu+fra/step~{steps}/merge.json")
-    assert re.search(r"^merge_evaluate\s+1$", one.stdout, re.M) and "pretrain_torch" not in one.stdout, one.stdout
+                    "--forcerun", record, "--", record)
+    assert re.search(r"^merge_evaluate_pair_1\s+1$", one.stdout, re.M), one.stdout
+    assert "pretrain_torch" not in one.stdout and "merge_evaluate_pair_2" not in one.stdout, one.stdout
+
+
+def test_a_model_merged_after_another_in_its_job_is_the_one_a_fresh_process_makes(mini_runs, tmp_path):
+    """merge.per_job: the mini study's first pair job made linear-deu+eng, then linear-deu+fra
+    in the same process; made alone in a new process, deu+fra's scores and lm-eval samples
+    are byte-identical (nothing a model leaves in the process reaches the next)."""
+    work, steps = mini_runs.a, mini_runs.steps
+    cfg = yaml.safe_load(mini_runs.config.read_text())
+    model, res = "linear-deu+fra", work / "results/tiny"
+    done = res / f"eval/{model}/step~{steps}"
+    tasks = sorted({f"ml_{b}_{lang}" for b, lang in
+                    pd.read_csv(done / "scores.tsv", sep="\t")[["benchmark", "lang"]].itertuples(index=False)})
+    args = dict(method="linear", members=[str(res / f"models/mono-{lang}/step~{steps}") for lang in ("deu", "fra")],
+                base=str(res / "models/init"), out_dir=str(tmp_path / "merged"), model=model, step=steps, tasks=tasks,
+                tasks_dir="results/tiny/eval/tasks", scores=str(tmp_path / "scores.tsv"),
+                samples=str(tmp_path / "samples.jsonl"), density=cfg["merge"]["density"], seed=cfg["seeds"]["merge"],
+                dtype=cfg["merge"]["dtype"], batch_size=cfg["evaluate"]["batch_size"],
+                eval_seed=cfg["seeds"]["evaluate"], keep_weights=False)
+    code = ("import json, sys; from pathlib import Path; from mergelimits import merge; a = json.loads(sys.argv[1]); "
+            "merge.merge_and_evaluate(a.pop('method'), [Path(m) for m in a.pop('members')], Path(a.pop('base')), "
+            "Path(a.pop('out_dir')), a.pop('model'), a.pop('step'), a.pop('tasks'), Path(a.pop('tasks_dir')), **a)")
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(args)], cwd=work, capture_output=True, text=True,
+                          env=mini_runs.env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "linear-deu+eng" in (work / "logs/tiny/merge_evaluate/job~pair_1.log").read_text()  # made first
+    for name in ("scores.tsv", "samples.jsonl"):
+        assert (tmp_path / name).read_bytes() == (done / name).read_bytes(), name
 
 
 def lumi_env(tmp_path) -> dict:

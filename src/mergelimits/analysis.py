@@ -28,11 +28,17 @@ MEASURES = {  # column -> label in Table 8
 }
 
 
-def delta(agg: pd.DataFrame, pairs: list[tuple[str, str]], method: str, step: int, branch: int = 0) -> pd.DataFrame:
+def delta(agg: pd.DataFrame, pairs: list[tuple[str, str]], method: str, step: int, branch: int = 0,
+          store: pd.DataFrame | None = None, n: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Δ of each pair (module docstring); `branch`: of the experts branched from Mixed at
-    that step, and their merges."""
+    that step, and their merges. With the per-item `store`, also Δ's 95% CI (`delta_ci95`)
+    from a paired bootstrap of the items (ci.paired_difference), seeded per pair."""
+    import zlib
+
     import numpy as np
     import pandas as pd
+
+    from . import ci
 
     mb = agg[(agg.benchmark == "multiblimp") & (agg.step == step)].set_index(["model", "lang"])["score"]
     rows = []
@@ -46,8 +52,14 @@ def delta(agg: pd.DataFrame, pairs: list[tuple[str, str]], method: str, step: in
                 if (model, lang) not in mb.index:
                     raise KeyError(f"Δ({a}+{b}): no MultiBLiMP score of {model} on {lang} at step {step}")
             deltas.append(mb[(merged, lang)] - mb[(expert, lang)])
-        rows.append({"lang_a": a, "lang_b": b, "pair": f"{a}+{b}", "method": method, "delta": float(np.mean(deltas)),
-                     "languages": "+".join(used)})
+        row = {"lang_a": a, "lang_b": b, "pair": f"{a}+{b}", "method": method, "delta": float(np.mean(deltas)),
+               "languages": "+".join(used)}
+        if store is not None:
+            rng = np.random.default_rng([seed, zlib.crc32(f"delta/{merged}/{int(step)}".encode())])
+            _, se = ci.paired_difference(store, merged, {lang: modelid.mono(lang, branch) for lang in used}, step,
+                                         "multiblimp", n, rng)
+            row["delta_ci95"] = 1.96 * se
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -98,6 +98,28 @@ def language_means(store: pd.DataFrame, agg: pd.DataFrame, n: int = 1000, seed: 
     return pd.DataFrame(rows, columns=agg.columns)
 
 
+def paired_difference(store: pd.DataFrame, model: str, references: dict[str, str], step: int, bench: str,
+                      n: int, rng: np.random.Generator) -> tuple[float, float]:
+    """The mean over languages of (model − that language's reference model) on one benchmark,
+    in points, and its bootstrap SE. `references`: language -> the model compared with.
+    Both models of a language answered the same items, so each resample draws item ids once
+    and takes both answers to them (a paired bootstrap: an item's difficulty, shared by
+    both, cancels); languages are resampled independently, as MultiBLiMP's items differ per
+    language."""
+    metric = PRIMARY[registry.split_variant(bench)[0]]
+    cell = store[(store["benchmark"] == bench) & (store["step"] == step)]
+    means, boots = [], []
+    for lang, reference in references.items():
+        a, b = (cell[(cell["model"] == m) & (cell["lang"] == lang)].set_index("item")[metric] for m in (model, reference))
+        if a.empty or b.empty or set(a.index) != set(b.index):
+            raise KeyError(f"{model} and {reference} on {bench}/{lang} at step {step}: no scores, or not the same "
+                           f"items ({len(a)} and {len(b)})")
+        diff = 100 * (a.sort_index() - b.sort_index()).to_numpy(dtype=float)
+        means.append(diff.mean())
+        boots.append(diff[rng.integers(0, len(diff), size=(n, len(diff)))].mean(axis=1))
+    return float(np.mean(means)), float(np.mean(boots, axis=0).std(ddof=1))
+
+
 def read_aggregate(path, means: bool = False) -> pd.DataFrame:
     """aggregate.tsv: the per-language rows, or with `means` only the means over languages."""
     agg = pd.read_csv(path, sep="\t")

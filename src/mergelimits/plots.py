@@ -164,11 +164,14 @@ def _label_extremes(ax, x, y, labels, max_labels: int = 10):
 
 
 def build_figure3(pairs: pd.DataFrame, corr: pd.DataFrame, method: str, step: int):
-    """Mean CKA (English) against Δ of every bilingual merge, with the least-squares line and
-    r, ρ, p; the most extreme pairs named."""
+    """Mean CKA (English) against Δ of every bilingual merge, with Δ's 95% CI where the pair
+    table has it, the least-squares line and r, ρ, p; the most extreme pairs named."""
     x, y = pairs["cka_eng"].to_numpy(float), pairs["delta"].to_numpy(float)
     c = corr.set_index("measure").loc["mean CKA (English)"]
     fig, ax = plt.subplots(figsize=(6.5, 5.2), layout="constrained")
+    if "delta_ci95" in pairs:
+        ax.errorbar(x, y, yerr=pairs["delta_ci95"].to_numpy(float), fmt="none", ecolor="C0", alpha=0.35, lw=0.8,
+                    gid="delta-ci")
     ax.scatter(x, y, s=18, gid="pairs")
     slope, intercept = np.polyfit(x, y, 1)
     xs = np.linspace(x.min(), x.max(), 10)
@@ -177,7 +180,8 @@ def build_figure3(pairs: pd.DataFrame, corr: pd.DataFrame, method: str, step: in
                   f"ρ = {c.spearman_rho:.2f} (p = {c.spearman_p:.3f})")
     ax.axhline(0, color="grey", ls=":", lw=1, label="Δ = 0 (no drop)")
     ax.set(xlabel="mean layer-wise linear CKA of the two experts (English FLORES)",
-           ylabel="Δ = merged − expert MultiBLiMP (points)",
+           ylabel="Δ = merged − expert MultiBLiMP (points; bars: 95% CI)" if "delta_ci95" in pairs
+           else "Δ = merged − expert MultiBLiMP (points)",
            title=f"Merge drop vs similarity: {len(pairs)} {method} pairs, step {step}")
     _legend_below(ax, ncol=1)
     _label_extremes(ax, x, y, list(pairs["pair"]))

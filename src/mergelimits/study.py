@@ -183,6 +183,23 @@ class Study:
                    for k in range(2, n + 1)]
                 + [(model, self.final) for b in self.branch_steps for model in self.branch_merges(b)])
 
+    def merge_jobs(self, per_job: int) -> dict[str, list[tuple[str, int]]]:
+        """The merges (model, step) grouped into merge_evaluate jobs of at most `per_job`
+        (config merge.per_job), named `<family>_<n>` (a branch family's `<family>_br<step>_<n>`),
+        in the order of `merges`. Jobs never mix kinds or branch families, so that adding one
+        (a branch family, the pairs) leaves every other job as it was. `per_job` 1: none
+        (one job per merged model, the wildcard rule)."""
+        if per_job < 1:
+            raise ValueError(f"merge.per_job must be at least 1; got {per_job}")
+        if per_job == 1:
+            return {}
+        groups: dict[str, list[tuple[str, int]]] = {}
+        for model, step in self.merges:
+            mid = modelid.parse(model)
+            groups.setdefault(mid.family + (f"_br{mid.branch}" if mid.branch else ""), []).append((model, step))
+        return {f"{kind}_{i // per_job + 1}": members[i: i + per_job]
+                for kind, members in groups.items() for i in range(0, len(members), per_job)}
+
     def branch_merges(self, branch: int) -> list[str]:
         """The merges of one branch family (at the final step): Merged-N by method, the
         bilingual pairs and, if configured, the successive merges."""

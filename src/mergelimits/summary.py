@@ -68,7 +68,9 @@ def results(t1: pd.DataFrame, t8: pd.DataFrame, pairs: pd.DataFrame, study: str,
     if len(pairs):
         d = pairs["delta"]
         lines.append(f"Over the {len(pairs)} bilingual merges the MultiBLiMP change Δ (merge − expert, points; "
-                     f"a drop is negative) ranges {_num(d.min())} to {_num(d.max())} (mean {_num(d.mean())}).")
+                     f"a drop is negative) ranges {_num(d.min())} to {_num(d.max())} (mean {_num(d.mean())})"
+                     + (f"; a pair's 95% CI is at most ±{_num(pairs['delta_ci95'].max())} points "
+                        f"(paired bootstrap of the items)." if "delta_ci95" in pairs else "."))
     if len(t8):
         t8 = t8.assign(a=t8.pearson_r.abs()).sort_values("a", ascending=False)
         parts = [f"{r.measure} r = {_num(r.pearson_r, 2)} (p = {r.pearson_p:.3f})" for r in t8.itertuples()]

@@ -212,7 +212,8 @@ def captions(study: str, benches: list[str], step: int, bootstrap: int, bootstra
         f"Table 8 — Δ vs similarity: Pearson r and Spearman ρ with two-sided p-values over the {n_pairs} bilingual "
         f"{pair_method} merges, between Δ = merged − expert MultiBLiMP accuracy (points, averaged over the pair's "
         "languages that MultiBLiMP covers; a drop is negative) and each similarity measure; r > 0 means more similar "
-        f"experts lose less. {src}")
+        f"experts lose less. Each pair's Δ and its 95% CI ({bootstrap} paired bootstrap resamples of the items, "
+        f"seed {bootstrap_seed}) are in analysis/pairs.tsv. {src}")
     if branch_steps:
         out[BRANCH_TABLE] = (
             "Branch table — experts branched from Mixed (beyond the paper): per family of experts, branched from "

@@ -79,6 +79,7 @@ rule lang2vec_distance:
 rule table8:
     input:
         agg="<results>/eval/aggregate.tsv",
+        store="<results>/eval/scores.parquet",  # Δ's paired-bootstrap CI
         cka="<results>/analysis/cka.tsv",
         parametric="<results>/merges/parametric_similarity.tsv",
         typology="<results>/analysis/lang2vec.tsv",
@@ -94,5 +95,7 @@ rule table8:
         method=config["merge"]["pair_methods"][0],
         step=STUDY.final,
         captions=TABLE_CAPTIONS,
+        n=config["evaluate"]["bootstrap"],
+        seed=config["seeds"]["bootstrap"],
     script:
         "../../scripts/table8.py"

@@ -52,6 +52,7 @@ use rule parametric_similarity as parametric_similarity_branch with:
 use rule table8 as table8_branch with:
     input:
         agg="<results>/eval/aggregate.tsv",
+        store="<results>/eval/scores.parquet",
         cka="<results>/analysis/branch~{branch}/cka.tsv",
         parametric="<results>/merges/branch~{branch}/parametric_similarity.tsv",
         typology="<results>/analysis/lang2vec.tsv",
@@ -69,6 +70,8 @@ use rule table8 as table8_branch with:
         step=STUDY.final,
         branch=lambda wc: int(wc.branch),
         captions=TABLE_CAPTIONS,
+        n=config["evaluate"]["bootstrap"],
+        seed=config["seeds"]["bootstrap"],
 
 
 rule figure4:

@@ -153,28 +153,77 @@ def sized_by(model):
 SIZED_MODELS = sorted({sized_by(model) for _, model in STUDY.table_rows})
 
 
-def merge_members(wildcards):
+def merge_members(model, step):
     """The checkpoints a merged model merges (its branch family's experts) and its base."""
-    base, base_step = STUDY.merge_base(wildcards.model)
-    return {
-        "members": [
-            checkpoint_path(m, wildcards.step)
-            for m in STUDY.member_models(wildcards.model)
-        ],
-        "base": INIT if base == "init" else checkpoint_path(base, base_step),
-    }
+    base, base_step = STUDY.merge_base(model)
+    members = [checkpoint_path(m, step) for m in STUDY.member_models(model)]
+    return members, INIT if base == "init" else checkpoint_path(base, base_step)
+
+
+def merge_inputs(models):
+    """A merge_evaluate job's inputs: per merged model (model, step) i, its members
+    (members_i) and base (base_i); the task YAMLs of them all; with published experts, the
+    check that the init is theirs (no merge before it)."""
+    out = {}
+    for i, (model, step) in enumerate(models):
+        out[f"members_{i}"], out[f"base_{i}"] = merge_members(model, step)
+    out["tasks"] = sorted(
+        {
+            task_yaml(b, lang)
+            for m, s in models
+            for b, lang in STUDY.eval_plan[(m, int(s))]
+        }
+    )
+    if not STUDY.train_monolingual:
+        out["verified"] = "<results>/models/init/verify_init.tsv"
+    return out
+
+
+def merge_outputs(models):
+    """A merge_evaluate job's outputs, per merged model i: its config, merge record, scores
+    and samples, and its weights where merge.keep_weights keeps them (otherwise the job
+    deletes them once evaluated). `models` may hold wildcards ("{model}", "{step}")."""
+    out = {}
+    for i, (model, step) in enumerate(models):
+        d = f"<results>/models/{model}/step~{step}"
+        if config["merge"]["keep_weights"]:
+            out[f"weights_{i}"] = checkpoint_path(model, step)
+        out[f"config_{i}"] = f"{d}/config.json"
+        out[f"record_{i}"] = merge_record(model, step)
+        out[f"scores_{i}"] = f"<results>/eval/{model}/step~{step}/scores.tsv"
+        out[f"samples_{i}"] = f"<results>/eval/{model}/step~{step}/samples.jsonl"
+    return out
+
+
+def merge_params(models):
+    """Per merged model: id, step, method and lm-eval task names (merge_evaluate.py)."""
+    return [
+        {
+            "model": m,
+            "step": int(s),
+            "method": modelid.parse(m).method,
+            "tasks": [task_name(b, lang) for b, lang in STUDY.eval_plan[(m, int(s))]],
+        }
+        for m, s in models
+    ]
+
+
+# merge.per_job > 1: merged models grouped into jobs, a rule each (merge.smk).
+MERGE_JOBS = STUDY.merge_jobs(config["merge"].get("per_job", 1))
+MERGE_GPU = 1 if config["pretrain"]["engine"] == "megatron" else 0
+# What every merge_evaluate job merges and evaluates with (its params besides the models).
+MERGE_SETTINGS = dict(
+    density=config["merge"]["density"],
+    dtype=config["merge"]["dtype"],
+    merge_seed=config["seeds"]["merge"],
+    keep_weights=config["merge"]["keep_weights"],
+    batch_size=config["evaluate"]["batch_size"],
+    eval_seed=config["seeds"]["evaluate"],
+)
 
 
 def merge_record(model, step):
     return f"<results>/models/{model}/step~{step}/merge.json"
-
-
-def merged_weights():
-    """A merged model's weights are an output only where merge.keep_weights keeps them;
-    otherwise merge_evaluate deletes them once evaluated."""
-    if config["merge"]["keep_weights"]:
-        return {"weights": checkpoint_path("{model}", "{step}")}
-    return {}
 
 
 def eval_task_names(wildcards):

@@ -21,46 +21,60 @@ rule merge:
 
 
 rule merge_evaluate:
-    # One job, one process per merged model: mergekit merges, lm-eval evaluates the result.
-    # torch and transformers load once for both (6.5 s instead of 9.7 s of imports per
-    # merged model here), and the weights (8.6 GB at 2.15B) never leave the node.
+    # One job, one process per merged model (merge.per_job: 1, the paper's): mergekit
+    # merges, lm-eval evaluates the result. torch and transformers load once for both, and
+    # the weights (8.6 GB at 2.15B) never leave the node.
     input:
-        # a branch family merges its own experts, task vectors against the Mixed they left
-        unpack(merge_members),
-        # with published experts, no merge before the init is shown to be theirs
-        verified=(
-            [] if STUDY.train_monolingual else "<results>/models/init/verify_init.tsv"
-        ),
-        tasks=eval_task_yamls,
+        unpack(lambda wc: merge_inputs([(wc.model, wc.step)])),
     output:
-        **merged_weights(),
-        config="<results>/models/{model}/step~{step}/config.json",
-        record="<results>/models/{model}/step~{step}/merge.json",
-        scores="<results>/eval/{model}/step~{step}/scores.tsv",
-        samples="<results>/eval/{model}/step~{step}/samples.jsonl",
+        **merge_outputs([("{model}", "{step}")]),
     log:
         "<logs>/merge_evaluate/{model}/step~{step}.log",
     benchmark:
         "<benchmarks>/merge_evaluate/{model}/step~{step}.tsv"
     wildcard_constraints:
-        model=MERGED_RE,
+        # merge.per_job > 1: every merge is made by one of the rules below
+        model=alternatives([]) if MERGE_JOBS else MERGED_RE,
     conda:
         "../../envs/mergelimits.yaml"
     resources:
         runtime=150,
         mem_mb=16000,
-        gpu=1 if config["pretrain"]["engine"] == "megatron" else 0,
+        gpu=MERGE_GPU,
     params:
-        method=lambda wc: modelid.parse(wc.model).method,
-        density=config["merge"]["density"],
-        dtype=config["merge"]["dtype"],
-        merge_seed=config["seeds"]["merge"],
-        keep_weights=config["merge"]["keep_weights"],
-        tasks=eval_task_names,
-        batch_size=config["evaluate"]["batch_size"],
-        eval_seed=config["seeds"]["evaluate"],
+        **MERGE_SETTINGS,
+        models=lambda wc: merge_params([(wc.model, wc.step)]),
     script:
         "../../scripts/merge_evaluate.py"
+
+
+# merge.per_job > 1: several merged models per job and process, in turn, each made as the
+# rule above makes it; the imports are paid once a job. A job's outputs are per model, and
+# Snakemake derives outputs from wildcards, so each job is a rule of its own.
+for job, models in MERGE_JOBS.items():
+
+    rule:
+        name:
+            f"merge_evaluate_{job}"
+        input:
+            **merge_inputs(models),
+        output:
+            **merge_outputs(models),
+        log:
+            f"<logs>/merge_evaluate/job~{job}.log",
+        benchmark:
+            f"<benchmarks>/merge_evaluate/job~{job}.tsv"
+        conda:
+            "../../envs/mergelimits.yaml"
+        resources:
+            runtime=150 * len(models),
+            mem_mb=16000,
+            gpu=MERGE_GPU,
+        params:
+            **MERGE_SETTINGS,
+            models=merge_params(models),
+        script:
+            "../../scripts/merge_evaluate.py"
 
 
 rule successive_order:
