@@ -71,14 +71,16 @@ def _duplicates(items: list[str], key: str) -> list[str]:
 
 
 def semantic_errors(cfg: dict) -> list[str]:
+    """The checks a JSON Schema cannot express. They run on a config the schema accepted
+    (validate), so a key it requires is read as required: indexed, never defaulted."""
     errors: list[str] = []
     known = languages.table()
-    langs = cfg.get("languages", [])
+    langs = cfg["languages"]
     for i, code in enumerate(langs):
         if code not in known:
             errors.append(f"languages[{i}]: unknown language {code!r}; known: {', '.join(known)}")
     errors += _duplicates(langs, "languages")
-    benches = cfg.get("benchmarks", [])
+    benches = cfg["benchmarks"]
     for i, bench in enumerate(benches):
         if bench not in languages.BENCHMARKS:
             errors.append(f"benchmarks[{i}]: unknown benchmark {bench!r}; known: {', '.join(languages.BENCHMARKS)}")
@@ -93,7 +95,7 @@ def semantic_errors(cfg: dict) -> list[str]:
                 errors.append(f"languages: FLORES translates {src}→{lang}, so {src!r} must be configured too "
                               f"(or drop 'flores' from benchmarks)")
 
-    pairs = cfg.get("merge", {}).get("pairs")
+    pairs = cfg["merge"]["pairs"]
     if isinstance(pairs, list):
         seen = {}
         for i, pair in enumerate(pairs):
@@ -109,28 +111,28 @@ def semantic_errors(cfg: dict) -> list[str]:
                 errors.append(f"{key}: {pair!r} repeats merge.pairs[{seen[canon]}]")
             seen.setdefault(canon, i)
     n_pairs = len(pairs) if isinstance(pairs, list) else len(langs) * (len(langs) - 1) // 2
-    if pairs is not None and n_pairs < 3:  # analysis.correlations
+    if n_pairs < 3:  # analysis.correlations
         errors.append(f"merge.pairs: Table 8 correlates Δ with similarity over the bilingual pairs and needs at "
                       f"least three; {n_pairs} configured" + (" (three languages give three)" if pairs == "all" else ""))
 
-    pre = cfg.get("pretrain", {})
-    steps = pre.get("checkpoints", [])
+    pre = cfg["pretrain"]
+    steps = pre["checkpoints"]
     for i in range(1, len(steps)):
         if steps[i] <= steps[i - 1]:
             errors.append(f"pretrain.checkpoints[{i}]: {steps[i]} does not increase on {steps[i - 1]}")
-    if steps and "steps" in pre and steps[-1] != pre["steps"]:
+    if steps and steps[-1] != pre["steps"]:
         errors.append(f"pretrain.checkpoints[{len(steps) - 1}]: the last checkpoint must be the final step "
                       f"pretrain.steps = {pre['steps']}")
-    arch = pre.get("arch", {})
-    if arch.get("hidden") and arch.get("heads") and arch["hidden"] % arch["heads"]:
+    arch = pre["arch"]
+    if arch["hidden"] % arch["heads"]:
         errors.append(f"pretrain.arch.heads: {arch['heads']} does not divide pretrain.arch.hidden {arch['hidden']}")
-    if arch.get("heads") and arch.get("kv_heads") and arch["heads"] % arch["kv_heads"]:
+    if arch.get("kv_heads") and arch["heads"] % arch["kv_heads"]:
         errors.append(f"pretrain.arch.kv_heads: {arch['kv_heads']} does not divide pretrain.arch.heads {arch['heads']}")
-    if pre.get("engine") == "torch" and "batch_size" not in pre:
+    if pre["engine"] == "torch" and "batch_size" not in pre:
         errors.append("pretrain.batch_size: required when pretrain.engine is 'torch'")
-    if pre.get("engine") == "torch" and "lr" not in pre:
+    if pre["engine"] == "torch" and "lr" not in pre:
         errors.append("pretrain.lr: required when pretrain.engine is 'torch'")
-    if pre.get("engine") == "megatron":
+    if pre["engine"] == "megatron":
         meg = pre.get("megatron")
         if meg is None:
             errors.append("pretrain.megatron: required when pretrain.engine is 'megatron'")
@@ -141,11 +143,11 @@ def semantic_errors(cfg: dict) -> list[str]:
             if ranks < 1 or meg["global_batch"] % (meg["micro_batch"] * ranks):
                 errors.append(f"pretrain.megatron.global_batch: {meg['global_batch']} is not a multiple of "
                               f"micro_batch {meg['micro_batch']} × {ranks} data-parallel ranks")
-        if cfg.get("data", {}).get("source") == "hub" and "corpus" not in cfg.get("data", {}).get("hub", {}):
+        if cfg["data"]["source"] == "hub" and "corpus" not in cfg["data"].get("hub", {}):
             errors.append("data.hub.corpus: required to pre-train on fetched text (pretrain.engine: megatron)")
-    if pre.get("monolingual") == "hplt" and "hplt" not in pre:
+    if pre["monolingual"] == "hplt" and "hplt" not in pre:
         errors.append("pretrain.hplt: required when pretrain.monolingual is 'hplt'")
-    if pre.get("monolingual") == "hplt":
+    if pre["monolingual"] == "hplt":
         check = pre.get("verify_init")
         if check is None:
             errors.append("pretrain.verify_init: required when pretrain.monolingual is 'hplt' (the published "
@@ -162,8 +164,8 @@ def semantic_errors(cfg: dict) -> list[str]:
         errors.append("pretrain.mixed_hub: required when pretrain.mixed is 'hub' (the repository of the published "
                       "Mixed checkpoints)")
 
-    merge = cfg.get("merge", {})
-    merge_steps = merge.get("all", {}).get("steps", "all")
+    merge = cfg["merge"]
+    merge_steps = merge["all"].get("steps", "all")
     per_method = merge_steps if isinstance(merge_steps, dict) else {None: merge_steps}
     for method, spec in per_method.items():
         key = "merge.all.steps" + (f".{method}" if method else "")
@@ -195,9 +197,9 @@ def semantic_errors(cfg: dict) -> list[str]:
     if branches and steps and "branch" in merge:
         from .study import merged_all_grid
 
-        at_final = {m for m, s in merged_all_grid(merge_steps, merge.get("all", {}).get("methods", []), tuple(steps))
+        at_final = {m for m, s in merged_all_grid(merge_steps, merge["all"]["methods"], tuple(steps))
                     if s == steps[-1]}
-        for i, method in enumerate(merge["branch"].get("methods", [])):
+        for i, method in enumerate(merge["branch"]["methods"]):
             if method not in at_final:
                 errors.append(f"merge.branch.methods[{i}]: {method!r} is not merged at the final step for the "
                               "paper's experts (merge.all), Figure 4's branch step 0")
@@ -208,7 +210,7 @@ def semantic_errors(cfg: dict) -> list[str]:
     for i, step in enumerate(published.get("steps") if isinstance(published.get("steps"), list) else []):
         if step not in steps:
             errors.append(f"merge.published.steps[{i}]: {step} is not one of pretrain.checkpoints")
-    order = merge.get("successive", {}).get("order", "seeded")
+    order = merge["successive"].get("order", "seeded")
     if isinstance(order, list) and sorted(order) != sorted(langs):
         extra = sorted({c for c in order if c not in langs or order.count(c) > 1})
         errors.append(f"merge.successive.order: must list every configured language once; "
@@ -218,19 +220,19 @@ def semantic_errors(cfg: dict) -> list[str]:
     errors += _duplicates([b["name"] for b in base], "baselines[].name")
     errors += _duplicates([b["label"] for b in base], "baselines[].label")
 
-    data = cfg.get("data", {})
-    if data.get("source") == "generated" and "generated" not in data:
+    data = cfg["data"]
+    if data["source"] == "generated" and "generated" not in data:
         errors.append("data.generated: required when data.source is 'generated'")
-    if data.get("source") == "hub":
+    if data["source"] == "hub":
         for bench in benches:
             if bench in languages.BENCHMARKS and bench not in data.get("hub", {}):
                 errors.append(f"data.hub.{bench}: required when data.source is 'hub'")
-    tok = data.get("tokenizer", {})
-    if tok.get("source") == "train" and "vocab_size" not in tok:
+    tok = data["tokenizer"]
+    if tok["source"] == "train" and "vocab_size" not in tok:
         errors.append("data.tokenizer.vocab_size: required when data.tokenizer.source is 'train'")
-    if tok.get("source") == "hub" and "tokenizer" not in data.get("hub", {}):
+    if tok["source"] == "hub" and "tokenizer" not in data.get("hub", {}):
         errors.append("data.hub.tokenizer: required when data.tokenizer.source is 'hub'")
-    if tok.get("source") == "train" and data.get("source") != "generated":
+    if tok["source"] == "train" and data["source"] != "generated":
         errors.append("data.tokenizer.source: 'train' needs generated corpora (data.source: generated)")
     return errors
 
