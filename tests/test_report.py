@@ -2,6 +2,7 @@
 the report itself rendered by a real headless Chromium."""
 
 import datetime
+import json
 import os
 import shutil
 import subprocess
@@ -240,3 +241,22 @@ def test_controls_table_sets_each_score_beside_its_question_blind_means():
     with pytest.raises(ValueError, match="no xcsqa~shuffled score for eng"):
         tables.controls(agg[~((agg.benchmark == "xcsqa~shuffled") & (agg.lang == "eng"))], rows, ["deu", "eng"],
                         ["xcsqa"], 9, ["blind", "shuffled"])
+
+
+CAPTIONS = Path(__file__).parent / "fixtures" / "captions.json"
+
+
+def _reviewed_captions(paper_config) -> dict[str, str]:
+    study = Study.from_config(paper_config)
+    return tables.captions(paper_config["study"], study.benchmarks, study.final, 1000, 1,
+                           paper_config["merge"]["pair_methods"][0], len(study.pairs), "deu", (16000, 32000), 45)
+
+
+def test_the_captions_read_as_reviewed(paper_config):
+    """The captions, word for word, as last reviewed (tests/fixtures/captions.json): a caption
+    is what a reader of a table is told, so a change to one is a change to review. After a
+    deliberate change: MERGELIMITS_UPDATE_CAPTIONS=1 pytest -k captions_read, then read the diff."""
+    caps = _reviewed_captions(paper_config)
+    if os.environ.get("MERGELIMITS_UPDATE_CAPTIONS"):
+        CAPTIONS.write_text(json.dumps(caps, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    assert caps == json.loads(CAPTIONS.read_text(encoding="utf-8"))
