@@ -18,6 +18,51 @@ def test_shipped_configs_are_valid(tiny_config, paper_config):
     config.validate(paper_config)
 
 
+def _overlaid(*names: str) -> dict:
+    """Config files merged as Snakemake merges several --configfile: later keys win, nested
+    mappings merge key by key."""
+    def update(base, new):
+        for k, v in new.items():
+            base[k] = update(base.get(k, {}), v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+        return base
+
+    out: dict = {}
+    for name in names:
+        update(out, yaml.safe_load((ROOT / "config" / name).read_text()))
+    return out
+
+
+@pytest.mark.parametrize("names", [
+    ("config.yaml", "branch-sweep.yaml"),
+    ("paper.yaml", "paper-smoke.yaml"),
+    ("paper.yaml", "paper-published.yaml"),  # a published init and Mixed, each with its source
+    ("paper.yaml", "paper-branch.yaml"),
+    ("paper.yaml", "paper-branch.yaml", "paper-smoke.yaml", "paper-smoke-branch.yaml"),
+], ids="+".join)
+def test_every_shipped_overlay_is_valid(names):
+    config.validate(_overlaid(*names))
+
+
+def test_optional_blocks_may_be_left_out(cfg):
+    """No baselines, no branch family, no grid per method: defaults, never errors."""
+    for key in ("baselines",):
+        cfg.pop(key, None)
+    del cfg["pretrain"]["branch"], cfg["merge"]["branch"], cfg["merge"]["all"]["steps"]
+    config.validate(cfg)
+
+
+def test_explicit_pairs_of_configured_languages_are_valid(cfg):
+    cfg["merge"]["pairs"] = ["deu+nld", "fra+ita", "nld+eng"]
+    cfg["merge"]["branch"]["pairs"] = ["deu+nld", "fra+ita", "spa+tur"]  # three: a Table 8 per family
+    config.validate(cfg)
+
+
+def test_one_data_parallel_rank_is_valid(paper_config):
+    cfg = copy.deepcopy(paper_config)
+    cfg["pretrain"]["megatron"].update(nodes=1, gpus_per_node=1, global_batch=8, micro_batch=4)
+    config.validate(cfg)
+
+
 def _set(cfg, dotted, value):
     *parents, last = dotted.split(".")
     node = cfg
@@ -45,7 +90,8 @@ BAD = [
     ("pair with an unconfigured language", "merge.pairs", ["deu+xyz"], "merge.pairs[0]: 'xyz' is not one of"),
     ("fewer than three pairs for Table 8", "merge.pairs", ["deu+nld", "eng+fra"],
      "merge.pairs: Table 8 correlates Δ with similarity over the bilingual pairs and needs at least three; 2"),
-    ("pair repeated in the other order", "merge.pairs", ["deu+nld", "nld+deu"], "merge.pairs[1]: 'nld+deu' repeats"),
+    ("pair repeated in the other order", "merge.pairs", ["deu+nld", "nld+deu", "fra+ita"],
+     "merge.pairs[1]: 'nld+deu' repeats merge.pairs[0]"),
     ("malformed pair", "merge.pairs", ["deu-nld"], "merge.pairs[0]"),
     ("unknown top-level key", "epochs", 3, "epochs: unknown key"),
     ("unknown nested key", "data.generated.items.mmlu", 10, "data.generated.items.mmlu: unknown key"),
@@ -54,6 +100,14 @@ BAD = [
     ("density above one", "merge.density", 1.5, "merge.density: 1.5 is greater than the maximum of 1"),
     ("density zero", "merge.density", 0, "merge.density: 0 is less than or equal to the minimum of 0"),
     ("FLORES source language missing", "languages", ["deu", "nld"], "languages: FLORES translates eng→deu, so 'eng' must"),
+    ("English FLORES without French", "languages", ["eng", "deu", "nld"],
+     "languages: FLORES translates fra→eng, so 'fra' must"),
+    ("generated data without its sizes", "data.generated", DELETE,
+     "data.generated: required when data.source is 'generated'"),
+    ("trained tokenizer without a vocabulary size", "data.tokenizer.vocab_size", DELETE,
+     "data.tokenizer.vocab_size: required when data.tokenizer.source is 'train'"),
+    ("fetched tokenizer without its source", "data.tokenizer.source", "hub",
+     "data.hub.tokenizer: required when data.tokenizer.source is 'hub'"),
     ("tiny vocabulary", "data.tokenizer.vocab_size", 10, "data.tokenizer.vocab_size"),
     ("hub source without its entries", "data.source", "hub", "data.hub.multiblimp: required"),
     ("checkpoints out of order", "pretrain.checkpoints", [120, 60, 240], "pretrain.checkpoints[1]: 60 does not increase on 120"),
@@ -94,6 +148,12 @@ BAD = [
      "merge.branch.methods[1]: 'task_arithmetic' is not merged at the final step"),
     ("branch pair with an unconfigured language", "merge.branch.pairs", ["deu+eng", "deu+fra", "deu+xyz"],
      "merge.branch.pairs[2]: 'deu+xyz' is not a pair"),
+    ("branch pair of one language", "merge.branch.pairs", ["deu+deu", "deu+fra", "eng+fra"],
+     "merge.branch.pairs[0]: 'deu+deu' is not a pair of two configured languages"),
+    ("branch pair with an unconfigured first language", "merge.branch.pairs", ["xyz+deu", "deu+fra", "eng+fra"],
+     "merge.branch.pairs[0]: 'xyz+deu' is not a pair"),
+    ("two branch pairs for a Table 8", "merge.branch.pairs", ["deu+eng", "deu+fra"],
+     "merge.branch.pairs: a branch family's Table 8 needs at least three pairs; 2"),
     ("branch pairs too few for its Table 8", "merge.branch.pairs", ["deu+eng"],
      "merge.branch.pairs: a branch family's Table 8 needs at least three pairs; 1"),
     ("branch from a published Mixed", "pretrain.mixed", "hub", "pretrain.branch: experts branch from the state"),
@@ -172,6 +232,8 @@ def test_snakemake_rejects_bad_config_before_any_job(cfg, tmp_path):
 
 
 PAPER_BAD = [
+    ("a trained tokenizer on fetched text", {"data.tokenizer.source": "train", "data.tokenizer.vocab_size": 1000},
+     None, "data.tokenizer.source: 'train' needs generated corpora"),
     ("HPLT experts without their repositories", "pretrain.hplt", DELETE,
      "pretrain.hplt: required when pretrain.monolingual is 'hplt'"),
     ("HPLT experts without the init check", "pretrain.verify_init", DELETE,

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mergelimits import provenance, registry, tables
+from mergelimits import modelid, provenance, registry, tables
 from mergelimits.study import Study, table_stem
 
 from .conftest import ROOT, snakemake_cmd
@@ -260,3 +260,29 @@ def test_the_captions_read_as_reviewed(paper_config):
     if os.environ.get("MERGELIMITS_UPDATE_CAPTIONS"):
         CAPTIONS.write_text(json.dumps(caps, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
     assert caps == json.loads(CAPTIONS.read_text(encoding="utf-8"))
+
+
+def test_table7_shows_each_rows_output_for_the_first_sentences_of_its_language():
+    """Table 7 from hand-made FLORES rows: the first n items of the language in item order,
+    the experts' row read from that language's expert, a baseline at its own step, a model
+    without an output shown as a dash; other languages, steps and benchmarks never leak."""
+    def row(model, step, item, hyp, lang="deu", bench="flores"):
+        return {"model": model, "step": step, "benchmark": bench, "lang": lang, "item": item,
+                "source": f"src{item}", "reference": f"ref{item}", "hypothesis": hyp}
+
+    ext = modelid.external("gpt")
+    store = pd.DataFrame([
+        row("mixed3", 8, 2, "mix2"), row("mixed3", 8, 0, "mix0"), row("mixed3", 8, 1, "mix1"),
+        row("mixed3", 4, 0, "early"),                 # another step
+        row("mono-deu", 8, 0, "deu0"), row("mono-deu", 8, 1, "deu1"),
+        row("mono-fra", 8, 0, "fra-on-deu"),           # not deu's expert
+        row("mono-fra", 8, 0, "fra0", lang="fra"),     # another language
+        row("mixed3", 8, 0, "blimp", bench="multiblimp"),
+        row(ext, modelid.EXTERNAL_STEP, 0, "gpt0"),
+    ])
+    t7 = tables.flores_examples(store, [("Experts", "mono"), ("Mixed3", "mixed3"), ("GPT", ext)], "deu", 8, 2)
+    assert list(t7.columns) == ["source", "reference", "Experts", "Mixed3", "GPT"]
+    assert t7.to_dict("records") == [
+        {"source": "src0", "reference": "ref0", "Experts": "deu0", "Mixed3": "mix0", "GPT": "gpt0"},
+        {"source": "src1", "reference": "ref1", "Experts": "deu1", "Mixed3": "mix1", "GPT": tables.DASH},
+    ]
