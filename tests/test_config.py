@@ -217,6 +217,20 @@ def test_every_error_is_reported_at_once(cfg):
     assert "languages[1]" in text and "languages[2]" in text and "benchmarks[0]" in text
 
 
+def test_every_schema_error_is_reported_once_in_key_order(cfg):
+    """Unknown keys at two depths, a missing key and a bad value: each one line, none for the
+    valid keys beside them, in the order of the keys' paths."""
+    cfg["epochs"] = 3
+    cfg["data"]["generated"]["items"]["mmlu"] = 10
+    del cfg["seeds"]["data"]
+    cfg["merge"]["density"] = 2
+    with pytest.raises(ConfigError) as err:
+        config.validate(cfg)
+    assert [line.strip() for line in str(err.value).splitlines()[1:]] == [
+        "epochs: unknown key", "data.generated.items.mmlu: unknown key",
+        "merge.density: 2 is greater than the maximum of 1", "seeds.data: required key missing"]
+
+
 def test_snakemake_rejects_bad_config_before_any_job(cfg, tmp_path):
     cfg["languages"] = ["deu", "klingon"]
     bad = tmp_path / "bad.yaml"

@@ -89,10 +89,21 @@ def test_a_table_is_written_rounded_as_html_under_its_caption(tmp_path):
     # Markdown and LaTeX: the same caption and rounding (one decimal; sizes to three significant digits)
     md = Path(paths[1]).read_text(encoding="utf-8")
     assert md.startswith(caption + "\n\n| model") and "| 62.6 " in md and "0.000197" in md and "| 0 " not in md
-    tex = Path(paths[2]).read_text(encoding="utf-8")
-    assert "multiblimp $\\mu$" in tex and "62.6" in tex and "--" in tex and "\\caption{" in tex
+    tex = Path(paths[2]).read_text(encoding="utf-8").splitlines()
+    assert tex[1] == "\\caption{" + caption.replace("&", "\\&") + "}"
+    assert tex[4:9] == ["model & Params/B & multiblimp $\\mu$ \\\\", "\\midrule", "Mixed10 & 0.000197 & 62.6 \\\\",
+                        "Merged10 <linear> & 1.23 & -- \\\\", "\\bottomrule"]  # no index column; – as --
     wide = tables.write_table(pd.DataFrame({"model": ["a"], "x μ": [95.04]}), str(tmp_path / "wide"), "Table 9 — w: x.")
     assert "95.0" in Path(wide[1]).read_text(encoding="utf-8")
+
+
+def test_latex_escapes_the_caption_as_it_escapes_the_cells(tmp_path):
+    """A caption's "%" (CV%) would comment out the rest of the line in LaTeX, its "&" break
+    the table: both are escaped, like a cell's."""
+    df = pd.DataFrame({"model": ["a_b 5% & c"]})
+    tex = Path(tables.write_table(df, str(tmp_path / "t"), "Table 1 — CV% = 100 × SD/μ & more_x.")[2]).read_text()
+    assert "\\caption{Table 1 — CV\\% = 100 × SD/$\\mu$ \\& more\\_x.}" in tex
+    assert "a\\_b 5\\% \\& c \\\\" in tex
 
 
 def test_cv_of_a_benchmark_every_model_scores_zero_on_is_undefined_not_infinite():
@@ -272,17 +283,17 @@ def test_table7_shows_each_rows_output_for_the_first_sentences_of_its_language()
 
     ext = modelid.external("gpt")
     store = pd.DataFrame([
+        row("mixed3", 8, 0, "blimp", bench="multiblimp"),  # another benchmark, listed first
         row("mixed3", 8, 2, "mix2"), row("mixed3", 8, 0, "mix0"), row("mixed3", 8, 1, "mix1"),
         row("mixed3", 4, 0, "early"),                 # another step
-        row("mono-deu", 8, 0, "deu0"), row("mono-deu", 8, 1, "deu1"),
+        row("mono-deu", 8, 0, "deu0"),
         row("mono-fra", 8, 0, "fra-on-deu"),           # not deu's expert
         row("mono-fra", 8, 0, "fra0", lang="fra"),     # another language
-        row("mixed3", 8, 0, "blimp", bench="multiblimp"),
         row(ext, modelid.EXTERNAL_STEP, 0, "gpt0"),
     ])
     t7 = tables.flores_examples(store, [("Experts", "mono"), ("Mixed3", "mixed3"), ("GPT", ext)], "deu", 8, 2)
     assert list(t7.columns) == ["source", "reference", "Experts", "Mixed3", "GPT"]
     assert t7.to_dict("records") == [
         {"source": "src0", "reference": "ref0", "Experts": "deu0", "Mixed3": "mix0", "GPT": "gpt0"},
-        {"source": "src1", "reference": "ref1", "Experts": "deu1", "Mixed3": "mix1", "GPT": tables.DASH},
+        {"source": "src1", "reference": "ref1", "Experts": tables.DASH, "Mixed3": "mix1", "GPT": tables.DASH},
     ]

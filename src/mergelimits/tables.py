@@ -130,6 +130,15 @@ def to_html(shown: pd.DataFrame, caption: str) -> str:
     return _PAGE.format(title=html.escape(title), table=table)
 
 
+#: LaTeX's special characters and what typesets each as itself
+LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def latex_escape(text: str) -> str:
+    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
 def write_table(df: pd.DataFrame, stem: str, caption: str, digits: int = 1) -> list[str]:
     """CSV, Markdown, LaTeX and HTML of one table; numbers rounded for reading, not in the CSV."""
     paths = [f"{stem}.{ext}" for ext in FORMATS]
@@ -142,7 +151,9 @@ def write_table(df: pd.DataFrame, stem: str, caption: str, digits: int = 1) -> l
     with open(paths[1], "w", encoding="utf-8") as fh:
         # as the strings are: tabulate would parse "95.0" back into a number and print 95
         fh.write(f"{caption}\n\n{shown.to_markdown(index=False, disable_numparse=True)}\n")
-    latex = shown.to_latex(index=False, caption=caption, escape=True).replace("μ", r"$\mu$").replace("–", "--")
+    # pandas escapes the cells, not the caption: captions hold "%" (CV%) and "&"
+    latex = shown.to_latex(index=False, caption=latex_escape(caption), escape=True)
+    latex = latex.replace("μ", r"$\mu$").replace("–", "--")
     with open(paths[2], "w", encoding="utf-8") as fh:
         fh.write(latex)
     with open(paths[3], "w", encoding="utf-8") as fh:
