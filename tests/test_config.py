@@ -159,6 +159,8 @@ BAD = [
     ("branch from a published Mixed", "pretrain.mixed", "hub", "pretrain.branch: experts branch from the state"),
     ("baseline name with a hyphen", "baselines", [{"name": "gemma-2", "label": "G", "repo": "a/b", "revision": "main",
                                                    "tokens_b": None}], "baselines[0].name"),
+    ("baseline label twice", "baselines", [{"name": n, "label": "G", "repo": "a/b", "revision": "main", "tokens_b": 1}
+                                           for n in ("g", "h")], "baselines[].label[1]: 'G' listed twice"),
     ("baseline listed twice", "baselines", [{"name": "g", "label": "G", "repo": "a/b", "revision": "main",
                                              "tokens_b": 1}] * 2, "baselines[].name[1]: 'g' listed twice"),
 ]
@@ -221,14 +223,16 @@ def test_every_schema_error_is_reported_once_in_key_order(cfg):
     """Unknown keys at two depths, a missing key and a bad value: each one line, none for the
     valid keys beside them, in the order of the keys' paths."""
     cfg["epochs"] = 3
+    del cfg["data"]["generated"]["sentences_per_doc"]
     cfg["data"]["generated"]["items"]["mmlu"] = 10
     del cfg["seeds"]["data"]
     cfg["merge"]["density"] = 2
     with pytest.raises(ConfigError) as err:
         config.validate(cfg)
     assert [line.strip() for line in str(err.value).splitlines()[1:]] == [
-        "epochs: unknown key", "data.generated.items.mmlu: unknown key",
-        "merge.density: 2 is greater than the maximum of 1", "seeds.data: required key missing"]
+        "epochs: unknown key", "data.generated.sentences_per_doc: required key missing",
+        "data.generated.items.mmlu: unknown key", "merge.density: 2 is greater than the maximum of 1",
+        "seeds.data: required key missing"]
 
 
 def test_snakemake_rejects_bad_config_before_any_job(cfg, tmp_path):
@@ -279,6 +283,11 @@ def test_table8_needs_three_pairs_and_three_are_enough(cfg):
         config.validate(two)
     three = copy.deepcopy(cfg) | {"languages": ["deu", "eng", "fra"]}
     config.validate(three)  # the three pairs of three languages: enough
+    listed = copy.deepcopy(cfg)
+    listed["merge"]["pairs"] = ["deu+nld", "eng+fra"]
+    with pytest.raises(ConfigError) as err:
+        config.validate(listed)
+    assert str(err.value).rstrip().endswith("needs at least three; 2 configured")  # no hint about languages
 
 
 def test_a_bad_successive_order_names_what_is_missing_and_what_is_extra(cfg):
