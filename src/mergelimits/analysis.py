@@ -41,6 +41,8 @@ def delta(agg: pd.DataFrame, pairs: list[tuple[str, str]], method: str, step: in
     from . import ci
 
     mb = agg[(agg.benchmark == "multiblimp") & (agg.step == step)].set_index(["model", "lang"])["score"]
+    if store is not None:  # once, not per pair: the store holds every model's every item
+        store = store[(store.benchmark == "multiblimp") & (store.step == step)]
     rows = []
     for a, b in pairs:
         merged = modelid.merged_pair(method, a, b, branch)

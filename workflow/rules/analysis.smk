@@ -35,7 +35,7 @@ rule activations:
     resources:
         runtime=60,
         mem_mb=16000,
-        gpu=1 if config["pretrain"]["engine"] == "megatron" else 0,
+        gpu=GPU,
     params:
         batch_size=config["analysis"]["batch_size"],
         bos=config["analysis"]["bos"],

@@ -25,6 +25,8 @@ PRETRAIN = {k: v for k, v in config["pretrain"].items() if k != "branch"}
 # Pathvars expand in input/output/log paths only: params that name a folder use this.
 RESULTS = config.get("pathvars", {}).get("results", "results")
 GENERATED = config["data"]["source"] == "generated"
+# The GPU a model-loading job asks for: one with megatron-core (the paper config), none on a CPU.
+GPU = 1 if config["pretrain"]["engine"] == "megatron" else 0
 # The shared initialisation (init_model builds it, or fetch_init fetches a published one).
 INIT = "<results>/models/init/model.safetensors"
 INIT_CONFIG = "<results>/models/init/config.json"
@@ -168,11 +170,7 @@ def merge_inputs(models):
     for i, (model, step) in enumerate(models):
         out[f"members_{i}"], out[f"base_{i}"] = merge_members(model, step)
     out["tasks"] = sorted(
-        {
-            task_yaml(b, lang)
-            for m, s in models
-            for b, lang in STUDY.eval_plan[(m, int(s))]
-        }
+        {task_yaml(b, lang) for m, s in models for b, lang in plan_tasks(m, s)}
     )
     if not STUDY.train_monolingual:
         out["verified"] = "<results>/models/init/verify_init.tsv"
@@ -202,7 +200,7 @@ def merge_params(models):
             "model": m,
             "step": int(s),
             "method": modelid.parse(m).method,
-            "tasks": [task_name(b, lang) for b, lang in STUDY.eval_plan[(m, int(s))]],
+            "tasks": [task_name(b, lang) for b, lang in plan_tasks(m, s)],
         }
         for m, s in models
     ]
@@ -210,7 +208,6 @@ def merge_params(models):
 
 # merge.per_job > 1: merged models grouped into jobs, a rule each (merge.smk).
 MERGE_JOBS = STUDY.merge_jobs(config["merge"].get("per_job", 1))
-MERGE_GPU = 1 if config["pretrain"]["engine"] == "megatron" else 0
 # What every merge_evaluate job merges and evaluates with (its params besides the models).
 MERGE_SETTINGS = dict(
     density=config["merge"]["density"],
@@ -226,17 +223,20 @@ def merge_record(model, step):
     return f"<results>/models/{model}/step~{step}/merge.json"
 
 
+def plan_tasks(model, step):
+    """The (benchmark, language) tasks the eval plan gives a model at a step."""
+    return STUDY.eval_plan[(model, int(step))]
+
+
 def eval_task_names(wildcards):
     return [
-        task_name(b, lang)
-        for b, lang in STUDY.eval_plan[(wildcards.model, int(wildcards.step))]
+        task_name(b, lang) for b, lang in plan_tasks(wildcards.model, wildcards.step)
     ]
 
 
 def eval_task_yamls(wildcards):
     return [
-        task_yaml(b, lang)
-        for b, lang in STUDY.eval_plan[(wildcards.model, int(wildcards.step))]
+        task_yaml(b, lang) for b, lang in plan_tasks(wildcards.model, wildcards.step)
     ]
 
 

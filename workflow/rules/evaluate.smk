@@ -105,7 +105,7 @@ rule evaluate_model:
     resources:
         runtime=120,
         mem_mb=16000,
-        gpu=1 if config["pretrain"]["engine"] == "megatron" else 0,
+        gpu=GPU,
     params:
         tasks=eval_task_names,
         batch_size=config["evaluate"]["batch_size"],

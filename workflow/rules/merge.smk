@@ -40,7 +40,7 @@ rule merge_evaluate:
     resources:
         runtime=150,
         mem_mb=16000,
-        gpu=MERGE_GPU,
+        gpu=GPU,
     params:
         **MERGE_SETTINGS,
         models=lambda wc: merge_params([(wc.model, wc.step)]),
@@ -69,7 +69,7 @@ for job, models in MERGE_JOBS.items():
         resources:
             runtime=150 * len(models),
             mem_mb=16000,
-            gpu=MERGE_GPU,
+            gpu=GPU,
         params:
             **MERGE_SETTINGS,
             models=merge_params(models),
