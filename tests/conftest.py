@@ -214,5 +214,5 @@ def smoke(smoke_hub, tmp_path_factory):
                                         "--config", f"container={image}"),
                           capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    return SimpleNamespace(work=work, out=proc.stdout + proc.stderr, cache=cache, image=image,
+    return SimpleNamespace(work=work, out=proc.stdout + proc.stderr, cache=cache, image=image, env=env,
                            config=fixture_hub.load_config(SMOKE_CONFIGS))

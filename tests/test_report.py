@@ -173,6 +173,74 @@ def test_provenance_page_holds_config_commit_and_versions_and_no_date():
     assert datetime.date.today().isoformat() not in page
 
 
+# --- the report's text is valid reStructuredText -------------------------------------------------
+
+#: every shipped study's config files, as `--configfile` takes them
+REPORT_CONFIGS = {
+    "tiny": ["config/config.yaml"],
+    "branch-sweep": ["config/config.yaml", "config/branch-sweep.yaml"],
+    "paper": ["config/paper.yaml"],
+    "paper-published": ["config/paper.yaml", "config/paper-published.yaml"],
+    "paper-branch": ["config/paper.yaml", "config/paper-branch.yaml"],
+    "paper-smoke": ["config/paper.yaml", "config/paper-smoke.yaml"],
+}
+
+
+def rst_to_html(text: str) -> str:
+    """docutils as Snakemake's report calls it, except that a warning raises instead of being
+    printed into the page as a "System Message" box."""
+    from docutils.core import publish_parts
+    from docutils.utils import SystemMessage
+
+    try:
+        return publish_parts(text, writer_name="html", settings_overrides={"halt_level": 2, "report_level": 2})["body"]
+    except SystemMessage as err:
+        pytest.fail(f"docutils: {err}\n--- the text ---\n{text}")
+
+
+def report_problems(html: str, stderr: str) -> list[str]:
+    """What a reader of a built report would see of a reStructuredText error."""
+    found = [f"page: {line.strip()}" for line in html.splitlines() if "System Message" in line]
+    found += [f"stderr: {line}" for line in stderr.splitlines() if "(WARNING/" in line or "(ERROR/" in line]
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(REPORT_CONFIGS))
+def test_the_front_page_is_valid_rst_for_every_shipped_config(name):
+    """workflow/report/workflow.rst rendered as Snakemake renders it (Jinja with trim_blocks
+    and lstrip_blocks, then docutils), its Provenance loop filled: no docutils warning."""
+    from types import SimpleNamespace
+
+    from jinja2 import Environment
+
+    from mergelimits.synthetic.hub import load_config
+
+    config = load_config([ROOT / f for f in REPORT_CONFIGS[name]])
+    rec = SimpleNamespace(job=SimpleNamespace(params=SimpleNamespace(configfiles=REPORT_CONFIGS[name], commit="abc")))
+    category = type("Category", (), {"name": "Provenance"})()  # hashable, as Snakemake's own
+    categories = {category: {"": [rec]}}
+    env = Environment(trim_blocks=True, lstrip_blocks=True)  # snakemake/report/__init__.py, auto_report
+    text = env.from_string((ROOT / "workflow/report/workflow.rst").read_text()).render(
+        snakemake=SimpleNamespace(config=config), categories=categories, files=[])
+    html = rst_to_html(text)
+    assert "Workflow commit" in html and "Where each result is in the paper" in html
+    assert ("These languages are generated" in html) == (config["data"]["source"] == "generated")
+
+
+@pytest.mark.parametrize("name", ["tiny", "paper", "paper-branch"])
+def test_every_table_caption_is_valid_rst(name):
+    """The captions tables.captions writes, as the report shows them (docutils, no warning)."""
+    from mergelimits.synthetic.hub import load_config
+
+    cfg = load_config([ROOT / f for f in REPORT_CONFIGS[name]])
+    study = Study.from_config(cfg)
+    caps = tables.captions(cfg["study"], study.benchmarks, study.final, cfg["evaluate"]["bootstrap"],
+                           cfg["seeds"]["bootstrap"], cfg["merge"]["pair_methods"][0], len(study.pairs),
+                           cfg["evaluate"]["flores_examples"]["lang"], study.branch_steps, len(study.branch_pairs))
+    for stem, caption in caps.items():
+        assert "System Message" not in rst_to_html(caption), stem
+
+
 # --- the report in a browser -----------------------------------------------------------------
 
 
@@ -205,6 +273,7 @@ def test_report_opens_in_chromium_with_tables_inline_captions_and_provenance(min
     made = subprocess.run(snakemake_cmd("--configfile", str(mini_runs.config), "--directory", str(mini_runs.a),
                                         "--report", str(report)), capture_output=True, text=True, env=mini_runs.env)
     assert made.returncode == 0, made.stderr[-3000:]
+    assert not report_problems(report.read_text(encoding="utf-8"), made.stderr)
     t1 = pd.read_csv(mini_runs.a / "results/tiny/tables/table1.csv")
     expected = [f"{v:.1f}" for c in t1.columns if c.endswith(" μ") for v in t1[c]]
     with _browser() as d:
@@ -212,6 +281,7 @@ def test_report_opens_in_chromium_with_tables_inline_captions_and_provenance(min
         d.get(report.as_uri())
         front = wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(., 'Workflow commit')]")))
         assert "These languages are generated" in front.text
+        assert "System Message" not in d.find_element(By.TAG_NAME, "body").text
 
         def open_table(name):
             d.switch_to.default_content()

@@ -106,3 +106,16 @@ def test_every_job_runs_in_the_image_and_the_launcher_outside_it(smoke):
     jobs = sum(jobs_run(smoke.out).values()) - 1  # every job but the target rule `all`
     assert len(execs) - len(ranks) == jobs - 1  # and but pretrain_megatron, whose ranks are inside
     assert all(f"{smoke.image} bash -c" in line or f"{smoke.image} sh -c" in line for line in execs if line not in ranks)
+
+
+def test_the_paper_configs_report_shows_no_rst_error(smoke, tmp_path):
+    """`snakemake --report` over the paper config's DAG: its front page (baselines, HPLT's
+    experts) and every caption rendered with the rules' own params, no docutils warning."""
+    from .test_report import report_problems
+
+    report = tmp_path / "report.html"
+    made = subprocess.run(snakemake_cmd("--configfile", *CONFIGS, "--directory", str(smoke.work), "--report",
+                                        str(report), "--config", f"container={smoke.image}"),
+                          capture_output=True, text=True, env=smoke.env)
+    assert made.returncode == 0, made.stderr[-3000:]
+    assert not report_problems(report.read_text(encoding="utf-8"), made.stderr)
