@@ -13,7 +13,7 @@ import pytest
 
 from mergelimits import benchfiles, hub, tokenizer
 from mergelimits.synthetic import hub as fixture_hub
-from mergelimits.synthetic import writers
+from mergelimits.synthetic import manifests, writers
 
 from .conftest import ROOT
 
@@ -55,12 +55,13 @@ def hub_cache(tmp_path_factory, paper_config):
     _put(snap("flores"), "dev/deu_Latn.parquet", frame=flores)
     _put(snap("flores"), "devtest/deu_Latn.parquet", frame=flores)
     # HPLT 2.0 cleaned as the hub serves it: Parquet shards with a text column (and more).
+    # The shard names are the recorded listing's (resources/hub_manifests), not the config's.
     corpus_snap = snap("corpus")
-    for shard in range(3):
-        docs = writers.corpus_docs("deu", 10 + shard, 20, 4)
-        _put(corpus_snap, f"deu_Latn/train/{shard:04d}.parquet",
-             frame=pd.DataFrame({"id": [f"{shard}-{i}" for i in range(len(docs))], "text": docs,
-                                 "lang": ["deu_Latn"] * len(docs)}))
+    for code, lang in (("deu_Latn", "deu"), ("eng_Latn", "eng")):
+        for shard, name in enumerate(manifests.corpus_shards(code, 3)):
+            docs = writers.corpus_docs(lang, 10 + shard, 20, 4)
+            _put(corpus_snap, name, frame=pd.DataFrame({"id": [f"{shard}-{i}" for i in range(len(docs))],
+                                                        "text": docs, "lang": [code] * len(docs)}))
     # A small real tokenizer stands in for Gemma-3's files (same file names, same loader).
     corpus = cache.parent / "tok.jsonl"
     benchfiles.write_jsonl([{"text": t} for t in writers.corpus_docs("deu", 1, 50, 4)], corpus)
@@ -145,11 +146,20 @@ def test_the_corpus_fetch_reads_hplt2_parquet_and_only_the_shards_it_uses(offlin
     real_fetch = hub.fetch
     monkeypatch.setattr(hub, "fetch", lambda src, patterns=None: asked.append(patterns) or real_fetch(src, patterns))
     snapshot, info = hub.fetch_corpus(source, tmp_path / "train.jsonl", max_files=2)
-    assert asked == [["deu_Latn/train/0000.parquet", "deu_Latn/train/0001.parquet"]]  # the chosen, not the pattern
+    # the chosen, not the pattern; German's, not English's split folders
+    assert asked == [["deu_Latn/train-00000-of-00086.parquet", "deu_Latn/train-00001-of-00086.parquet"]]
     assert info == {"files": asked[0], "documents": 40}
     assert snapshot.name == fixture_hub.commit_of(source.repo, source.revision)
     texts = [json.loads(line)["text"] for line in (tmp_path / "train.jsonl").read_text().splitlines()]
     assert texts == writers.corpus_docs("deu", 10, 20, 4) + writers.corpus_docs("deu", 11, 20, 4)
+
+
+def test_english_is_read_from_its_split_folders(offline, paper_config, tmp_path):
+    """HPLT 2.0 splits English over eng_Latn_1 ... eng_Latn_110: the configured pattern reads them."""
+    source = hub.resolve_corpus(paper_config["data"]["hub"]["corpus"], "eng")
+    _, info = hub.fetch_corpus(source, tmp_path / "train.jsonl", max_files=3)
+    assert info["files"] == manifests.corpus_shards("eng_Latn", 3)
+    assert all(f.startswith("eng_Latn_") for f in info["files"])
 
 
 def test_a_corpus_pattern_that_matches_nothing_names_it(offline, paper_config, tmp_path):

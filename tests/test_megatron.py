@@ -166,3 +166,19 @@ def test_megatron_step0_is_seeded_scaled_and_exported_with_its_logits(tok_dir, t
     hf_model.make_init(ARCH, tok_dir, 1234, tmp_path / "hf")
     other = init_agreement(tmp_path / "hf", tmp_path / "a")
     assert other[other.matrix].cosine.abs().median() < 0.05
+
+
+def test_step0_rendezvous_port_is_one_nobody_listens_on():
+    """init_model on a GPU rendezvouses through MASTER_PORT; small-g shares nodes, so the
+    port is the kernel's free choice, never one another job on the node already holds."""
+    import socket
+
+    from mergelimits.megatron.init import free_port
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = free_port()
+        assert port != held.getsockname()[1]
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", port))  # it can be taken: nobody holds it

@@ -145,11 +145,19 @@ def fetch_tokenizer(source: Source, out_dir: Path) -> Path:
     return snapshot
 
 
+#: weight files to download, by the format a repository holds its weights in
+WEIGHT_PATTERNS = {"safetensors": ["*.safetensors"], "bin": ["pytorch_model*.bin"]}
+
+
 def fetch_checkpoint(repo: str, revision: str, out_dir: Path, arch: dict | None = None,
-                     token_env: str | None = None, vocab_size: int | None = None) -> Path:
+                     token_env: str | None = None, vocab_size: int | None = None,
+                     weights: str = "safetensors") -> Path:
     """One published checkpoint (e.g. HPLT's, branch `checkpoint_0001000`) as a local
     single-file Hugging Face checkpoint, checked against the configured architecture and,
-    when given, the vocabulary size of the shared initialisation."""
+    when given, the vocabulary size of the shared initialisation. `weights`: the format the
+    repository holds its weights in (HPLT's: one `pytorch_model.bin`; its safetensors were
+    removed as broken, `resources/hub_manifests/HPLT--hplt2c_checkpoints.json`); only those
+    files are downloaded, so a stale file of the other format is never the one loaded."""
     from huggingface_hub.errors import LocalEntryNotFoundError, RevisionNotFoundError
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
@@ -157,7 +165,7 @@ def fetch_checkpoint(repo: str, revision: str, out_dir: Path, arch: dict | None 
 
     try:
         snapshot = fetch(Source(repo, revision, {}, "model", token_env),
-                         ["*.json", "*.safetensors", "tokenizer*", "*.model"])
+                         ["*.json", *WEIGHT_PATTERNS[weights], "tokenizer*", "*.model"])
     except (RevisionNotFoundError, LocalEntryNotFoundError) as err:
         offline = " or, offline, it is not in the local hub cache" if os.environ.get("HF_HUB_OFFLINE") == "1" else ""
         raise FetchError(f"{repo}: no branch {revision!r}{offline}; check the repository's branches against the "
@@ -167,7 +175,10 @@ def fetch_checkpoint(repo: str, revision: str, out_dir: Path, arch: dict | None 
     if vocab_size is not None and (have := AutoConfig.from_pretrained(snapshot).vocab_size) != vocab_size:
         raise FetchError(f"{repo}@{revision} has a vocabulary of {have} but the study's models have {vocab_size}: "
                          "its embeddings cannot be merged or compared with theirs")
-    model = AutoModelForCausalLM.from_pretrained(snapshot, dtype="auto")
+    if not any(snapshot.glob(p) for p in WEIGHT_PATTERNS[weights]):
+        raise FetchError(f"{repo}@{revision}: no {weights} weights ({', '.join(WEIGHT_PATTERNS[weights])}); "
+                         "check the repository's files against the configured weight format")
+    model = AutoModelForCausalLM.from_pretrained(snapshot, dtype="auto", use_safetensors=weights == "safetensors")
     out_dir = Path(out_dir)
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -253,7 +264,7 @@ def _texts(path: Path):
 
 
 def fetch_corpus(source: Source, out_path: Path, max_files: int | None = None) -> tuple[Path, dict]:
-    """Pre-training text of one language (HPLT 2.0: `<code>/train/NNNN.parquet`) as the data
+    """Pre-training text of one language (HPLT 2.0: `<code>/train-NNNNN-of-MMMMM.parquet`) as the data
     stage's JSONL (`{"text": ...}` a line), the same file the tiny study generates. Only the
     shards it uses are downloaded."""
     import json

@@ -9,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 
 from mergelimits import config as study_config
 from mergelimits import languages as langtable
-from mergelimits import modelid, provenance, registry, slurm, tables
+from mergelimits import cost, modelid, provenance, registry, slurm, tables
 from mergelimits.benchfiles import bench_files
 from mergelimits.evaluate import TEMPLATES, flores_source, task_name
 from mergelimits.study import Study

@@ -224,8 +224,10 @@ if config["pretrain"]["engine"] == "megatron":
             "<benchmarks>/pretrain/pretrain_megatron/{model}.tsv"
         wildcard_constraints:
             model=alternatives(STUDY.trained),
-        # The job stops before the wall limit and exits 75; each retry resumes it.
-        retries: 10
+        # The job stops before the wall limit and exits 75; each retry resumes it. As many as
+        # the estimated run needs, and spares (cost.pretrain_retries); a crash without
+        # progress is refused on resubmission (train_gpt.check_progress).
+        retries: cost.pretrain_retries(config["pretrain"])
         conda:
             "../../envs/mergelimits.yaml"
         # The launcher (the profile's `mpi`: srun on LUMI, torchrun here) runs outside the

@@ -23,6 +23,15 @@ import torch
 from ..model import RECORD, WEIGHTS, padded_vocab, weights_sha256
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port no process on this node listens on now, chosen by the kernel (bind to 0)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 def build_step0(arch: dict, tokenizer_dir: str | Path, seed: int, out_dir: str | Path, bf16: bool = True) -> dict:
     """Build, seed and export Megatron's step 0; return its record (as model.make_init's)."""
     from ..tokenizer import load as load_tokenizer
@@ -38,7 +47,8 @@ def build_step0(arch: dict, tokenizer_dir: str | Path, seed: int, out_dir: str |
         from .train_gpt import init_distributed
 
         os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-        os.environ.setdefault("MASTER_PORT", "29517")
+        # small-g shares nodes between jobs: a fixed port collides with another job's step 0
+        os.environ.setdefault("MASTER_PORT", str(free_port()))
         init_distributed(1, 1, seed)
     else:
         from . import cpu_compat

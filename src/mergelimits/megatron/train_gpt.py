@@ -339,6 +339,10 @@ def train(run: dict, started: float) -> int:
     vocab = json.loads((Path(run["init"]) / "config.json").read_text())["vocab_size"]
     save_dir = Path(run["save_dir"])
     check_save_dir(save_dir, run, vocab)  # before anything is built: a wrong directory costs nothing
+    # Before anything is built, so that a crash in building counts as an attempt too.
+    start = latest_iteration(save_dir) or (run["branch_from"]["step"] if run.get("branch_from") else 0)
+    check_progress(save_dir, start, rec.get("max_stalled_attempts", 1))
+    record_attempt(save_dir, start=start)
     budget = memory.check(arch, rec, vocab, dp, memory.device_bytes(rec))
     if dist.get_rank() == 0:
         log.info("estimated peak memory per device: %s", memory.describe(budget))
@@ -393,12 +397,54 @@ def train(run: dict, started: float) -> int:
             if step not in checkpoints and step % rec["save_interval"]:
                 save(save_dir, step, model, optimizer, scheduler, rng_state())
             log.info("rank %d stopping at step %d before the wall limit; resubmit to resume", dist.get_rank(), step)
+            record_attempt(save_dir, end="stopped")
             return EX_TEMPFAIL
     check_replicas(model)
     if dist.get_rank() == 0:
         publish(save_dir, run["outputs"])
+    record_attempt(save_dir, end="done")
     dist.barrier()
     return 0
+
+
+#: one line a job attempt: where it started, and how it ended (none: it crashed or was killed)
+ATTEMPTS = "attempts.jsonl"
+
+
+def attempts(save_dir: Path) -> list[dict]:
+    """This run's job attempts, oldest first: {"start": step, "end": "stopped" | "done" | None}."""
+    out: list[dict] = []
+    path = save_dir / ATTEMPTS
+    for line in path.read_text().splitlines() if path.exists() else []:
+        event = json.loads(line)
+        if "start" in event:
+            out.append({"start": event["start"], "end": None})
+        elif out:
+            out[-1]["end"] = event["end"]
+    return out
+
+
+def check_progress(save_dir: Path, step: int, max_stalled: int = 1) -> None:
+    """Refuse to start when the last `max_stalled` attempts all crashed at this very step:
+    a wall-limit stop or a node failure after a checkpoint is resumed by the rule's retries,
+    a bug that fails before any progress is not resubmitted on every node again and again."""
+    stalled = 0
+    for attempt in reversed(attempts(save_dir)):
+        if attempt["end"] is not None or attempt["start"] != step:
+            break
+        stalled += 1
+    if stalled >= max_stalled:
+        raise RunError(f"{stalled} attempt(s) in a row failed at step {step} without saving progress "
+                       f"({save_dir / ATTEMPTS}): not retrying; read the job's log, fix, then rerun "
+                       f"(a new attempt is allowed once the cause is gone: delete that file's last line)")
+
+
+def record_attempt(save_dir: Path, **event) -> None:
+    """Rank 0 appends one event (`start=step` or `end=...`) to the attempts ledger."""
+    if dist.get_rank() == 0:
+        save_dir.mkdir(parents=True, exist_ok=True)
+        with open(save_dir / ATTEMPTS, "a") as f:
+            f.write(json.dumps(event) + "\n")
 
 
 def weights_digest(model) -> str:

@@ -5,7 +5,8 @@ fetches them, the published step 0, Mixed model and merges are written where `hu
 HF_HUB_OFFLINE=1 (`<cache>/{datasets,models}--<org>--<name>/refs/<revision>` naming a
 snapshot), in the formats the hub serves: MultiBLiMP TSV, Belebele and m_hellaswag JSONL,
 HellaSwag's Parquet with integer labels, X-CSR's Parquet conversion (choices as a struct of
-lists), flores_plus Parquet, HPLT 2.0 text shards, sharded safetensors checkpoints. The text
+lists), flores_plus Parquet, HPLT 2.0 text shards and HPLT's checkpoints under the names their
+repositories' recorded listings give (`manifests`). The text
 is the tiny study's generated languages, so the paper's DAG runs end to end on a CPU
 (`config/paper-smoke.yaml`, `make smoke`) through the same fetch code as on LUMI.
 
@@ -29,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from .. import benchfiles, languages, modelid
-from . import writers
+from . import manifests, writers
 
 #: items per language and benchmark: enough for 5-shot prompts and a few scored items
 SIZES = {"multiblimp": 20, "belebele": 12, "hellaswag": 12, "xcsqa": 12, "flores_dev": 6, "flores_devtest": 12}
@@ -68,10 +69,9 @@ def snapshot(cache: Path, repo: str, revision: str, repo_type: str = "dataset") 
     return snap
 
 
-def _concrete(pattern: str, shard: int | None = None) -> str:
-    """A file name the hub could serve for a glob pattern (`data/validation-*.parquet`): one
-    file, or shard `shard` of the corpus's CORPUS_SHARDS."""
-    return pattern.replace("*", "00000-of-00001" if shard is None else f"{shard:05d}-of-{CORPUS_SHARDS:05d}")
+def _concrete(pattern: str) -> str:
+    """A file name the hub could serve for a glob pattern (`data/validation-*.parquet`)."""
+    return pattern.replace("*", "00000-of-00001")
 
 
 def _write_raw(bench: str, rows: list[dict], path: Path) -> None:
@@ -121,12 +121,15 @@ def publish_corpus(config: dict, cache: Path) -> None:
     for lang in config["languages"]:
         source = resolve_corpus(config["data"]["hub"]["corpus"], lang)
         snap = snapshot(cache, source.repo, source.revision)
-        for shard in range(CORPUS_SHARDS):
+        # the file names HPLT's `main` holds (the recorded listing), never the configured
+        # pattern: a pattern that matches nothing upstream then matches nothing here either
+        code = languages.get(lang).source_code("hplt_text")
+        for shard, name in enumerate(manifests.corpus_shards(code, CORPUS_SHARDS)):
             docs = writers.corpus_docs(lang, config["seeds"]["data"] + shard, DOCS_PER_SHARD, SENTENCES_PER_DOC)
-            path = snap / _concrete(source.files["train.jsonl"], shard)
+            path = snap / name
             path.parent.mkdir(parents=True, exist_ok=True)
             pd.DataFrame({"id": [f"{lang}-{shard}-{i}" for i in range(len(docs))], "text": docs,
-                          "lang": [source.files["train.jsonl"].split("/")[0]] * len(docs)}).to_parquet(path)
+                          "lang": [code] * len(docs)}).to_parquet(path)
 
 
 def publish_tokenizer(config: dict, cache: Path, work: Path) -> Path:
@@ -154,17 +157,24 @@ def _direction(state: dict, seed: int):
             for k, v in state.items()}
 
 
-def _save(state: dict, init_dir: Path, *targets: tuple[Path, str | None]) -> None:
+def _save(state: dict, init_dir: Path, *targets: tuple[Path, bool]) -> None:
     """A Llama checkpoint with the init's config and tokenizer, saved to each (directory,
-    shard size) of `targets`: one file, or shards of that size as the HPLT repositories
-    hold theirs."""
+    as_hplt) of `targets`: one safetensors file, or as HPLT's repositories hold theirs (the
+    recorded listing: one `pytorch_model.bin`, no safetensors)."""
+    import torch
+
     from .. import model, tokenizer
 
     m = model.load_model(init_dir)
     m.load_state_dict(state)
     tok = tokenizer.load(init_dir)
-    for out_dir, shard in targets:
-        m.save_pretrained(out_dir, **({"max_shard_size": shard} if shard else {}))
+    for out_dir, as_hplt in targets:
+        if as_hplt:
+            m.config.save_pretrained(out_dir)
+            (weights,) = manifests.checkpoint_weights()
+            torch.save(m.state_dict(), Path(out_dir) / weights)
+        else:
+            m.save_pretrained(out_dir)
         tok.save_pretrained(out_dir)
 
 
@@ -201,8 +211,8 @@ def publish_checkpoints(config: dict, cache: Path, tok_dir: Path, work: Path) ->
         for step in steps:
             state = {k: init[k] + directions[lang][k] * (step / final) for k in init}
             experts[lang, step] = work / "experts" / lang / str(step)  # one file, for the merges below
-            _save(state, init_dir, (experts[lang, step], None),
-                  (snapshot(cache, repo, pre["hplt"]["revision"].format(step=step), "model"), "200KB"))
+            _save(state, init_dir, (experts[lang, step], False),
+                  (snapshot(cache, repo, pre["hplt"]["revision"].format(step=step), "model"), True))
             served.append(f"{repo}@{step}")
     if pre.get("init") == "hub":
         _copy(init_dir, cache, pre["init_hub"]["repo"], pre["init_hub"]["revision"])
@@ -212,7 +222,7 @@ def publish_checkpoints(config: dict, cache: Path, tok_dir: Path, work: Path) ->
         for step in checkpoints:
             state = {k: init[k] + sum(d[k] for d in directions.values()) / len(directions) * (step / final)
                      for k in init}
-            _save(state, init_dir, (snapshot(cache, src["repo"], src["revision"].format(step=step), "model"), None))
+            _save(state, init_dir, (snapshot(cache, src["repo"], src["revision"].format(step=step), "model"), False))
             served.append(f"{src['repo']}@{step} ({modelid.mixed(len(directions))})")
     pub = config["merge"].get("published")
     for step in steps_of(pub["steps"], checkpoints) if pub else ():
