@@ -7,23 +7,19 @@ evaluations and activation passes it adds to the paper's DAG.
 An estimate, not a measurement (no LUMI GPU was available to this project). Training:
 6 × parameters × tokens FLOPs at an assumed 35% of an MI250X GCD's 191.5 bf16 TFLOP/s
 (megatron-core, bf16, distributed optimizer); evaluations and merges: the per-cell costs of
-perf/published_cost.py, for the (model, step) cells the ablation adds to the evaluation plan.
+mergelimits.cost, for the (model, step) cells the ablation adds to the evaluation plan.
 """
 
-import sys
 from pathlib import Path
 
 import yaml
 from snakemake.utils import update_config
 
-sys.path.insert(0, str(Path(__file__).parent))
-from published_cost import LOAD_S, MERGE_S, PREFILL, cell_seconds  # noqa: E402
-
-from mergelimits.study import Study  # noqa: E402
+from mergelimits.cost import GCD_PEAK_FLOPS, LOAD_S, MERGE_S, PREFILL, TRAIN_MFU, cell_seconds, llama_params
+from mergelimits.study import Study
 
 ROOT = Path(__file__).resolve().parents[1]
-PARAMS = 2.15e9  # HPLT's 2.15B Llama
-GCD_FLOPS = 0.35 * 191.5e12
+GCD_FLOPS = TRAIN_MFU * GCD_PEAK_FLOPS
 
 
 def load(*names: str) -> dict:
@@ -38,6 +34,7 @@ def main() -> None:
     cfg = load("paper.yaml", "paper-branch.yaml")
     study = Study.from_config(cfg)
     pre = cfg["pretrain"]
+    PARAMS = llama_params(pre["arch"])  # noqa: N806
     per_step = pre["megatron"]["global_batch"] * pre["arch"]["seq_len"]
     mixed_h = 6 * PARAMS * pre["steps"] * per_step / GCD_FLOPS / 3600
     train_h = sum(6 * PARAMS * (pre["steps"] - b) * per_step / GCD_FLOPS / 3600 for b in study.branch_steps

@@ -16,30 +16,10 @@ from pathlib import Path
 import yaml
 from snakemake.utils import update_config
 
-from mergelimits import registry
+from mergelimits.cost import LOAD_S, MERGE_S, PER_ITEM, PREFILL, cell_seconds
 from mergelimits.study import Study
 
 ROOT = Path(__file__).resolve().parents[1]
-PREFILL, DECODE = 15_000, 320  # tokens/s, assumed (see above)
-LOAD_S, MERGE_S = 60, 180  # per job: loading 4.3 GB of weights; a 10-model fp16 merge
-
-#: per item: (requests, tokens per request with the configured few-shot examples), from
-#: typical lengths with the Gemma-3 tokenizer; items per language at max_items 1000
-PER_ITEM = {"multiblimp": (2, 20), "belebele": (4, 6 * 350), "hellaswag": (4, 6 * 110), "xcsqa": (5, 6 * 30),
-            "flores": (1, 6 * 2 * 35)}
-ITEMS = {"multiblimp": 800, "belebele": 900, "hellaswag": 1000, "xcsqa": 1000, "flores": 1000}
-FLORES_NEW_TOKENS = 256
-
-
-def cell_seconds(bench: str) -> float:
-    """One (benchmark, language) cell; a question-blind control as its benchmark (an upper
-    bound: 'blind' drops the context, 'shuffled' swaps it for another of similar length)."""
-    bench = registry.split_variant(bench)[0]
-    requests, tokens = PER_ITEM[bench]
-    seconds = ITEMS[bench] * requests * tokens / PREFILL
-    if bench == "flores":
-        seconds += ITEMS[bench] * FLORES_NEW_TOKENS / DECODE
-    return seconds
 
 
 def main() -> None:

@@ -68,3 +68,124 @@ def test_the_ledger_reads_back_each_attempts_start_and_end(tmp_path):
     d = _ledger(tmp_path, {"start": 0}, {"end": "stopped"}, {"start": 500}, {"end": "done"}, {"start": 500})
     assert train_gpt.attempts(d) == [{"start": 0, "end": "stopped"}, {"start": 500, "end": "done"},
                                      {"start": 500, "end": None}]
+
+
+#: HPLT's 2.15B with the Gemma-3 vocabulary, as its config.json names the fields
+HPLT_CFG = {"hidden_size": 2048, "intermediate_size": 8192, "num_hidden_layers": 24, "num_attention_heads": 32,
+            "num_key_value_heads": 32, "vocab_size": 262144, "tie_word_embeddings": True,
+            "max_position_embeddings": 2048}
+GCD = 64 * 2**30  # one MI250X GCD's HBM
+
+
+@pytest.mark.parametrize("dtype_bytes,seq", [(2, 2048), (4, 2048), (2, 4096), (4, 4096)])
+def test_the_batch_chosen_for_the_longest_input_fits_a_64gb_gcd(dtype_bytes, seq):
+    """Belebele's 5-shot prompts reach 2,048 tokens: at batch 16, fp32, the logits and their
+    log-softmax alone need 2 × 16 × 2048 × 262144 × 4 B = 68.7 GB (all of the GCD's 64 GiB),
+    the weights and activations come on top. The batch chosen fits the
+    estimate, and one more would not (unless it is the configured one)."""
+    b = cost.eval_batch(HPLT_CFG, seq, 16, GCD, dtype_bytes)
+    assert b >= 1
+    assert cost.eval_peak_bytes(HPLT_CFG, seq, b, dtype_bytes) <= cost.DEVICE_HEADROOM * GCD
+    assert b == 16 or cost.eval_peak_bytes(HPLT_CFG, seq, b + 1, dtype_bytes) > cost.DEVICE_HEADROOM * GCD
+    if (dtype_bytes, seq) == (4, 2048):
+        assert cost.eval_peak_bytes(HPLT_CFG, seq, 16, 4) > GCD and b < 16  # cut, not crashed
+
+
+def test_the_estimate_counts_the_logits_lm_eval_materialises():
+    """Doubling the batch adds exactly one more batch's logits, log-softmax and layer state."""
+    one = cost.eval_peak_bytes(HPLT_CFG, 2048, 1, 2)
+    two = cost.eval_peak_bytes(HPLT_CFG, 2048, 2, 2)
+    weights = cost.llama_params({"hidden": 2048, "ffn": 8192, "layers": 24, "heads": 32}) * 2
+    assert two - one == one - weights
+    assert two - one >= 2 * 2048 * 262144 * 2  # logits and log-softmax of one more sequence
+
+
+def test_harness_settings_cut_the_batch_on_a_gpu_and_keep_cpu_runs_as_they_were(tmp_path, monkeypatch):
+    """On a GPU: bf16 and the batch the estimate allows; on the CPU: fp32 and the configured
+    batch (the tiny study's numbers unchanged); an input cap only past the model's context."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from mergelimits import evaluate
+
+    (tmp_path / "config.json").write_text(json.dumps({**HPLT_CFG, "model_type": "llama"}))
+    assert evaluate.harness_settings(tmp_path, 16, "cpu") == ("float32", 16, None)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: SimpleNamespace(total_memory=GCD))
+    dtype, batch, max_length = evaluate.harness_settings(tmp_path, 64, "cuda")
+    assert dtype == "bfloat16" and batch == cost.eval_batch(HPLT_CFG, 2048, 64, GCD, 2) < 64 and max_length is None
+    (tmp_path / "config.json").write_text(json.dumps({**HPLT_CFG, "model_type": "llama",
+                                                      "max_position_embeddings": 32768}))
+    assert evaluate.harness_settings(tmp_path, 16, "cpu")[2] == cost.EVAL_MAX_TOKENS
+
+
+# --- the LUMI profile's limits against the estimates -----------------------------------------
+
+LIMITS = yaml.safe_load((ROOT / "profiles/lumi/limits.yaml").read_text())
+MARGIN = 1.5
+
+
+@pytest.fixture(scope="module")
+def lumi_jobs():
+    """Every job of the paper config's LUMI dry run, its resources as Snakemake resolves them."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import sbatch_lines
+
+    return sbatch_lines.dry_run_jobs(str(ROOT / "config/paper.yaml"), str(ROOT / "profiles/lumi"), ["all"])
+
+
+def test_every_slurm_limit_is_the_estimate_with_margin_and_within_its_partition(lumi_jobs, paper_config):
+    """A Slurm limit is a claim about a job's cost: each GPU or heavy CPU rule asks for at least
+    1.5 × the estimate of its largest job (time and host memory) and no more than its
+    partition allows; the pre-training, which stops itself before its wall limit, fits its
+    estimated share in one wall-limited job."""
+    estimates = cost.rule_estimates(paper_config)
+    seen = set()
+    for job in lumi_jobs:
+        est, res = estimates.get(job["rule"]), job["resources"]
+        if est is None or job["local"]:
+            continue
+        seen.add(job["rule"])
+        part = LIMITS["partitions"][res["slurm_partition"]]
+        assert res["runtime"] <= part["max_minutes"], job["rule"]
+        assert res.get("nodes", 1) <= part["max_nodes"], job["rule"]
+        assert res["mem_mb"] <= part["node_mem_mb"], job["rule"]
+        if job["rule"] == "pretrain_megatron":
+            margin = paper_config["pretrain"]["megatron"]["exit_margin_min"]
+            assert est.minutes <= res["runtime"] - margin and part.get("whole_nodes")
+            continue
+        assert res["runtime"] >= MARGIN * est.minutes, (job["rule"], res["runtime"], est.minutes)
+        assert res["mem_mb"] >= MARGIN * est.mem_mb, (job["rule"], res["mem_mb"], est.mem_mb)
+        if res.get("gpu"):
+            assert res["cpus_per_task"] * res["gpu"] <= LIMITS["lumi_g_usable_cores"]
+    assert seen == {r for r, e in estimates.items() if r != "fetch_hplt_checkpoint"}
+
+
+def test_the_login_node_runs_at_most_a_few_model_loads_at_once(lumi_jobs, paper_config):
+    """70 HPLT checkpoints become ready at once as local jobs: each states its share of the
+    login node's memory (1.5 × the estimate or more), and the profile's cap and local cores
+    bound how many run together."""
+    profile = yaml.safe_load((ROOT / "profiles/lumi/config.yaml").read_text())
+    cap = int(dict(r.split("=") for r in profile["resources"])["login_mem_mb"])
+    assert 1 <= profile["local-cores"] <= 16
+    est = cost.rule_estimates(paper_config)["fetch_hplt_checkpoint"]
+    fetches = [j for j in lumi_jobs if j["rule"] == "fetch_hplt_checkpoint"]
+    assert len(fetches) == est.jobs == 70 and all(j["local"] for j in fetches)
+    for job in fetches:
+        share = job["resources"]["login_mem_mb"]
+        assert share >= MARGIN * est.mem_mb
+        assert 1 <= cap // share <= 4  # at most four 2.15B models in the login node's memory at once
+    loaders = {"fetch_hplt_checkpoint", "fetch_init", "fetch_baseline", "fetch_published_merge", "fetch_corpus",
+               "fetch_mixed_checkpoint"}
+    assert all("login_mem_mb" in j["resources"] for j in lumi_jobs if j["rule"] in loaders)
+
+
+def test_the_cost_table_in_the_docs_is_the_one_the_code_writes():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, str(ROOT / "tools/cost_table.py"), "--check"], capture_output=True,
+                          text=True, env={**__import__("os").environ, "SBATCH_ACCOUNT": "project_0"})
+    assert proc.returncode == 0, proc.stderr

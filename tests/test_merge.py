@@ -213,6 +213,31 @@ def test_stable_rank_of_known_matrices():
     assert stable_rank(torch.outer(torch.arange(1.0, 5.0), torch.ones(3))) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("shape,kind", [((64, 256), "gaussian"), ((300, 120), "gaussian"), ((96, 96), "flat"),
+                                        ((128, 512), "low_rank"), ((40, 40), "identity"), ((2, 50), "gaussian")])
+def test_the_lanczos_spectral_norm_equals_lapacks_exact_one(shape, kind):
+    """The stable rank's denominator, estimated (ARPACK) where the paper-size matrices make an
+    exact SVD an hour's work: within 1e-9 of LAPACK's value, with a spectral gap (low rank),
+    without one (a Gaussian matrix's top singular values crowd together) and with none at all
+    (every singular value equal)."""
+    from mergelimits.similarity import spectral_norm
+
+    g = torch.Generator().manual_seed(3)
+    if kind == "gaussian":
+        w = torch.randn(shape, generator=g, dtype=torch.float64)
+    elif kind == "flat":  # three singular values tied at the top
+        w = torch.diag(torch.tensor([5.0, 5.0, 5.0] + [1.0] * (shape[0] - 3), dtype=torch.float64))
+    elif kind == "low_rank":
+        w = torch.randn(shape[0], 4, generator=g, dtype=torch.float64) @ torch.randn(4, shape[1], generator=g,
+                                                                                  dtype=torch.float64)
+        w += 1e-3 * torch.randn(shape, generator=g, dtype=torch.float64)
+    else:
+        w = torch.eye(shape[0], dtype=torch.float64)
+    exact = torch.linalg.matrix_norm(w, 2).item()
+    assert spectral_norm(w) == pytest.approx(exact, rel=1e-9)
+    assert spectral_norm(w.float()) == spectral_norm(w.float())  # the same start vector: the same number
+
+
 def test_parametric_similarity_table(models):
     from mergelimits import similarity
 

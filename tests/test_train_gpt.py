@@ -199,6 +199,9 @@ def test_killed_and_wall_limited_runs_end_as_the_uninterrupted_one(runs, inputs,
     rc, log = Torchrun(run, 2).finish()
     assert rc == 0, log[-4000:]
     assert f"resumed at step {killed_at}" in log
+    # the attempts ledger tells the wall-limit stop, the kill and the finish apart
+    assert train_gpt.attempts(tmp_path / "r" / "state") == [
+        {"start": 0, "end": "stopped"}, {"start": 1, "end": None}, {"start": killed_at, "end": "done"}]
     ours = state_of(tmp_path / "r" / "state", STEPS, tmp_path)
     ref = state_of(runs["two_bf16"][0] / "state", STEPS, tmp_path)
     assert ours.keys() == ref.keys() and any("exp_avg_sq" in k for k in ours)

@@ -318,8 +318,8 @@ def test_lumi_sbatch_lines():
     for flag in ("standard-g", "--nodes=16", "--gpus=128", "--ntasks=128", "--ntasks-per-gpu=1", "--cpus-per-task=7",
                  "--exclusive", "--mem", "480000", "2880"):
         assert flag in pre, (flag, pre)
-    assert lines["merge_evaluate"] == "sbatch -p small-g -t 150 --mem 60000 --cpus-per-task=7 --gpus=1"
-    assert lines["evaluate_model"] == "sbatch -p small-g -t 120 --mem 60000 --cpus-per-task=7 --gpus=1"
+    assert lines["merge_evaluate"] == "sbatch -p small-g -t 900 --mem 60000 --cpus-per-task=7 --gpus=1"
+    assert lines["evaluate_model"] == "sbatch -p small-g -t 900 --mem 60000 --cpus-per-task=7 --gpus=1"
     assert lines["activations"] == "sbatch -p small-g -t 60 --mem 60000 --cpus-per-task=7 --gpus=1"
     assert lines["init_model"] == "sbatch -p small-g -t 60 --mem 60000 --cpus-per-task=7 --gpus=1"
     for rule in ("make_tables", "score_store", "aggregate_scores"):

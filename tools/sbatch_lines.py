@@ -1,6 +1,6 @@
 """Print the sbatch line a Slurm profile gives each rule of a study, without submitting.
 
-    python tools/sbatch_lines.py [--configfile config/paper.yaml] [--profile profiles/lumi]
+    python tools/sbatch_lines.py [--configfile config/paper.yaml] [--profile profiles/lumi] [--test-only]
 
 Snakemake's dry run resolves every job's resources (rule, config, profile); this script
 passes them to the Slurm executor plugin's own command builder (`get_submit_command` and
@@ -74,7 +74,7 @@ def dry_run_jobs(configfile: str | list[str], profile: str, targets: list[str]) 
             key, _, val = item.partition("=")
             if val != "<TBD>" and key in {"mem_mb", "runtime", "gpu", "slurm_partition", "cpus_per_task",
                                           "cpus_per_gpu", "tasks", "tasks_per_gpu", "tasks_per_node", "nodes",
-                                          "mpi", "slurm_extra", "constraint", "qos", "gres"}:
+                                          "mpi", "slurm_extra", "constraint", "qos", "gres", "login_mem_mb"}:
                 resources[key] = _value(val)
         threads = re.search(r"threads: (\d+)", block)
         # Target rules with no output never reach Slurm either.
@@ -129,12 +129,33 @@ def lines(configfile: str | list[str], profile: str, targets: list[str]) -> dict
     return out
 
 
+def every_line(configfile: str | list[str], profile: str, targets: list[str]) -> dict[str, list[str]]:
+    """Every distinct sbatch line of the run, with the rules that submit it: what LUMI's
+    `sbatch --test-only` should accept before the first real submission."""
+    out: dict[str, list[str]] = {}
+    for job in dry_run_jobs(configfile, profile, targets):
+        if not job["local"] and not job["group"]:
+            line = sbatch_line(job["rule"], job["resources"], job["threads"])
+            out.setdefault(line, [])
+            if job["rule"] not in out[line]:
+                out[line].append(job["rule"])
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--configfile", nargs="+", default=[str(ROOT / "config/paper.yaml")])
     ap.add_argument("--profile", default=str(ROOT / "profiles/lumi"))
     ap.add_argument("targets", nargs="*", default=["all"])
+    ap.add_argument("--test-only", action="store_true",
+                    help="print every distinct line as a command for `sbatch --test-only` (run them on LUMI: "
+                         "Slurm checks partition, time, memory and GPUs against the real limits, submits nothing)")
     args = ap.parse_args(argv)
+    if args.test_only:
+        for line, rules in every_line(args.configfile, args.profile, args.targets).items():
+            cmd = line.replace("sbatch ", 'sbatch --test-only -A "$SBATCH_ACCOUNT" ', 1)
+            print(f"{cmd} --wrap true   # {', '.join(rules)}")
+        return
     for rule, line in lines(args.configfile, args.profile, args.targets).items():
         print(f"{rule}:\n    {line}")
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from . import languages, registry
+from . import cost, languages, registry
 
 if TYPE_CHECKING:  # the Snakefile imports this module (through mergelimits.study)
     import pandas as pd
@@ -124,6 +124,40 @@ def check_model_dir(model_dir: str | Path) -> None:
         raise FileNotFoundError(f"{model_dir} has no tokenizer (tokenizer_config.json missing)")
 
 
+#: the dtype a model is evaluated in: bf16 on a GPU, as the authors' vLLM runs (docs/fidelity.md);
+#: fp32 on a CPU, where bf16 matmuls are slow and the tiny study's numbers are fp32's
+EVAL_DTYPE = {"cuda": "bfloat16", "cpu": "float32"}
+
+
+def harness_settings(model_dir: str | Path, batch_size: int, dev: str) -> tuple[str, int, int | None]:
+    """(dtype, batch size, max_length) for one model on `dev`. The input is capped at
+    cost.EVAL_MAX_TOKENS (None: the model's own context is shorter, lm-eval's default
+    stands); on a GPU the batch is cut to what the memory estimate says fits the device
+    for the longest input (cost.eval_batch)."""
+    from lm_eval.models.utils import resolve_max_length
+    from transformers import AutoConfig
+
+    model_dir = Path(model_dir)
+    model_max = resolve_max_length(AutoConfig.from_pretrained(model_dir))  # as HFLM resolves it
+    seq = cost.eval_seq(model_max)
+    max_length = seq if seq < model_max else None
+    dtype = EVAL_DTYPE[dev]
+    if dev != "cuda":
+        return dtype, batch_size, max_length
+    import torch
+
+    model_cfg = json.loads((model_dir / "config.json").read_text())
+    model_cfg = model_cfg.get("text_config", model_cfg)
+    fits = cost.eval_batch(model_cfg, seq, batch_size, torch.cuda.get_device_properties(0).total_memory, 2)
+    if not fits:
+        raise RuntimeError(f"{model_dir}: one sequence of {seq} tokens does not fit the device by the memory "
+                           "estimate (mergelimits.cost.eval_peak_bytes)")
+    if fits < batch_size:
+        log.info("batch %d → %d: the longest input's logits would not fit the device (cost.eval_batch)",
+                 batch_size, fits)
+    return dtype, fits, max_length
+
+
 def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, batch_size: int = 32,
                 seed: int = 0) -> dict:
     """One lm-eval call for all tasks of one model (the model is loaded once).
@@ -152,7 +186,9 @@ def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, 
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    lm = HFLM(pretrained=str(model_dir), dtype="float32", device=device(), batch_size=batch_size)
+    dev = device()
+    dtype, batch_size, max_length = harness_settings(model_dir, batch_size, dev)
+    lm = HFLM(pretrained=str(model_dir), dtype=dtype, device=dev, batch_size=batch_size, max_length=max_length)
     loaded = TaskManager(include_path=str(tasks_dir), include_defaults=False).load(tasks)
     for task in loaded["tasks"].values():
         task.set_fewshot_seed(seed=seed)

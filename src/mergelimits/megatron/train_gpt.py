@@ -342,6 +342,7 @@ def train(run: dict, started: float) -> int:
     # Before anything is built, so that a crash in building counts as an attempt too.
     start = latest_iteration(save_dir) or (run["branch_from"]["step"] if run.get("branch_from") else 0)
     check_progress(save_dir, start, rec.get("max_stalled_attempts", 1))
+    dist.barrier()  # every rank has read the ledger before rank 0 adds this attempt to it
     record_attempt(save_dir, start=start)
     budget = memory.check(arch, rec, vocab, dp, memory.device_bytes(rec))
     if dist.get_rank() == 0:
