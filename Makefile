@@ -5,15 +5,32 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
 
-.PHONY: install study report smoke smoke-branch profiles dry-run test lint test-slurm mutation known-bugs
+.PHONY: install install-login study report smoke smoke-branch profiles dry-run test lint test-slurm mutation known-bugs
+
+# A one-line stop before anything is created when $(PY) is too old (LUMI's system python3 is 3.6).
+PY_CHECK = $(PY) -c 'import sys; sys.exit(0 if sys.version_info[:2] in ((3, 11), (3, 12)) else "$(PY) is Python %d.%d; the project needs 3.11 or 3.12 (on LUMI: module load cray-python/3.11.7, or make PY=python3.11)" % sys.version_info[:2])'
 
 $(STAMP): pyproject.toml
+	@$(PY_CHECK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
 install: $(STAMP)
+
+# A login node's install (docs/lumi.md): Snakemake, its Slurm plugin and what the Snakefile
+# imports to build the DAG (envs/login.txt), the project without its dependencies; no torch.
+LOGIN_STAMP := $(VENV)/.installed-login
+$(LOGIN_STAMP): envs/login.txt pyproject.toml
+	@$(PY_CHECK)
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r envs/login.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+install-login: $(LOGIN_STAMP)
 
 # Runs the tiny study (config/config.yaml), offline, through the same DAG as the paper.
 # Its headline numbers then go into README.md (between the results markers) from the tables.
@@ -70,9 +87,11 @@ lint: $(STAMP)
 # The Slurm tests (tests/test_slurm.py) start a one-node Slurm when none answers: as root
 # (Debian's slurmctld, slurmd and munge are installed if missing); skipped otherwise.
 # (The dry runs of both configs, the LUMI profile's among them, are tests in tests/test_workflow.py.)
+# Two pytest workers (tests/conftest.py groups the tests that share a study run, so each run
+# is made once): the Slurm session mostly waits on Slurm while the other worker computes.
 test: $(STAMP) lint
 	tools/ensure-chromium.sh
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q -n $(CORES) --dist loadgroup
 
 # The Slurm tests alone.
 test-slurm: $(STAMP)

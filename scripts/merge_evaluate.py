@@ -15,7 +15,8 @@ for i, job in enumerate(p.models):
         job["method"], [Path(m).parent for m in inp[f"members_{i}"]], Path(inp[f"base_{i}"]).parent,
         Path(out[f"record_{i}"]).parent, job["model"], job["step"], job["tasks"], tasks_dir,
         scores=out[f"scores_{i}"], samples=out[f"samples_{i}"], density=p.density, seed=p.merge_seed, dtype=p.dtype,
-        batch_size=p.batch_size, eval_seed=p.eval_seed, keep_weights=p.keep_weights, device=device())
+        batch_size=p.batch_size, eval_seed=p.eval_seed, keep_weights=p.keep_weights, device=device(),
+        backend=p.backend)
     log.info("%s (%d of %d): %s of %d models on %s (seed %s, density %s, %s)", job["model"], i + 1, len(p.models),
              job["method"], len(record["members"]), record["device"], record["seed"], record["density"],
              record["dtype"])

@@ -6,6 +6,27 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: the fixtures that run a study (minutes each): every test that uses one goes to the worker
+#: that makes it, so that `pytest -n 2 --dist loadgroup` (make test) makes each run once
+STUDY_RUNS = {"mini_runs": "mini", "session": "mini", "smoke": "smoke", "published": "smoke", "smoke_hub": "smoke"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the marks into the test ids
+def pytest_collection_modifyitems(config, items):
+    """Group the tests for pytest-xdist's `loadgroup`: by the study run they share, else by
+    module (module-scoped fixtures, such as test_train_gpt's trainings, are made once too).
+
+    xdist 3.8.0 puts the group into `item._nodeid`, which pytest 9 no longer reads (its node
+    id is `item._id`), so every test would be scheduled alone: the group is appended to the
+    id here as xdist means to, where it has not been."""
+    for item in items:
+        group = next((g for f, g in STUDY_RUNS.items() if f in item.fixturenames), item.module.__name__)
+        item.add_marker(pytest.mark.xdist_group(group))
+        if getattr(config.option, "loadgroup", False) and "@" not in item.nodeid and hasattr(item, "_id"):
+            from _pytest.nodeid import coerce_node_id
+
+            item._id = coerce_node_id(f"{item.nodeid}@{group}")
+
 
 @pytest.fixture(scope="session")
 def tiny_config() -> dict:

@@ -293,6 +293,23 @@ def test_summary_sets_each_score_beside_its_controls():
     assert "question-blind" not in summary.results(t1, pd.DataFrame(), pd.DataFrame(), "tiny", 10)
 
 
+def test_the_readme_headline_is_table1_and_its_reading_from_the_same_block():
+    """README.md shows Table 1 and the sentence that reads it; the controls table and the rest
+    stay in docs/results.md. Both come from one block, so they never disagree."""
+    from mergelimits import summary
+
+    t1 = pd.DataFrame({"model": ["Monolingual experts", "Mixed3", "Merged3 linear"], "multiblimp μ": [90.0, 80.0, 51.0]})
+    tc = pd.DataFrame({"model": ["Monolingual experts", "Mixed3"], "xcsqa score": [56.04, 22.7],
+                       "xcsqa blind": [20.0, 21.96], "xcsqa shuffled": [24.0, 19.5]})
+    block = summary.results(t1, pd.DataFrame(), pd.DataFrame(), "tiny", 10, tc)
+    head = summary.headline(block)
+    assert block.startswith(head.strip()) and "| Merged3 linear | 51.0 |" in head
+    assert "the merges of all models reach 51.0–51.0%" in head
+    assert "question-blind" in block and "question-blind" not in head
+    readme = f"intro\n{summary.BEGIN}\nold\n{summary.END}\nrest\n"
+    assert summary.splice(readme, head) == f"intro\n{summary.BEGIN}\n\n{head.strip()}\n\n{summary.END}\nrest\n"
+
+
 def test_summary_reads_figure4_numbers_from_the_branch_scores():
     """The README's branch paragraph: the branch table as written, and each method's
     MultiBLiMP mean per branch step with its CI, read from the scores behind Figure 4."""

@@ -83,6 +83,7 @@ BAD = [
     ("a single language", "languages", ["deu"], "languages:"),
     ("unknown benchmark", "benchmarks", ["multiblimp", "mmlu"], "benchmarks[1]: unknown benchmark 'mmlu'"),
     ("benchmark twice", "benchmarks", ["flores", "flores"], "benchmarks[1]: 'flores' listed twice"),
+    ("unknown evaluation backend", "evaluate.backend", "onnx", "evaluate.backend:"),
     ("non-positive size", "data.generated.pretrain_docs", 0, "data.generated.pretrain_docs: 0 is less than"),
     ("negative item count", "data.generated.items.multiblimp", -5, "data.generated.items.multiblimp"),
     ("size not an integer", "data.generated.flores.devtest", "many", "data.generated.flores.devtest"),
@@ -252,6 +253,7 @@ def test_snakemake_rejects_bad_config_before_any_job(cfg, tmp_path):
 PAPER_BAD = [
     ("a trained tokenizer on fetched text", {"data.tokenizer.source": "train", "data.tokenizer.vocab_size": 1000},
      None, "data.tokenizer.source: 'train' needs generated corpora"),
+    ("HPLT weights in an unknown format", "pretrain.hplt.weights", "gguf", "pretrain.hplt.weights:"),
     ("HPLT experts without their repositories", "pretrain.hplt", DELETE,
      "pretrain.hplt: required when pretrain.monolingual is 'hplt'"),
     ("HPLT experts without the init check", "pretrain.verify_init", DELETE,

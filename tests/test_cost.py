@@ -189,3 +189,20 @@ def test_the_cost_table_in_the_docs_is_the_one_the_code_writes():
     proc = subprocess.run([sys.executable, str(ROOT / "tools/cost_table.py"), "--check"], capture_output=True,
                           text=True, env={**__import__("os").environ, "SBATCH_ACCOUNT": "project_0"})
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_vllm_backend_without_vllm_stops_in_one_line_naming_the_key(tmp_path):
+    """`evaluate.backend: vllm` where the environment has no vLLM (this machine): one line
+    naming the key and the way out, before any model is loaded; an unknown backend likewise."""
+    from mergelimits import evaluate
+
+    (tmp_path / "config.json").write_text(json.dumps({**HPLT_CFG, "model_type": "llama"}))
+    (tmp_path / "model.safetensors").touch()
+    (tmp_path / "tokenizer_config.json").touch()
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "tasks" / "t.yaml").touch()
+    with pytest.raises(RuntimeError, match=r"^evaluate.backend is vllm, but vLLM cannot be imported here .*"
+                                           r"evaluate.backend: hf$"):
+        evaluate.run_harness(tmp_path, ["t"], tmp_path / "tasks", backend="vllm")
+    with pytest.raises(ValueError, match=r"evaluate.backend: 'onnx' is not one of hf, vllm"):
+        evaluate.run_harness(tmp_path, ["t"], tmp_path / "tasks", backend="onnx")

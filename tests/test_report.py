@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
@@ -140,6 +142,35 @@ def test_the_environment_file_repeats_pyprojects_pins():
     for pin in repeated:
         assert pins[pin.split("==")[0]] == pin
     assert listed[-1] == "-e .."
+
+
+def test_the_login_requirements_repeat_pyprojects_pins_and_build_the_paper_dag():
+    """envs/login.txt, LUMI's login-side install: pyproject's pins, no torch; and they are
+    enough to build the paper's DAG (the packages the Snakefile imports at parse time)."""
+    pins = {d.split("==")[0]: d for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+            if "==" in d}
+    listed = [ln.strip() for ln in (ROOT / "envs/login.txt").read_text().splitlines()
+              if ln.strip() and not ln.startswith("#")]
+    assert {"snakemake", "snakemake-executor-plugin-slurm"} <= {p.split("==")[0] for p in listed}
+    for pin in listed:
+        assert pins[pin.split("==")[0]] == pin
+    heavy = {"torch", "transformers", "mergekit", "lm-eval[hf]", "megatron-core", "datasets"}
+    assert not heavy & {p.split("==")[0] for p in listed}
+    probe = ("import sys, importlib.abc\n"
+             "class Block(importlib.abc.MetaPathFinder):\n"
+             "    def find_spec(self, name, path, target=None):\n"
+             "        if name.split('.')[0] in {'torch', 'transformers', 'mergekit', 'lm_eval', 'megatron', 'datasets',"
+             " 'scipy', 'matplotlib', 'lang2vec', 'sacrebleu'}:\n"
+             "            raise ImportError(f'{name}: not on a login node')\n"
+             "sys.meta_path.insert(0, Block())\n"
+             "from snakemake.cli import main\n"
+             "sys.argv = ['snakemake', '-n', '--quiet', 'rules', '--snakefile', sys.argv[1], '--configfile', sys.argv[2],"
+             " '--directory', sys.argv[3]]\n"
+             "main()\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.run([sys.executable, "-c", probe, str(ROOT / "Snakefile"), str(ROOT / "config/paper.yaml"), tmp],
+                              capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def test_git_commit_names_the_checkout_and_its_uncommitted_changes(tmp_path):

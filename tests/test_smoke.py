@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 
 from mergelimits import model, tokenizer
 from mergelimits.synthetic import hub as fixture_hub
+from mergelimits.synthetic import manifests
 
 from .conftest import SMOKE_CONFIGS as CONFIGS
 from .conftest import jobs_run, snakemake_cmd
@@ -39,8 +40,11 @@ def test_every_source_is_fetched_from_the_hub_with_its_commit(smoke):
     assert hella["repo"] == "Rowan/hellaswag"  # the per-language override, read from Parquet
     assert tokenizer.load(w / "data/tokenizer").bos_token == "<s>"
     corpus = json.loads((w / "data/corpus/mono-tur/source.json").read_text())
-    # data.hub.corpus.max_files: the first two of three shards, and nothing else downloaded
-    assert corpus["files"] == [f"tur_Latn/train/0000{i}-of-00003.parquet" for i in range(2)]
+    # data.hub.corpus.max_files: the first two of three shards, named as HPLT's main names
+    # them (the recorded listing's rule), and nothing else downloaded
+    assert corpus["files"] == [f"tur_Latn/train-0000{i}-of-00003.parquet" for i in range(2)]
+    eng = json.loads((w / "data/corpus/mono-eng/source.json").read_text())
+    assert eng["files"] == manifests.corpus_shards("eng_Latn", 2)  # English's split folders
     snap = next((smoke.cache / "datasets--HPLT--HPLT2.0_cleaned" / "snapshots").iterdir())
     assert len(list(snap.rglob("*.parquet"))) == 3 * 3  # the fixture serves three per language
     hplt = json.loads((w / "models/mono-eng/step~8/source.json").read_text())

@@ -244,7 +244,10 @@ def lumi_env(tmp_path) -> dict:
     envdir.mkdir()
     (envdir / "image.sif").touch()
     (envdir / "venv.sqsh").touch()
+    # what `module load lumi-aif-singularity-bindings` sets (docs/lumi.md)
+    binds = "/var/spool/slurmd,/opt/cray,/usr/lib64/libcxi.so.1,/usr/lib64/libjansson.so.4,/pfs"
     return {**os.environ, "SBATCH_ACCOUNT": "project_465000000", "MERGELIMITS_ENV": str(envdir),
+            "SINGULARITY_BIND": binds,
             "XDG_CONFIG_HOME": str(tmp_path / "config"),
             "FAKE_LUMI_LOG": str(tmp_path / "singularity.log"),
             "PATH": f"{ROOT / 'tests/fixtures/fake-lumi'}{os.pathsep}{os.environ['PATH']}"}
@@ -303,6 +306,13 @@ def test_a_lumi_run_without_account_or_image_stops_before_any_job(tmp_path):
     assert "MERGELIMITS_ENV is not set, so the container $MERGELIMITS_ENV/image.sif names nothing" in proc.stderr
     proc = run(MERGELIMITS_ENV=str(tmp_path / "nowhere"))
     assert proc.returncode != 0 and f"{tmp_path / 'nowhere'}/image.sif does not exist" in proc.stderr
+    # without LUMI's bindings module RCCL would silently fall back to TCP sockets
+    proc = run(SINGULARITY_BIND=None)
+    assert proc.returncode != 0
+    assert ("the containers would not see /opt/cray, /usr/lib64/libcxi.so.1, /var/spool/slurmd (not in "
+            "SINGULARITY_BIND): load LUMI's bindings") in proc.stderr
+    proc = run(SINGULARITY_BIND="/var/spool/slurmd,/opt/cray")
+    assert proc.returncode != 0 and "would not see /usr/lib64/libcxi.so.1 (not in" in proc.stderr
     assert not (tmp_path / "work" / "results").exists()
 
 
@@ -364,3 +374,20 @@ def test_an_external_baseline_is_fetched_evaluated_and_tabled(mini_runs):
     # the study's own rows: 200 steps × 2 sequences × 128 tokens each, a merge its members' together
     tokens = t1.set_index("model")["Tokens/B"]
     assert tokens["Mixed3"] == pytest.approx(200 * 2 * 128 / 1e9) and tokens["Merged3 linear"] == 3 * tokens["Mixed3"]
+
+
+@pytest.mark.parametrize("target", ["install", "install-login"])
+def test_an_old_python_stops_the_install_in_one_line_before_anything_is_made(tmp_path, target):
+    """LUMI's system python3 is 3.6: `make install` (or install-login) stops at once, saying
+    which module gives 3.11, and creates no venv."""
+    fake = tmp_path / "python3.6"
+    fake.write_text('#!/bin/sh\nexec python3 -c "import sys; sys.version_info = (3, 6, 15, \'final\', 0); '
+                    'exec(sys.argv[1])" "$2"\n')
+    fake.chmod(0o755)
+    venv = tmp_path / "venv"
+    proc = subprocess.run(["make", "-s", target, f"PY={fake}", f"VENV={venv}"], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert proc.returncode != 0
+    assert f"{fake} is Python 3.6; the project needs 3.11 or 3.12 (on LUMI: module load cray-python/3.11.7" in (
+        proc.stderr.splitlines()[0])
+    assert not venv.exists()

@@ -158,8 +158,25 @@ def harness_settings(model_dir: str | Path, batch_size: int, dev: str) -> tuple[
     return dtype, fits, max_length
 
 
+#: lm-eval's model backends the config may name (`evaluate.backend`)
+BACKENDS = ("hf", "vllm")
+
+
+def vllm_model(model_dir: str | Path, batch_size: int, seed: int, max_length: int | None):
+    """lm-eval's vLLM backend (`evaluate.backend: vllm`), as the authors scored with vLLM; only
+    where the environment has vLLM (a GPU image): otherwise one line naming the key."""
+    try:
+        from lm_eval.models.vllm_causallms import VLLM
+    except ImportError as err:
+        raise RuntimeError(f"evaluate.backend is vllm, but vLLM cannot be imported here ({err}): use the image "
+                           "that has it, or evaluate.backend: hf") from None
+    kwargs = {"max_model_len": max_length} if max_length else {}
+    return VLLM(pretrained=str(model_dir), dtype="bfloat16", batch_size=batch_size, seed=seed,
+                gpu_memory_utilization=cost.DEVICE_HEADROOM, **kwargs)
+
+
 def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, batch_size: int = 32,
-                seed: int = 0) -> dict:
+                seed: int = 0, backend: str = "hf") -> dict:
     """One lm-eval call for all tasks of one model (the model is loaded once).
 
     lm-eval's `evaluate` with the seeding and few-shot defaults of its `simple_evaluate`
@@ -186,9 +203,14 @@ def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, 
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    if backend not in BACKENDS:
+        raise ValueError(f"evaluate.backend: {backend!r} is not one of {', '.join(BACKENDS)}")
     dev = device()
     dtype, batch_size, max_length = harness_settings(model_dir, batch_size, dev)
-    lm = HFLM(pretrained=str(model_dir), dtype=dtype, device=dev, batch_size=batch_size, max_length=max_length)
+    if backend == "vllm":  # vLLM batches by its own memory accounting (gpu_memory_utilization)
+        lm = vllm_model(model_dir, batch_size, seed, max_length)
+    else:
+        lm = HFLM(pretrained=str(model_dir), dtype=dtype, device=dev, batch_size=batch_size, max_length=max_length)
     loaded = TaskManager(include_path=str(tasks_dir), include_defaults=False).load(tasks)
     for task in loaded["tasks"].values():
         task.set_fewshot_seed(seed=seed)
@@ -251,10 +273,11 @@ def item_scores(samples: dict[str, list[dict]], tokenizer, model: str, step: int
 
 
 def evaluate_model(model_dir: str | Path, model: str, step: int, tasks: list[str], tasks_dir: str | Path,
-                   batch_size: int, seed: int, samples_out: str | Path | None = None) -> pd.DataFrame:
+                   batch_size: int, seed: int, samples_out: str | Path | None = None,
+                   backend: str = "hf") -> pd.DataFrame:
     from .tokenizer import load as load_tokenizer
 
-    result = run_harness(model_dir, tasks, tasks_dir, batch_size, seed)
+    result = run_harness(model_dir, tasks, tasks_dir, batch_size, seed, backend)
     samples = result["samples"]
     missing = sorted(set(tasks) - set(samples))
     if missing:
@@ -268,9 +291,10 @@ def evaluate_model(model_dir: str | Path, model: str, step: int, tasks: list[str
 
 
 def evaluate_to_files(model_dir: str | Path, model: str, step: int, tasks: list[str], tasks_dir: str | Path,
-                      batch_size: int, seed: int, scores_out: str | Path, samples_out: str | Path) -> pd.DataFrame:
+                      batch_size: int, seed: int, scores_out: str | Path, samples_out: str | Path,
+                      backend: str = "hf") -> pd.DataFrame:
     """The evaluation of one checkpoint: per-item scores (TSV) and lm-eval's samples (JSONL)."""
-    df = evaluate_model(model_dir, model, step, tasks, tasks_dir, batch_size, seed, samples_out)
+    df = evaluate_model(model_dir, model, step, tasks, tasks_dir, batch_size, seed, samples_out, backend)
     counts = df.groupby(["benchmark", "lang"]).size()
     log.info("%s step %s: %d items in %d benchmark × language cells", model, step, len(df), len(counts))
     write_scores(df, scores_out)

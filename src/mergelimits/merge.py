@@ -140,7 +140,7 @@ def run(method: str, members: list[str | Path], out_dir: str | Path, *, base: st
 def merge_and_evaluate(method: str, members: list[Path], base: Path, out_dir: Path, model: str, step: int,
                        tasks: list[str], tasks_dir: Path, *, scores: str | Path, samples: str | Path, density: float,
                        seed: int | None, dtype: str, batch_size: int, eval_seed: int, keep_weights: bool,
-                       device: str = "cpu") -> dict:
+                       device: str = "cpu", backend: str = "hf") -> dict:
     """One merged model: merged into `out_dir` (run), evaluated by lm-eval on `tasks`
     (evaluate.evaluate_to_files), its weights deleted unless kept. Everything random is
     seeded here (mergekit's seed, lm-eval's seeds), so a model made after others in the same
@@ -150,7 +150,8 @@ def merge_and_evaluate(method: str, members: list[Path], base: Path, out_dir: Pa
     try:
         record = run(method, members, out_dir, base=base, density=density, seed=seed, dtype=dtype,
                      options={"device": device})
-        evaluate.evaluate_to_files(out_dir, model, step, tasks, tasks_dir, batch_size, eval_seed, scores, samples)
+        evaluate.evaluate_to_files(out_dir, model, step, tasks, tasks_dir, batch_size, eval_seed, scores, samples,
+                                   backend)
     finally:
         if not keep_weights:  # gigabytes at paper scale, read by nothing but this evaluation
             (Path(out_dir) / WEIGHTS).unlink(missing_ok=True)

@@ -56,6 +56,26 @@ def container_problem(image: str, configured: str, apptainer_args: str = "") -> 
     return None
 
 
+def bindings_problem(required: str | None) -> str | None:
+    """The container binds a profile needs (`required_binds`, comma-separated) are not all in
+    the environment the containers inherit. LUMI's `lumi-aif-singularity-bindings` module sets
+    them in SINGULARITY_BIND; without Slingshot's CXI library inside the image RCCL falls back
+    to TCP sockets, and nothing says so."""
+    import os
+
+    if not required:
+        return None
+    bound = ",".join(os.environ.get(v, "") for v in ("SINGULARITY_BIND", "APPTAINER_BIND", "SINGULARITY_BINDPATH",
+                                                       "APPTAINER_BINDPATH"))
+    have = {entry.split(":")[0].rstrip("/") for entry in bound.split(",") if entry}
+    missing = [path for path in required.split(",") if path.rstrip("/") not in have]
+    if missing:
+        return (f"the containers would not see {', '.join(missing)} (not in SINGULARITY_BIND): load LUMI's bindings, "
+                "`module use /appl/local/laifs/modules && module load lumi-aif-singularity-bindings`, or RCCL falls "
+                "back to TCP sockets; no job was submitted.")
+    return None
+
+
 def hf_home_warning() -> str | None:
     """The Hugging Face cache under $HOME, whose quota (20 GB, 100k files on LUMI) the
     paper's checkpoints would exhaust."""

@@ -1,8 +1,9 @@
 """The study's results in a few lines of Markdown, written from its tables only.
 
-The README shows the tiny study's results: `make study` writes them with this module
-(rule `summary`) and `tools/readme_results.py` puts them between the README's markers,
-so no number there is ever typed by hand.
+The tiny study's results: `make study` writes them with this module (rule `summary`) and
+`tools/readme_results.py` puts them between the markers of docs/results.md, and their
+headline (Table 1 and what it says of the merges) between the README's, so no number there
+is ever typed by hand.
 """
 
 from __future__ import annotations
@@ -109,6 +110,16 @@ def branch_markdown(table: pd.DataFrame, scores: pd.DataFrame) -> str:
         out.append("The widest 95% CI of any of these means: "
                    + ", ".join(f"{b} ±{_num(w)}" for b, w in sorted(widest.items())) + ".")
     return "\n\n".join(out)
+
+
+def headline(block: str) -> str:
+    """The first table of a `results` block and the paragraph that reads it: the README's part."""
+    paras = block.strip().split("\n\n")
+    first = next(i for i, p in enumerate(paras) if p.lstrip().startswith("|"))
+    end = first + 1
+    if end < len(paras) and "|" not in paras[end]:
+        end += 1
+    return "\n\n".join(paras[:end]) + "\n"
 
 
 def splice(readme: str, block: str) -> str:

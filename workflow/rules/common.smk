@@ -216,6 +216,7 @@ MERGE_SETTINGS = dict(
     keep_weights=config["merge"]["keep_weights"],
     batch_size=config["evaluate"]["batch_size"],
     eval_seed=config["seeds"]["evaluate"],
+    backend=config["evaluate"].get("backend", "hf"),
 )
 
 
@@ -348,11 +349,12 @@ def container_exec():
 
 
 # What a real run needs before its first job, each in one line: a Slurm that answers, the
-# account to bill, the image (onstart runs only in the main process of real runs).
+# account to bill, the container binds, the image (onstart: only the main process of real runs).
 onstart:
     if workflow.executor_plugin.name == "slurm" and (
         problem := slurm.slurm_problem()
         or slurm.account_problem(config.get("account_env"))
+        or slurm.bindings_problem(config.get("required_binds"))
     ):
         raise WorkflowError(problem)
     if CONTAINER and (

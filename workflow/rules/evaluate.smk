@@ -110,6 +110,7 @@ rule evaluate_model:
         tasks=eval_task_names,
         batch_size=config["evaluate"]["batch_size"],
         seed=config["seeds"]["evaluate"],
+        backend=config["evaluate"].get("backend", "hf"),
     script:
         "../../scripts/evaluate_model.py"
 
