@@ -199,6 +199,8 @@ def test_killed_and_wall_limited_runs_end_as_the_uninterrupted_one(runs, inputs,
     rc, log = Torchrun(run, 2).finish()
     assert rc == 0, log[-4000:]
     assert f"resumed at step {killed_at}" in log
+    # saved every 3 steps, yet only the configured steps (6, 30) are left: the rest were pruned
+    assert sorted(d.name for d in (tmp_path / "r" / "state").glob("iter_*")) == ["iter_0000006", f"iter_{STEPS:07d}"]
     # the attempts ledger tells the wall-limit stop, the kill and the finish apart
     assert train_gpt.attempts(tmp_path / "r" / "state") == [
         {"start": 0, "end": "stopped"}, {"start": 1, "end": None}, {"start": killed_at, "end": "done"}]
@@ -320,3 +322,11 @@ def test_a_branch_from_an_incomplete_checkpoint_names_it(inputs, tmp_path, in_pr
     cfg["branch_from"] = {"dir": str(tmp_path / "nowhere" / "step~6"), "step": 6}
     with pytest.raises(train_gpt.RunError, match=r"nowhere/step~6: no complete checkpoint \(metadata.json missing\)"):
         train_gpt.train(cfg, time.time())
+
+
+def test_pruning_keeps_the_configured_and_the_latest_iteration_only(tmp_path):
+    for step in (3, 6, 9, 12):
+        (tmp_path / f"iter_{step:07d}").mkdir()
+        (tmp_path / f"iter_{step:07d}" / "metadata.json").write_text("{}")
+    assert train_gpt.prune(tmp_path, {6}, 12) == [3, 9]
+    assert sorted(p.name for p in tmp_path.glob("iter_*")) == ["iter_0000006", "iter_0000012"]

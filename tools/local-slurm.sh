@@ -72,11 +72,14 @@ start() {
   install
   configure
   mkdir -p /run/munge && chown munge:munge /run/munge
-  if ! pgrep -x munged >/dev/null; then
+  # a munged that has exited but not been reaped (PID 1 of a sandbox may not reap) is no munged
+  if ! pgrep -r R,S,D -x munged >/dev/null; then
     runuser -u munge -- /usr/sbin/munged
     touch "$DIR/munged.ours"
   fi
-  slurmctld
+  # -c: a clean cluster every start; jobs left queued by a run that was killed would keep the
+  # node busy, and it would never show idle below
+  slurmctld -c
   slurmd
   for _ in $(seq 60); do
     if sinfo -h -o %T 2>/dev/null | grep -qx idle; then

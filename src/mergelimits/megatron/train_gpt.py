@@ -168,7 +168,22 @@ def unwrap(model):
     return model.module if hasattr(model, "module") else model
 
 
-def save(save_dir: Path, step: int, model, optimizer, scheduler, rng: dict) -> None:
+def prune(save_dir: Path, keep: set[int], latest: int) -> list[int]:
+    """Delete the saved iterations that are neither configured (`keep`: the checkpoints and
+    the published steps) nor the latest: at the paper's scale each holds about 30 GB (bf16
+    weights, fp32 main weights, two Adam moments), 47 of them 1.4 TB. Returns the steps deleted."""
+    gone = []
+    for path in sorted(save_dir.glob("iter_*")):
+        step = int(path.name.removeprefix("iter_"))
+        if step not in keep and step != latest:
+            shutil.rmtree(path)
+            gone.append(step)
+    return gone
+
+
+def save(save_dir: Path, step: int, model, optimizer, scheduler, rng: dict, keep: set[int] | None = None) -> None:
+    """One iteration, complete before the tracker names it; then, with `keep`, the
+    iterations that are neither kept nor this one are deleted (prune)."""
     from megatron.core import dist_checkpointing
 
     path = iter_dir(save_dir, step)
@@ -184,6 +199,8 @@ def save(save_dir: Path, step: int, model, optimizer, scheduler, rng: dict) -> N
         tmp = save_dir / (TRACKER + ".tmp")
         tmp.write_text(str(step))
         os.replace(tmp, save_dir / TRACKER)  # written last: a half-saved iteration is never "latest"
+        if keep is not None and (gone := prune(save_dir, keep, step)):
+            log.info("deleted saved iterations %s (neither configured nor the latest)", gone)
     dist.barrier()
 
 
@@ -293,7 +310,17 @@ def build(run: dict, device: torch.device, vocab: int):
     opt_cfg = OptimizerConfig(optimizer="adam", lr=rec["lr"], min_lr=0.0, weight_decay=rec["weight_decay"],
                               adam_beta1=0.9, adam_beta2=0.95, adam_eps=1e-8, clip_grad=1.0, bf16=bf16,
                               use_distributed_optimizer=True)
+    # torch's AdamW, whichever the image offers: megatron-core takes Transformer Engine's or
+    # Apex's FusedAdam where either is installed, whose state and resume path are not the ones
+    # fresh_adam_state / restore_adam_steps handle and tests/test_train_gpt.py checks.
+    import megatron.core.optimizer as mcore_optimizer
+
+    mcore_optimizer.USING_PYTORCH_OPTIMIZER = True
     optimizer = get_megatron_optimizer(opt_cfg, [model])
+    inner = [type(o.optimizer).__name__ for o in getattr(optimizer, "chained_optimizers", [optimizer])]
+    if len(list(_torch_adams(optimizer))) != len(inner):
+        raise RunError(f"megatron-core built {', '.join(inner)}, not torch's AdamW: the resume path is tested "
+                       "with torch's only")
     # What Megatron-LM's training loop wires up: without these the gradients are never
     # reduced across data-parallel ranks (finalize_model_grads is where the reduce happens).
     cfg = unwrap(model).config
@@ -367,6 +394,7 @@ def train(run: dict, started: float) -> int:
     fwd_bwd = get_forward_backward_func()
     mask = causal_mask(arch["seq_len"], device)  # one mask for every batch (the dataset builds none)
     checkpoints, interval = set(run["checkpoints"]), rec.get("log_interval", 10)
+    keep = checkpoints | {int(k) for k in run["outputs"]}
     limit_s = 60 * (rec["wall_min"] - rec["exit_margin_min"])
     t0 = time.time()
     while step < steps:
@@ -388,7 +416,7 @@ def train(run: dict, started: float) -> int:
             if step % interval == 0:
                 t0 = time.time()
         if step in checkpoints or step % rec["save_interval"] == 0 or step == steps:
-            save(save_dir, step, model, optimizer, scheduler, rng_state())
+            save(save_dir, step, model, optimizer, scheduler, rng_state(), keep)
         # Every rank stops at the same step: the first rank past the limit stops them all.
         stop = torch.tensor([int(time.time() - started > limit_s)], device=device)
         dist.all_reduce(stop, op=dist.ReduceOp.MAX)
@@ -396,7 +424,7 @@ def train(run: dict, started: float) -> int:
             check_replicas(model)
         if step < steps and stop.item():
             if step not in checkpoints and step % rec["save_interval"]:
-                save(save_dir, step, model, optimizer, scheduler, rng_state())
+                save(save_dir, step, model, optimizer, scheduler, rng_state(), keep)
             log.info("rank %d stopping at step %d before the wall limit; resubmit to resume", dist.get_rank(), step)
             record_attempt(save_dir, end="stopped")
             return EX_TEMPFAIL
