@@ -8,7 +8,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: the fixtures that run a study (minutes each): every test that uses one goes to the worker
 #: that makes it, so that `pytest -n 2 --dist loadgroup` (make test) makes each run once
-STUDY_RUNS = {"mini_runs": "mini", "session": "mini", "smoke": "smoke", "published": "smoke", "smoke_hub": "smoke"}
+STUDY_RUNS = {"mini_started": "mini", "mini_runs": "mini", "session": "mini", "smoke": "smoke", "published": "smoke",
+              "smoke_hub": "smoke"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the marks into the test ids
@@ -19,13 +20,18 @@ def pytest_collection_modifyitems(config, items):
     xdist 3.8.0 puts the group into `item._nodeid`, which pytest 9 no longer reads (its node
     id is `item._id`), so every test would be scheduled alone: the group is appended to the
     id here as xdist means to, where it has not been."""
+    groups = {}
     for item in items:
-        group = next((g for f, g in STUDY_RUNS.items() if f in item.fixturenames), item.module.__name__)
+        group = groups[item] = next((g for f, g in STUDY_RUNS.items() if f in item.fixturenames),
+                                    item.module.__name__)
         item.add_marker(pytest.mark.xdist_group(group))
         if getattr(config.option, "loadgroup", False) and "@" not in item.nodeid and hasattr(item, "_id"):
             from _pytest.nodeid import coerce_node_id
 
             item._id = coerce_node_id(f"{item.nodeid}@{group}")
+    # The two study runs first, one to each worker (make test: --no-loadscope-reorder keeps
+    # this order): the mini run and the Slurm session beside it are the longest chain.
+    items.sort(key=lambda item: {"mini": 0, "smoke": 1}.get(groups[item], 2))
 
 
 @pytest.fixture(scope="session")
@@ -159,11 +165,11 @@ def snakemake_cmd(*args: str) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def mini_runs(tiny_config, baseline_hub, tmp_path_factory):
-    """A cold run of the mini study, `--cores 2`, in directory `a`: the tests of the workflow
-    read it, and the Slurm test runs the same study again on Slurm (from pre-training on,
-    with a cancel and a resume) and compares every file with it: the determinism test. The
-    data, tokenizer and init are shown deterministic across processes by their own tests."""
+def mini_started(tiny_config, baseline_hub, tmp_path_factory):
+    """A cold run of the mini study, `--cores 2`, in directory `a`, started and not awaited:
+    `wait()` returns it finished. The tests of the workflow read it (`mini_runs`), and the
+    Slurm session runs the same study on Slurm meanwhile, from its own data and init, and
+    compares every file with it: the determinism test."""
     import os
     import subprocess
     from types import SimpleNamespace
@@ -172,21 +178,30 @@ def mini_runs(tiny_config, baseline_hub, tmp_path_factory):
     config = root / "mini.yaml"
     config.write_text(yaml.safe_dump(mini_config(tiny_config)))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HUB_CACHE": str(baseline_hub)}
-    runs = SimpleNamespace(config=config, steps=MINI_STEPS, out={}, env=env)
-    procs = {}
-    for name in ("a",):
-        workdir = root / name
-        workdir.mkdir()
-        setattr(runs, name, workdir)
-        procs[name] = subprocess.Popen(
-            snakemake_cmd("--configfile", str(config), "--directory", str(workdir), "--profile",
-                          str(ROOT / "profiles/local"), "--cores", "2"),
-            stdout=open(workdir / "run.out", "w"), stderr=subprocess.STDOUT, env=env)
-    for name, proc in procs.items():
-        rc = proc.wait(1200)
-        runs.out[name] = (getattr(runs, name) / "run.out").read_text()
-        assert rc == 0, f"mini study run {name} failed:\n{runs.out[name][-3000:]}"
-    return runs
+    runs = SimpleNamespace(config=config, steps=MINI_STEPS, out={}, env=env, a=root / "a")
+    runs.a.mkdir()
+    proc = subprocess.Popen(
+        snakemake_cmd("--configfile", str(config), "--directory", str(runs.a), "--profile",
+                      str(ROOT / "profiles/local"), "--cores", "2"),
+        stdout=open(runs.a / "run.out", "w"), stderr=subprocess.STDOUT, env=env)
+
+    def wait():
+        if "a" not in runs.out:
+            rc = proc.wait(1200)
+            runs.out["a"] = (runs.a / "run.out").read_text()
+            assert rc == 0, f"mini study run a failed:\n{runs.out['a'][-3000:]}"
+        return runs
+
+    runs.wait = wait
+    yield runs
+    if proc.poll() is None:  # a session that failed before anything waited for it
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def mini_runs(mini_started):
+    """The mini study's cold run, finished."""
+    return mini_started.wait()
 
 
 #: the paper config at toy size, and over it the rebuild from published weights

@@ -3,21 +3,21 @@ Snakemake Slurm executor plugin and profiles/slurm-test (LUMI's executor setting
 resource mapping on one partition).
 
 One module-scoped session does what a user meets, in this order:
-  1. the study submitted to Slurm (from pre-training on: the data and the init are the local
-     run's); one pre-training job cancelled with scancel mid-run;
+  1. the study submitted to Slurm (from pre-training on: the data and the init are made by
+     the local profile first); one pre-training job cancelled with scancel mid-run;
   2. the same command again, which finishes the study (the cancelled model resumes);
   3. reruns of what the Slurm run made: one bilingual pair end to end, one model's
      evaluation, figures (with profiles/local: which jobs a rerun names is Snakemake's DAG,
      the same whichever executor runs them, and Slurm's queue would only add minutes);
   4. beside 2 and 3, in a workdir of their own, two jobs over their time and memory limits.
-The reference is run `a` of the `mini_runs` fixture: the same config run locally.
+The reference is run `a` of the `mini_started` fixture: the same config run locally, beside
+the Slurm session (which makes its own data and init, locally, first).
 The `slurm` fixture (conftest.py) starts Slurm when none answers (root; installs Debian's
 packages) and skips otherwise, unless MERGELIMITS_REQUIRE_SLURM is set, as in CI.
 """
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -40,7 +40,8 @@ PAIR = "linear-eng+fra"
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
-def start(workdir: Path, configfile: Path, *args: str, name: str, nice: bool = False) -> subprocess.Popen:
+def start(workdir: Path, configfile: Path, *args: str, name: str, nice: bool = False,
+          env: dict | None = None) -> subprocess.Popen:
     """Snakemake in the background, its output in workdir/<name>.out; `nice`: it and the
     jobs it submits at the lowest CPU priority (PropagatePrioProcess in tools/local-slurm.sh)."""
     workdir.mkdir(exist_ok=True)
@@ -48,11 +49,11 @@ def start(workdir: Path, configfile: Path, *args: str, name: str, nice: bool = F
     return subprocess.Popen([*(["nice", "-n", "19"] if nice else []), sys.executable, "-m", "snakemake",
                              "--snakefile", str(ROOT / "Snakefile"),
                              "--configfile", str(configfile), "--directory", str(workdir), *args],
-                            stdout=out, stderr=subprocess.STDOUT, env=ENV)
+                            stdout=out, stderr=subprocess.STDOUT, env=env or ENV)
 
 
-def run(workdir: Path, configfile: Path, *args: str, name: str) -> tuple[int, str]:
-    proc = start(workdir, configfile, *args, name=name)
+def run(workdir: Path, configfile: Path, *args: str, name: str, env: dict | None = None) -> tuple[int, str]:
+    proc = start(workdir, configfile, *args, name=name, env=env)
     proc.wait(900)
     return proc.returncode, (workdir / f"{name}.out").read_text()
 
@@ -78,12 +79,12 @@ def slurm_job(rule: str, wildcard: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def session(slurm, mini_runs, tiny_config, tmp_path_factory):
+def session(slurm, mini_started, tiny_config, tmp_path_factory):
     root = tmp_path_factory.mktemp("slurm")
-    config = mini_runs.config
+    config = mini_started.config
     profile = ["--profile", str(ROOT / "profiles/slurm-test")]
-    s = SimpleNamespace(root=root, slurm=root / "slurm", local=mini_runs.a, faults=root / "faults")
-    ENV.update(mini_runs.env)  # sbatch passes it on to every job (--export=ALL)
+    s = SimpleNamespace(root=root, slurm=root / "slurm", local=mini_started.a, faults=root / "faults")
+    ENV.update(mini_started.env)  # sbatch passes it on to every job (--export=ALL)
     # Every job of the study in a container, as on LUMI: a stand-in singularity records each
     # exec line (its log) and runs the command on the node, with this environment's python
     # first on PATH as the image's is in the image.
@@ -97,8 +98,14 @@ def session(slurm, mini_runs, tiny_config, tmp_path_factory):
     # The generated data and the shared init are run a's: the study goes to Slurm from its
     # pre-training on, which is what a cancel and a resume are about (the faults run below
     # still sends a data job to Slurm). Copied with their times, so nothing upstream reruns.
-    for part in ("data", "models/init"):
-        shutil.copytree(mini_runs.a / "results/tiny" / part, s.slurm / "results/tiny" / part, copy_function=shutil.copy2)
+    # The data and the init made here, by the local profile in the image as the Slurm jobs run,
+    # while the local reference run goes on beside: the Slurm session mostly waits on Slurm,
+    # and the comparison at the end covers these files too. Their exec lines go to a log of
+    # their own: the study's are the Slurm runs'.
+    rc, out = run(s.slurm, config, "--profile", str(ROOT / "profiles/local"), *container, "--", "data",
+                  "results/tiny/models/init/model.safetensors", name="prepare",
+                  env={**ENV, "FAKE_LUMI_LOG": str(root / "prepare-singularity.log")})
+    assert rc == 0, out[-3000:]
 
     # 1. The study on Slurm; mono-fra's training cancelled once it has saved a state.
     proc = start(s.slurm, config, *profile, *container, name="first")
@@ -141,6 +148,7 @@ def session(slurm, mini_runs, tiny_config, tmp_path_factory):
         s.reruns[name] = run(s.slurm, config, "--profile", str(ROOT / "profiles/local"), *container, *args,
                              name=f"rerun-{name}")
     s.faults_rc, s.faults_out = faults.wait(900), (s.faults / "faults.out").read_text()
+    mini_started.wait()  # the reference the tests compare with
     return s
 
 
