@@ -30,8 +30,9 @@ def pytest_collection_modifyitems(config, items):
 
             item._id = coerce_node_id(f"{item.nodeid}@{group}")
     # The two study runs first, one to each worker (make test: --no-loadscope-reorder keeps
-    # this order): the mini run and the Slurm session beside it are the longest chain.
-    items.sort(key=lambda item: {"mini": 0, "smoke": 1}.get(groups[item], 2))
+    # this order), and in the mini group the Slurm session first, so that it runs beside the
+    # mini run rather than after a test that waits for it: together they are the longest chain.
+    items.sort(key=lambda item: ({"mini": 0, "smoke": 1}.get(groups[item], 2), "session" not in item.fixturenames))
 
 
 @pytest.fixture(scope="session")
