@@ -10,10 +10,15 @@ CORES ?= 2
 # A one-line stop before anything is created when $(PY) is too old (LUMI's system python3 is 3.6).
 PY_CHECK = $(PY) -c 'import sys; sys.exit(0 if sys.version_info[:2] in ((3, 11), (3, 12)) else "$(PY) is Python %d.%d; the project needs 3.11 or 3.12 (on LUMI: module load cray-python/3.11.7, or make PY=python3.11)" % sys.version_info[:2])'
 
-$(STAMP): pyproject.toml
+# The venv both installs start from.
+define new-venv
 	@$(PY_CHECK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+endef
+
+$(STAMP): pyproject.toml
+	$(new-venv)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -23,9 +28,7 @@ install: $(STAMP)
 # imports to build the DAG (envs/login.txt), the project without its dependencies; no torch.
 LOGIN_STAMP := $(VENV)/.installed-login
 $(LOGIN_STAMP): envs/login.txt pyproject.toml
-	@$(PY_CHECK)
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(new-venv)
 	$(BIN)/pip install --quiet -r envs/login.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@

@@ -15,7 +15,8 @@ from pathlib import Path
 import yaml
 from snakemake.utils import update_config
 
-from mergelimits.cost import GCD_PEAK_FLOPS, LOAD_S, MERGE_S, PREFILL, TRAIN_MFU, cell_seconds, llama_params
+from mergelimits.cost import GCD_PEAK_FLOPS, LOAD_S, MERGE_S, PAPER_VOCAB, PREFILL, TRAIN_MFU, cell_seconds
+from mergelimits.megatron.memory import param_count
 from mergelimits.study import Study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +35,7 @@ def main() -> None:
     cfg = load("paper.yaml", "paper-branch.yaml")
     study = Study.from_config(cfg)
     pre = cfg["pretrain"]
-    PARAMS = llama_params(pre["arch"])  # noqa: N806
+    PARAMS = param_count(pre["arch"], PAPER_VOCAB)  # noqa: N806
     per_step = pre["megatron"]["global_batch"] * pre["arch"]["seq_len"]
     mixed_h = 6 * PARAMS * pre["steps"] * per_step / GCD_FLOPS / 3600
     train_h = sum(6 * PARAMS * (pre["steps"] - b) * per_step / GCD_FLOPS / 3600 for b in study.branch_steps

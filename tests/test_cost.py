@@ -7,6 +7,7 @@ import yaml
 
 from mergelimits import cost
 from mergelimits.megatron import train_gpt
+from mergelimits.megatron.memory import param_count
 
 from .conftest import ROOT
 
@@ -19,12 +20,12 @@ def test_parameter_count_is_the_models_own(tie):
     arch = {"layers": 2, "hidden": 64, "ffn": 160, "heads": 4, "kv_heads": 2, "tie_embeddings": tie}
     model = LlamaForCausalLM(LlamaConfig(vocab_size=300, hidden_size=64, intermediate_size=160, num_hidden_layers=2,
                                          num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=tie))
-    assert cost.llama_params(arch, vocab=300) == sum(p.numel() for p in model.parameters())
+    assert param_count(arch, 300) == sum(p.numel() for p in model.parameters())
 
 
 def test_the_paper_models_are_hplts_2_15b_and_mixed10_fits_one_48h_job_at_the_assumed_mfu():
     pre = yaml.safe_load((ROOT / "config/paper.yaml").read_text())["pretrain"]
-    assert round(cost.llama_params(pre["arch"]) / 1e9, 2) == 2.15
+    assert round(param_count(pre["arch"], cost.PAPER_VOCAB) / 1e9, 2) == 2.15
     # 6 × 2.15e9 × 100e9 tokens over 128 GCDs at 35% of 191.5 TFLOP/s
     assert cost.pretrain_hours(pre) == pytest.approx(6 * 2.147584e9 * 47684 * 1024 * 2048
                                                      / (128 * 191.5e12 * 0.35) / 3600)
@@ -95,7 +96,7 @@ def test_the_estimate_counts_the_logits_lm_eval_materialises():
     """Doubling the batch adds exactly one more batch's logits, log-softmax and layer state."""
     one = cost.eval_peak_bytes(HPLT_CFG, 2048, 1, 2)
     two = cost.eval_peak_bytes(HPLT_CFG, 2048, 2, 2)
-    weights = cost.llama_params({"hidden": 2048, "ffn": 8192, "layers": 24, "heads": 32}) * 2
+    weights = param_count({"hidden": 2048, "ffn": 8192, "layers": 24, "heads": 32}, 262144) * 2
     assert two - one == one - weights
     assert two - one >= 2 * 2048 * 262144 * 2  # logits and log-softmax of one more sequence
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .megatron.memory import param_count
+
 #: bf16 dense peak of one MI250X GCD (half of AMD's 383 TFLOP/s per MI250X)
 GCD_PEAK_FLOPS = 191.5e12
 #: the share of it megatron-core is assumed to reach on a 2.15B Llama (local layer spec)
@@ -26,22 +28,12 @@ PAPER_VOCAB = 262_144
 SPARE_ATTEMPTS = 2
 
 
-def llama_params(arch: dict, vocab: int = PAPER_VOCAB) -> int:
-    """Parameters of the configured Llama: attention (q, k, v, o), SwiGLU MLP, two norms a
-    layer, the final norm, one embedding matrix (two when not tied)."""
-    h, ffn, layers = arch["hidden"], arch["ffn"], arch["layers"]
-    kv = h * arch.get("kv_heads", arch["heads"]) // arch["heads"]
-    per_layer = 2 * h * h + 2 * h * kv + 3 * h * ffn + 2 * h
-    embeddings = vocab * h * (1 if arch.get("tie_embeddings", True) else 2)
-    return layers * per_layer + h + embeddings
-
-
 def pretrain_hours(pretrain: dict, vocab: int = PAPER_VOCAB) -> float:
     """Wall-clock hours of one megatron-core pre-training run (`pretrain` config section)."""
     rec, arch = pretrain["megatron"], pretrain["arch"]
     tokens = pretrain["steps"] * rec["global_batch"] * arch["seq_len"]
     gcds = rec["nodes"] * rec["gpus_per_node"]
-    return 6 * llama_params(arch, vocab) * tokens / (gcds * GCD_PEAK_FLOPS * TRAIN_MFU) / 3600
+    return 6 * param_count(arch, vocab) * tokens / (gcds * GCD_PEAK_FLOPS * TRAIN_MFU) / 3600
 
 
 def pretrain_jobs(pretrain: dict, vocab: int = PAPER_VOCAB) -> int:
@@ -78,7 +70,7 @@ def eval_peak_bytes(model_cfg: dict, seq: int, batch: int, dtype_bytes: int) -> 
             "heads": model_cfg["num_attention_heads"],
             "kv_heads": model_cfg.get("num_key_value_heads") or model_cfg["num_attention_heads"],
             "tie_embeddings": model_cfg.get("tie_word_embeddings", True)}
-    weights = llama_params(arch, v) * dtype_bytes
+    weights = param_count(arch, v) * dtype_bytes
     logits = 2 * batch * seq * v * dtype_bytes
     layer = batch * seq * (4 * h + 3 * arch["ffn"]) * dtype_bytes + batch * arch["heads"] * seq * seq * dtype_bytes
     return weights + logits + layer
@@ -155,7 +147,7 @@ def rule_estimates(cfg: dict, vocab: int = PAPER_VOCAB) -> dict[str, Estimate]:
 
     study = Study.from_config(cfg)
     pre, arch = cfg["pretrain"], cfg["pretrain"]["arch"]
-    params = llama_params(arch, vocab)
+    params = param_count(arch, vocab)
     weights_mb = params * 2 / 1e6  # bf16, as HPLT's checkpoints and the evaluation hold them
     fp32_mb = params * 4 / 1e6
     merged = {m for m, _ in study.merges}

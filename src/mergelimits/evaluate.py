@@ -137,8 +137,8 @@ def harness_settings(model_dir: str | Path, batch_size: int, dev: str) -> tuple[
     from lm_eval.models.utils import resolve_max_length
     from transformers import AutoConfig
 
-    model_dir = Path(model_dir)
-    model_max = resolve_max_length(AutoConfig.from_pretrained(model_dir))  # as HFLM resolves it
+    hf_cfg = AutoConfig.from_pretrained(model_dir)
+    model_max = resolve_max_length(hf_cfg)  # as HFLM resolves it
     seq = cost.eval_seq(model_max)
     max_length = seq if seq < model_max else None
     dtype = EVAL_DTYPE[dev]
@@ -146,7 +146,7 @@ def harness_settings(model_dir: str | Path, batch_size: int, dev: str) -> tuple[
         return dtype, batch_size, max_length
     import torch
 
-    model_cfg = json.loads((model_dir / "config.json").read_text())
+    model_cfg = hf_cfg.to_dict()
     model_cfg = model_cfg.get("text_config", model_cfg)
     fits = cost.eval_batch(model_cfg, seq, batch_size, torch.cuda.get_device_properties(0).total_memory, 2)
     if not fits:

@@ -367,7 +367,8 @@ def train(run: dict, started: float) -> int:
     save_dir = Path(run["save_dir"])
     check_save_dir(save_dir, run, vocab)  # before anything is built: a wrong directory costs nothing
     # Before anything is built, so that a crash in building counts as an attempt too.
-    start = latest_iteration(save_dir) or (run["branch_from"]["step"] if run.get("branch_from") else 0)
+    resumed = latest_iteration(save_dir)
+    start = resumed or (run["branch_from"]["step"] if run.get("branch_from") else 0)
     check_progress(save_dir, start, rec.get("max_stalled_attempts", 1))
     dist.barrier()  # every rank has read the ledger before rank 0 adds this attempt to it
     record_attempt(save_dir, start=start)
@@ -375,7 +376,7 @@ def train(run: dict, started: float) -> int:
     if dist.get_rank() == 0:
         log.info("estimated peak memory per device: %s", memory.describe(budget))
     model, optimizer, scheduler = build(run, device, vocab)
-    step = latest_iteration(save_dir)
+    step = resumed
     # A branch (beyond the paper) continues another run's saved iteration on its own data:
     # that run's weights, optimiser, schedule and step. The data position is the step, as in
     # any resume, so a branch on the same data is the run it left (tests/test_train_gpt.py).
