@@ -18,7 +18,8 @@ def test_every_manifest_says_where_and_when_it_was_read(name):
     m = manifests.load(name)
     assert {"repo", "repo_type", "revision", "seen", "sources", "what", "complete", "files"} <= set(m)
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", m["seen"])
-    assert m["sources"] and all(u.startswith("https://huggingface.co/") or u.startswith("https://www.huggingface.co/")
+    # the hub's pages, or public code that fetches from the repository by path
+    assert m["sources"] and all(u.startswith(("https://huggingface.co/", "https://github.com/"))
                                 for u in m["sources"])
     assert m["files"] == sorted(set(m["files"]))
 
@@ -88,7 +89,8 @@ def test_hplt_checkpoints_are_fetched_in_the_format_their_repositories_hold(pape
 
 
 #: (benchmark, language) sources whose repository listing does not show that language yet
-UNRECORDED_BENCH = {("belebele", "nld"), ("belebele", "rus"), ("belebele", "spa"), ("belebele", "tur"),
+UNRECORDED_BENCH = {("multiblimp", "fra"), ("multiblimp", "ita"),
+                    ("belebele", "nld"), ("belebele", "rus"), ("belebele", "spa"), ("belebele", "tur"),
                     ("belebele", "zho"), ("hellaswag", "nld"), ("hellaswag", "rus"), ("hellaswag", "zho"),
                     ("xcsqa", "fra"), ("xcsqa", "nld"), ("xcsqa", "rus"), ("xcsqa", "spa")}
 
@@ -121,3 +123,32 @@ def test_every_benchmark_pattern_matches_its_recorded_listing(paper_config):
                     assert all(fnmatch.fnmatch(f, pattern) for f in both), pattern
     assert checked >= 15
     assert unrecorded == UNRECORDED_BENCH
+
+
+def test_the_fixture_hub_serves_the_recorded_names_not_the_configured_ones(paper_config):
+    """Where a listing shows a language, the fixture hub's file is the listing's, whatever
+    the config says: a made-up pattern (MultiBLiMP as `<code>/test.tsv`) then finds nothing
+    locally either, as it would find nothing on the hub."""
+    from mergelimits.synthetic import hub as fixture_hub
+
+    served = fixture_hub._served_name("jumelet/multiblimp", "eng", "eng/test.tsv")
+    assert served == "eng/data.tsv" and not fnmatch.fnmatch(served, "eng/test.tsv")
+    for bench in paper_config["benchmarks"]:
+        for lang in paper_config["languages"]:
+            if (bench, lang) in UNRECORDED_BENCH or not languages.get(lang).has(bench):
+                continue
+            source = hub.resolve(paper_config["data"]["hub"][bench], bench, lang)
+            code = languages.get(lang).source_code(bench)
+            recorded = manifests.recorded_files(source.repo, code)
+            for pattern in source.files.values():
+                name = fixture_hub._served_name(source.repo, code, pattern)
+                assert name in recorded or not recorded, (bench, lang, name)
+                assert fnmatch.fnmatch(name, pattern)
+
+
+def test_multiblimp_is_read_per_iso_code_with_arabic_as_arb(paper_config):
+    """The nine study languages MultiBLiMP has, by the dataset's own codes (zho has none)."""
+    m = manifests.load("jumelet--multiblimp")
+    study = {languages.get(lang).source_code("multiblimp") for lang in paper_config["languages"]
+             if languages.get(lang).has("multiblimp")}
+    assert study == set(m["items"]) and "arb" in study

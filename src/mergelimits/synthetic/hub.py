@@ -5,8 +5,9 @@ fetches them, the published step 0, Mixed model and merges are written where `hu
 HF_HUB_OFFLINE=1 (`<cache>/{datasets,models}--<org>--<name>/refs/<revision>` naming a
 snapshot), in the formats the hub serves: MultiBLiMP TSV, Belebele and m_hellaswag JSONL,
 HellaSwag's Parquet with integer labels, X-CSR's Parquet conversion (choices as a struct of
-lists), flores_plus Parquet, HPLT 2.0 text shards and HPLT's checkpoints under the names their
-repositories' recorded listings give (`manifests`). The text
+lists), flores_plus Parquet, HPLT 2.0 text shards and HPLT's checkpoints, each under the name
+its repository's recorded listing gives (`manifests`; the configured pattern's only for a
+language no listing shows). The text
 is the tiny study's generated languages, so the paper's DAG runs end to end on a CPU
 (`config/paper-smoke.yaml`, `make smoke`) through the same fetch code as on LUMI.
 
@@ -21,6 +22,7 @@ at later steps, so `verify_init` and the merges see what they would see upstream
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import hashlib
 import json
 import shutil
@@ -74,6 +76,17 @@ def _concrete(pattern: str) -> str:
     return pattern.replace("*", "00000-of-00001")
 
 
+def _served_name(repo: str, code: str, pattern: str) -> str:
+    """The name a benchmark file has upstream: the recorded listing's file of that language
+    (the one the pattern matches, else the first, so that a wrong pattern finds nothing here
+    as it would on the hub); the pattern's own name only where the listing does not show the
+    language (tests/test_hub_manifests.py names those)."""
+    recorded = manifests.recorded_files(repo, code)
+    if not recorded:
+        return _concrete(pattern)
+    return next((f for f in recorded if fnmatch.fnmatch(f, pattern)), recorded[0])
+
+
 def _write_raw(bench: str, rows: list[dict], path: Path) -> None:
     """One benchmark file as the hub serves it, the format chosen by its extension."""
     import pandas as pd
@@ -106,8 +119,9 @@ def publish_benchmarks(config: dict, cache: Path) -> list[str]:
         for lang, files in rows[bench].items():
             source = resolve(config["data"]["hub"][bench], bench, lang)
             snap = snapshot(cache, source.repo, source.revision, source.repo_type)
+            code = languages.get(lang).source_code(bench)
             for name, pattern in source.files.items():
-                _write_raw(bench, files[name], snap / _concrete(pattern))
+                _write_raw(bench, files[name], snap / _served_name(source.repo, code, pattern))
             served.append(f"{bench}/{lang}")
     return served
 

@@ -64,6 +64,17 @@ def listing(name: str) -> list[str]:
     return sorted(set(m["files"]) | set(rule))
 
 
+def recorded_files(repo: str, code: str) -> list[str]:
+    """The recorded files of one language in a repository: those with `code` as a whole name
+    part (`data/arb_Arab.jsonl`, `X-CSQA-ar/...`, not `arb_Latn` nor `arz`); [] when the
+    repository or that language was not recorded."""
+    name = for_repo(repo)
+    if name is None:
+        return []
+    part = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(code)}(?![A-Za-z0-9_])")
+    return [f for f in listing(name) if part.search(f)]
+
+
 def for_repo(repo: str) -> str | None:
     """The manifest recorded for a repository (`HPLT/hplt2c_{code}_checkpoints` stands for
     each language's), or None."""
