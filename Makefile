@@ -51,7 +51,7 @@ report: $(STAMP)
 SMOKE := --configfile config/paper.yaml config/paper-smoke.yaml
 SMOKE_HUB := .fixture-hub/paper-smoke
 smoke: $(STAMP)
-	$(BIN)/python -m mergelimits.synthetic.hub $(SMOKE) --cache $(SMOKE_HUB) > /dev/null
+	$(BIN)/python -m mergelimits.synthetic.hub_cache $(SMOKE) --cache $(SMOKE_HUB) > /dev/null
 	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_CACHE="$(abspath $(SMOKE_HUB))" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
 		$(BIN)/snakemake --profile profiles/local $(SMOKE) --cores $(CORES)
 
@@ -59,7 +59,7 @@ smoke: $(STAMP)
 # Mixed3's megatron-core run at step 4, through the rules LUMI runs (config/paper-branch.yaml).
 SMOKE_BRANCH := --configfile config/paper.yaml config/paper-branch.yaml config/paper-smoke.yaml config/paper-smoke-branch.yaml
 smoke-branch: $(STAMP)
-	$(BIN)/python -m mergelimits.synthetic.hub $(SMOKE_BRANCH) --cache $(SMOKE_HUB) > /dev/null
+	$(BIN)/python -m mergelimits.synthetic.hub_cache $(SMOKE_BRANCH) --cache $(SMOKE_HUB) > /dev/null
 	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_CACHE="$(abspath $(SMOKE_HUB))" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
 		$(BIN)/snakemake --profile profiles/local $(SMOKE_BRANCH) --cores $(CORES)
 

@@ -27,6 +27,18 @@ if CONTAINER:
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrain.smk"
+
+
+# One training engine: torch on a laptop, megatron-core on LUMI (pretrain.engine).
+if config["pretrain"]["engine"] == "torch":
+
+    include: "workflow/rules/pretrain_torch.smk"
+
+else:
+
+    include: "workflow/rules/pretrain_megatron.smk"
+
+
 include: "workflow/rules/merge.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/analysis.smk"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mergelimits import evaluate, joblog, merge, modelid
+from mergelimits import benchmarks, evaluate, joblog, merge, modelid
 from mergelimits.model import device
 
 
@@ -47,7 +47,7 @@ def main(results: str = "results/tiny", out: str = "gpu-merges") -> None:
             cpu = cpu_items[cpu_items.model == model].set_index(["benchmark", "lang", "item"])
             gpu = df.set_index(["benchmark", "lang", "item"])
             for bench, g in gpu.groupby(level=0):
-                col = evaluate.PRIMARY[bench]
+                col = benchmarks.get(bench).metric
                 c = cpu.loc[g.index, col]
                 same = float((g[col].round(6) == c.round(6)).mean())
                 scale = 1 if bench == "flores" else 100  # sentence chrF++ is in points already

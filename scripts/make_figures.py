@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from mergelimits import ci, joblog, plots
+from mergelimits import bootstrap, joblog, plots
 
 log = joblog.from_snakemake(snakemake)
 inp, p = snakemake.input, snakemake.params
 out = Path(snakemake.output[0]).parent
-agg = ci.read_aggregate(inp.agg)
+agg = bootstrap.read_aggregate(inp.agg)
 order = json.loads(Path(inp.order).read_text())["order"]
 plots.figure1(agg, p.mixed, p.merged, p.languages, str(out / "figure1"))
 plots.figure2(agg, p.succ_method, order, str(out / "figure2"))

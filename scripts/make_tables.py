@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from mergelimits import ci, joblog, tables
+from mergelimits import bootstrap, joblog, tables
 from mergelimits.study import CONTROLS, FLORES_EXAMPLES, TABLE1, table_stem
 
 log = joblog.from_snakemake(snakemake)
 p = snakemake.params
-agg = ci.read_aggregate(snakemake.input.agg)
+agg = bootstrap.read_aggregate(snakemake.input.agg)
 final = agg[(agg.step == p.step) & agg.benchmark.isin(p.benchmarks)]  # controls are counted in their own table
 out = Path(snakemake.output[0]).parent
 sizes = pd.read_csv(snakemake.input.sizes, sep="\t").set_index("model")["params"]

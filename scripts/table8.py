@@ -4,15 +4,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from mergelimits import analysis, ci, joblog, tables
+from mergelimits import analysis, bootstrap, joblog, tables
 
 log = joblog.from_snakemake(snakemake)
 inp, p = snakemake.input, snakemake.params
-agg = ci.read_aggregate(inp.agg)
+agg = bootstrap.read_aggregate(inp.agg)
 d = analysis.delta(agg, [tuple(x) for x in p.pairs], p.method, p.step, p.get("branch", 0),
                    store=pd.read_parquet(inp.store), n=p.n, seed=p.seed)
 pairs = analysis.pair_table(d, pd.read_csv(inp.cka, sep="\t"), pd.read_csv(inp.parametric, sep="\t"),
-                            pd.read_csv(inp.typology, sep="\t"))
+                            pd.read_csv(inp.lang2vec, sep="\t"))
 pairs.to_csv(snakemake.output.pairs, sep="\t", index=False, float_format="%.6g")
 corr = analysis.correlations(pairs)
 stem = str(Path(snakemake.output.tables[0]).with_suffix(""))

@@ -144,7 +144,7 @@ MINI_BASELINE = {"name": "tiny_gpt", "label": "Tiny-GPT", "repo": "someorg/tiny-
 
 @pytest.fixture(scope="session")
 def baseline_hub(tmp_path_factory) -> Path:
-    from mergelimits.synthetic.hub import publish_baseline
+    from mergelimits.synthetic.hub_cache import publish_baseline
 
     cache = tmp_path_factory.mktemp("baseline_hub")
     publish_baseline(cache, MINI_BASELINE["repo"])
@@ -212,13 +212,13 @@ PUBLISHED_CONFIGS = [*SMOKE_CONFIGS, str(ROOT / "config" / "paper-published.yaml
 
 @pytest.fixture(scope="session")
 def smoke_hub(tmp_path_factory) -> Path:
-    """A hub cache serving every source of both (mergelimits.synthetic.hub), built in its own
+    """A hub cache serving every source of both (mergelimits.synthetic.hub_cache), built in its own
     process as `make smoke` builds it."""
     import subprocess
     import sys
 
     cache = tmp_path_factory.mktemp("smoke_hub")
-    built = subprocess.run([sys.executable, "-m", "mergelimits.synthetic.hub", "--configfile", *PUBLISHED_CONFIGS,
+    built = subprocess.run([sys.executable, "-m", "mergelimits.synthetic.hub_cache", "--configfile", *PUBLISHED_CONFIGS,
                             "--cache", str(cache)], capture_output=True, text=True)
     assert built.returncode == 0, built.stderr[-3000:]
     return cache
@@ -235,7 +235,7 @@ def smoke(smoke_hub, tmp_path_factory):
     import sys
     from types import SimpleNamespace
 
-    from mergelimits.synthetic import hub as fixture_hub
+    from mergelimits.synthetic import hub_cache as fixture_hub
 
     cache, work = smoke_hub, tmp_path_factory.mktemp("smoke")
     image = work / "image.sif"

@@ -336,7 +336,7 @@ def test_figure4_scores_are_means_of_the_stored_scores_and_name_what_is_missing(
     """The experts' mean of a family is over each expert on its own language, resampled as
     one mean; Merged-N's and Mixed's come from the aggregate's mean rows; a family without
     one of its experts' scores is refused, naming the model and the language."""
-    from mergelimits import branching, ci
+    from mergelimits import bootstrap, branching
 
     rng = np.random.default_rng(5)
     rows = []
@@ -348,12 +348,12 @@ def test_figure4_scores_are_means_of_the_stored_scores_and_name_what_is_missing(
             rows.append(pd.DataFrame({"model": model, "step": 120, "benchmark": "multiblimp", "lang": lang,
                                       "item": range(200), "acc": acc}))
     store = pd.concat(rows, ignore_index=True)
-    agg = ci.aggregate(store, n=200, seed=0)
-    means = agg[agg.lang == ci.MEAN]
+    agg = bootstrap.aggregate(store, n=200, seed=0)
+    means = agg[agg.lang == bootstrap.MEAN]
     scores = branching.family_scores(store, means, [0, 60], ["linear"], ["deu", "eng"], ["multiblimp"], "mixed2",
                                      120, 200, 0)
     got = scores.set_index(["family", "series"])["score"]
-    per = agg[agg.lang != ci.MEAN].set_index(["model", "lang"])["score"]
+    per = agg[agg.lang != bootstrap.MEAN].set_index(["model", "lang"])["score"]
     assert got[(60, "experts")] == pytest.approx((per[("mono-deu-br60", "deu")] + per[("mono-eng-br60", "eng")]) / 2)
     assert got[(0, "linear")] == pytest.approx(per.loc["linear-all2"].mean())
     assert scores[scores.series == "mixed"].score.iloc[0] == pytest.approx(per.loc["mixed2"].mean())

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from mergelimits import benchfiles, ci, evaluate, model, tables, tokenizer
+from mergelimits import benchfiles, bootstrap, evaluate, model, tables, tokenizer
 from mergelimits.synthetic import writers
 
 ARCH = {"layers": 1, "hidden": 32, "ffn": 64, "heads": 4, "kv_heads": 4, "seq_len": 128, "tie_embeddings": True}
@@ -138,8 +138,8 @@ def test_chrf_equals_sacrebleu(env):
     fl = scores[scores.benchmark == "flores"]
     hyps, refs = list(fl.hypothesis), list(fl.reference)
     want = CHRF(word_order=2).corpus_score(hyps, [refs]).score
-    score, se = ci.chrf_bootstrap(hyps, refs, 200, np.random.default_rng(0))
-    assert score == pytest.approx(want) and ci.chrf_corpus(hyps, refs) == pytest.approx(want)
+    score, se = bootstrap.chrf_bootstrap(hyps, refs, 200, np.random.default_rng(0))
+    assert score == pytest.approx(want) and bootstrap.chrf_corpus(hyps, refs) == pytest.approx(want)
     for h, r, c in zip(hyps, refs, fl.chrf):
         assert c == pytest.approx(CHRF(word_order=2).sentence_score(h, [r]).score)
 
@@ -147,10 +147,10 @@ def test_chrf_equals_sacrebleu(env):
 def test_bootstrap_ci_on_a_known_distribution():
     rng = np.random.default_rng(0)
     values = rng.binomial(1, 0.7, size=2000).astype(float)
-    se = ci.bootstrap_se(values, 1000, np.random.default_rng(1))
+    se = bootstrap.bootstrap_se(values, 1000, np.random.default_rng(1))
     analytic = np.sqrt(values.mean() * (1 - values.mean()) / len(values))
     assert se == pytest.approx(analytic, rel=0.1)
-    assert ci.bootstrap_se(values, 1000, np.random.default_rng(1)) == se  # seeded
+    assert bootstrap.bootstrap_se(values, 1000, np.random.default_rng(1)) == se  # seeded
     # the same resamples written out: the SD over resampled means, sample SD (ddof 1)
     draws = np.random.default_rng(1).integers(0, len(values), size=(1000, len(values)))
     means = [values[d].mean() for d in draws]
@@ -164,13 +164,13 @@ def test_chrf_bootstrap_resamples_sentences_and_rescores_the_corpus():
 
     hyps = ["das ist gut", "ein Hund", "er läuft schnell", "Kaffee", "sie lesen Bücher heute", "x"]
     refs = ["das ist gut", "eine Katze", "er rennt schnell", "Kaffee und Kuchen", "sie lesen heute", "y z"]
-    score, se = ci.chrf_bootstrap(hyps, refs, 300, np.random.default_rng(4))
+    score, se = bootstrap.chrf_bootstrap(hyps, refs, 300, np.random.default_rng(4))
     draws = np.random.default_rng(4).integers(0, len(hyps), size=(300, len(hyps)))
     boots = [CHRF(word_order=2).corpus_score([hyps[i] for i in d], [[refs[i] for i in d]]).score for d in draws]
     assert se > 0 and se == pytest.approx(np.std(boots, ddof=1), rel=1e-9)
     store = pd.DataFrame({"model": "m", "step": 1, "benchmark": "flores", "lang": "deu", "item": range(6),
                           "hypothesis": hyps, "reference": refs, "chrf": np.nan})
-    agg = ci.aggregate(store, n=300, seed=4).iloc[0]
+    agg = bootstrap.aggregate(store, n=300, seed=4).iloc[0]
     assert agg.score == pytest.approx(CHRF(word_order=2).corpus_score(hyps, [refs]).score)
     assert agg.se > 0 and agg.ci95 == pytest.approx(1.96 * agg.se, rel=1e-12)
 
@@ -198,7 +198,7 @@ def test_table1_is_recomputed_from_the_store():
                              "chrf": np.nan, "source": None, "hypothesis": None, "reference": None})
     store = pd.DataFrame(rows)
     store = store[~((store.lang == "zho") & (store.benchmark == "multiblimp"))]  # zho has no MultiBLiMP
-    agg = ci.aggregate(store, 100, 0)
+    agg = bootstrap.aggregate(store, 100, 0)
     t1 = tables.table1(agg, [("Experts", "mono"), ("Mixed10", "mixed10"), ("Merged", "linear-all10")],
                       ["deu", "eng", "zho"], ["multiblimp"], 1).set_index("model")
     for label, model_id in (("Mixed10", "mixed10"), ("Merged", "linear-all10")):
@@ -277,5 +277,5 @@ def test_controls_reach_lm_eval_as_variants_of_the_task(env, tmp_path):
     assert sorted(a["arguments"][0][0] for a in shuffled.values()) == sorted(a["arguments"][0][0] for a in real.values())
     scores = evaluate.item_scores(out, tok, "mono-deu", 6)
     assert set(scores.benchmark) == {"xcsqa", "xcsqa~blind", "xcsqa~shuffled"}
-    agg = ci.aggregate(scores, n=20, seed=0)
+    agg = bootstrap.aggregate(scores, n=20, seed=0)
     assert set(agg.metric) == {"acc_norm_token"}

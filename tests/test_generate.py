@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from mergelimits import benchfiles, languages, tokenizer
+from mergelimits import benchfiles, benchmarks, languages, tokenizer
 from mergelimits.synthetic import grammar, writers
 
 LANGS = list(languages.table())
@@ -40,7 +40,7 @@ def test_a_benchmark_subset_writes_only_its_files_with_the_same_items(written, t
 
 
 def test_every_file_is_read_by_the_benchmark_loader(written):
-    for bench in languages.BENCHMARKS:
+    for bench in benchmarks.BENCHMARKS:
         for code in languages.available(bench, LANGS):
             for name in benchfiles.bench_files(bench):
                 df = benchfiles.load(bench, written / bench / f"lang~{code}" / name)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mergelimits import benchfiles, hub, tokenizer
-from mergelimits.synthetic import hub as fixture_hub
+from mergelimits import benchfiles, benchmarks, hub, tokenizer
+from mergelimits.synthetic import hub_cache as fixture_hub
 from mergelimits.synthetic import manifests, writers
 
 from .conftest import ROOT
@@ -115,7 +115,7 @@ def test_generated_and_fetched_files_share_a_schema(offline, paper_config, tmp_p
         name = benchfiles.bench_files(bench)[0]
         fetched = benchfiles.load(bench, hub.prepare(bench, source, name, hub.fetch(source), tmp_path / bench / name))
         generated = benchfiles.load(bench, gen / bench / name)
-        assert set(benchfiles.SCHEMAS[bench][1]) <= set(fetched.columns) & set(generated.columns)
+        assert set(benchmarks.get(bench).columns) <= set(fetched.columns) & set(generated.columns)
 
 
 def test_a_missing_file_names_the_pattern_and_the_snapshot(offline, paper_config):

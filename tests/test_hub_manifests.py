@@ -129,7 +129,7 @@ def test_the_fixture_hub_serves_the_recorded_names_not_the_configured_ones(paper
     """Where a listing shows a language, the fixture hub's file is the listing's, whatever
     the config says: a made-up pattern (MultiBLiMP as `<code>/test.tsv`) then finds nothing
     locally either, as it would find nothing on the hub."""
-    from mergelimits.synthetic import hub as fixture_hub
+    from mergelimits.synthetic import hub_cache as fixture_hub
 
     served = fixture_hub._served_name("jumelet/multiblimp", "eng", "eng/test.tsv")
     assert served == "eng/data.tsv" and not fnmatch.fnmatch(served, "eng/test.tsv")

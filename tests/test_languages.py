@@ -5,7 +5,7 @@ def test_every_language_has_a_code_in_every_source():
     table = languages.table()
     assert list(table) == "ara deu eng fra ita nld rus spa tur zho".split()
     for lang in table.values():
-        assert set(lang.codes) == set(languages.SOURCES)
+        assert set(lang.codes) == set(languages.sources())
 
 
 def test_codes_the_paper_scripts_mixed_up():

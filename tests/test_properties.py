@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mergelimits import ci, similarity, tables
+from mergelimits import bootstrap, similarity, tables
 
 from .test_analysis import hsic_cka
 
@@ -47,7 +47,7 @@ def test_bootstrap_se_of_bernoulli_items_is_the_analytic_se(n, p, seed):
     m = values.mean()
     if m in (0.0, 1.0):
         return
-    se = ci.bootstrap_se(values, 2000, np.random.default_rng(seed + 1))
+    se = bootstrap.bootstrap_se(values, 2000, np.random.default_rng(seed + 1))
     # the bootstrap SE estimates sqrt(m (1 - m) / n); with 2000 resamples it is within ~10%
     assert se == pytest.approx(np.sqrt(m * (1 - m) / n), rel=0.12)
 
@@ -84,7 +84,7 @@ def test_aggregate_scores_each_cell_from_its_items_reproducibly():
         pd.DataFrame({"model": "m", "step": 5, "benchmark": "flores", "lang": "deu", "item": range(3),
                       "chrf": 0.0, "hypothesis": ["das ist gut", None, "ja"], "reference": ["das ist gut", "nein", "ja"]}),
     ])
-    agg = ci.aggregate(store, n=2000, seed=3)
+    agg = bootstrap.aggregate(store, n=2000, seed=3)
     assert list(zip(agg.model, agg.benchmark, agg.lang)) == [("a", "multiblimp", "deu"), ("m", "flores", "deu"),
                                                              ("m", "multiblimp", "eng")]
     cell = agg.iloc[2]
@@ -92,10 +92,10 @@ def test_aggregate_scores_each_cell_from_its_items_reproducibly():
     assert cell.score == pytest.approx(100 * p) and cell["items"] == 400 and cell.metric == "acc"
     assert cell.se == pytest.approx(100 * np.sqrt(p * (1 - p) / 400), rel=0.1)
     assert np.allclose(agg.ci95, 1.96 * agg.se)
-    assert agg.equals(ci.aggregate(store, n=2000, seed=3))  # seeded per cell
-    assert not np.isclose(ci.aggregate(store, n=2000, seed=4).se.iloc[2], cell.se)
+    assert agg.equals(bootstrap.aggregate(store, n=2000, seed=3))  # seeded per cell
+    assert not np.isclose(bootstrap.aggregate(store, n=2000, seed=4).se.iloc[2], cell.se)
     fl = agg.iloc[1]  # the missing generation is "", so the corpus score is sacrebleu's of ["…", "", "ja"]
-    assert fl.score == pytest.approx(ci.chrf_corpus(["das ist gut", "", "ja"], ["das ist gut", "nein", "ja"]))
+    assert fl.score == pytest.approx(bootstrap.chrf_corpus(["das ist gut", "", "ja"], ["das ist gut", "nein", "ja"]))
 
 
 def test_per_language_tables_read_each_rows_model_at_its_step_and_benchmark():
@@ -148,8 +148,8 @@ def test_a_mean_over_independent_languages_has_the_pooled_se():
     """MultiBLiMP's items differ per language: the mean over languages is the mean of the
     languages' scores, and its bootstrap SE the pooled √(Σ SEₗ²) / L of independent means."""
     langs = ["deu", "eng", "fra", "ita", "nld"]
-    agg = ci.aggregate(_bernoulli_store("multiblimp", langs, 300, shared=False), n=3000, seed=2)
-    per, mean = agg[agg.lang != ci.MEAN], agg[agg.lang == ci.MEAN].iloc[0]
+    agg = bootstrap.aggregate(_bernoulli_store("multiblimp", langs, 300, shared=False), n=3000, seed=2)
+    per, mean = agg[agg.lang != bootstrap.MEAN], agg[agg.lang == bootstrap.MEAN].iloc[0]
     assert mean.score == pytest.approx(per.score.mean()) and mean["items"] == 5 * 300
     assert mean.se == pytest.approx(np.sqrt((per.se ** 2).sum()) / 5, rel=0.08)
     assert mean.ci95 == pytest.approx(1.96 * mean.se)
@@ -160,17 +160,17 @@ def test_a_mean_over_languages_sharing_items_keeps_their_dependence():
     item, the mean over them is no surer than one language, and the joint resampling says so
     (adding the SEs as if independent would claim √L times less)."""
     langs = ["deu", "eng", "fra", "ita"]
-    agg = ci.aggregate(_bernoulli_store("belebele", langs, 300, shared=True), n=3000, seed=2)
-    one, mean = agg[agg.lang == "deu"].iloc[0], agg[agg.lang == ci.MEAN].iloc[0]
+    agg = bootstrap.aggregate(_bernoulli_store("belebele", langs, 300, shared=True), n=3000, seed=2)
+    one, mean = agg[agg.lang == "deu"].iloc[0], agg[agg.lang == bootstrap.MEAN].iloc[0]
     assert mean.se == pytest.approx(one.se, rel=0.08)
-    assert mean.se > 1.8 * np.sqrt((agg[agg.lang != ci.MEAN].se ** 2).sum()) / 4
+    assert mean.se > 1.8 * np.sqrt((agg[agg.lang != bootstrap.MEAN].se ** 2).sum()) / 4
 
 
 def test_aggregate_file_keeps_means_apart(tmp_path):
-    agg = ci.aggregate(_bernoulli_store("multiblimp", ["deu", "eng"], 20, shared=False), n=50, seed=0)
+    agg = bootstrap.aggregate(_bernoulli_store("multiblimp", ["deu", "eng"], 20, shared=False), n=50, seed=0)
     agg.to_csv(tmp_path / "a.tsv", sep="\t", index=False)
-    assert list(ci.read_aggregate(tmp_path / "a.tsv").lang) == ["deu", "eng"]
-    assert list(ci.read_aggregate(tmp_path / "a.tsv", means=True).lang) == [ci.MEAN]
+    assert list(bootstrap.read_aggregate(tmp_path / "a.tsv").lang) == ["deu", "eng"]
+    assert list(bootstrap.read_aggregate(tmp_path / "a.tsv", means=True).lang) == [bootstrap.MEAN]
 
 
 def _pair_store(n: int, agree: float, seed: int) -> pd.DataFrame:
@@ -196,7 +196,7 @@ def test_a_pairs_delta_ci_is_the_paired_se_of_its_item_differences(agree):
     from mergelimits import analysis
 
     store = _pair_store(400, agree, seed=3)
-    agg = ci.aggregate(store, n=50, seed=0, means=False)
+    agg = bootstrap.aggregate(store, n=50, seed=0, means=False)
     d = analysis.delta(agg, [("deu", "nld")], "linear", 240, store=store, n=4000, seed=1).iloc[0]
     diffs = []
     for lang in ("deu", "nld"):
@@ -214,7 +214,7 @@ def test_a_pairs_delta_ci_needs_the_same_items():
     from mergelimits import analysis
 
     store = _pair_store(50, 0.5, seed=0)
-    agg = ci.aggregate(store, n=20, seed=0, means=False)
+    agg = bootstrap.aggregate(store, n=20, seed=0, means=False)
     short = store[~((store.model == "linear-deu+nld") & (store.lang == "nld") & (store["item"] == 7))]
     with pytest.raises(KeyError, match="not the same items"):
         analysis.delta(agg, [("deu", "nld")], "linear", 240, store=short, n=20)

@@ -1,6 +1,6 @@
 """The paper rebuilt from published weights (config/paper-published.yaml), at the smoke
 config's size: the authors' step 0, Mixed model and merges served by the smoke run's local
-hub cache (mergelimits.synthetic.hub), fetched, checked and compared through the workflow's
+hub cache (mergelimits.synthetic.hub_cache), fetched, checked and compared through the workflow's
 rules."""
 
 import json
@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from mergelimits import hub, merge, model
-from mergelimits.synthetic import hub as fixture_hub
+from mergelimits.synthetic import hub_cache as fixture_hub
 
 from .conftest import PUBLISHED_CONFIGS as CONFIGS
 from .conftest import ROOT, jobs_run, snakemake_cmd

@@ -8,9 +8,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from mergelimits import config, languages, merge, modelid, registry
-from mergelimits.benchfiles import SCHEMAS
-from mergelimits.evaluate import PRIMARY, TEMPLATES
+from mergelimits import benchmarks, config, languages, merge, modelid, registry
 from mergelimits.model import WEIGHTS
 from mergelimits.study import Study, table_stem
 
@@ -20,19 +18,25 @@ def test_the_schema_file_lists_the_registered_methods():
     assert schema["properties"]["merge"]["$defs"]["methods"]["items"]["enum"] == list(registry.MERGE_METHODS)
 
 
-def test_benchmark_facts_come_from_the_registry():
-    assert languages.BENCHMARKS == tuple(registry.BENCHMARKS)
-    for name, b in registry.BENCHMARKS.items():
-        assert SCHEMAS[name] == (b.files, b.columns)
-        assert PRIMARY[name] == b.metric
-        assert (TEMPLATES / f"{name}.yaml").is_file()  # its template
+def test_benchmark_facts_come_from_their_modules():
+    assert languages.sources()[-len(benchmarks.BENCHMARKS):] == tuple(benchmarks.BENCHMARKS)
+    for name, b in benchmarks.BENCHMARKS.items():
+        assert b.module.__name__ == f"mergelimits.benchmarks.{name}"
+        assert b.template == b.template.with_name(f"{name}.yaml") and b.template.is_file()  # beside it
         assert b.split in {f.split(".")[0] for f in b.files}
+        assert (b.chance is None) == (b.kind == "generation")
+    # the schema's per-benchmark keys are the registry's, none left in the file
+    schema = config.load_schema()["properties"]
+    assert set(schema["evaluate"]["properties"]["num_fewshot"]["properties"]) == set(benchmarks.BENCHMARKS)
+    assert set(benchmarks.BENCHMARKS) <= set(schema["data"]["properties"]["hub"]["properties"])
+    assert "properties" not in yaml.safe_load(config.SCHEMA.read_text())["properties"]["evaluate"]["properties"][
+        "num_fewshot"]
     # the paper's table numbers, one per benchmark
-    assert [table_stem(b) for b in registry.BENCHMARKS] == [
+    assert [table_stem(b) for b in benchmarks.BENCHMARKS] == [
         "table2_multiblimp", "table3_belebele", "table4_hellaswag", "table5_xcsqa", "table6_flores"]
     # every language-table column a benchmark needs
     header = languages.TABLE.read_text().splitlines()[0].split("\t")
-    assert set(registry.BENCHMARKS) <= set(header)
+    assert set(benchmarks.BENCHMARKS) <= set(header)
 
 
 def test_each_method_keeps_mergekits_default_normalisation():

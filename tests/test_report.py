@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mergelimits import modelid, provenance, registry, tables
+from mergelimits import benchmarks, modelid, provenance, tables
 from mergelimits.study import Study, table_stem
 
 from .conftest import ROOT, snakemake_cmd
@@ -66,7 +66,7 @@ def test_every_table_has_its_own_caption_naming_it_its_metric_and_ci(which, requ
         assert stem == "controls" or caption.startswith(f"Table {number} — "), caption
         assert f"Study: {cfg['study']}, step {study.final}." in caption
     for bench in study.benchmarks:
-        entry = registry.benchmark(bench)
+        entry = benchmarks.get(bench)
         caption = caps[table_stem(bench)]
         assert tables.UNITS[entry.metric] in caption
         assert f"{cfg['evaluate']['bootstrap']} resamples" in caption and "95% CI" in caption
@@ -244,7 +244,7 @@ def test_the_front_page_is_valid_rst_for_every_shipped_config(name):
 
     from jinja2 import Environment
 
-    from mergelimits.synthetic.hub import load_config
+    from mergelimits.synthetic.hub_cache import load_config
 
     config = load_config([ROOT / f for f in REPORT_CONFIGS[name]])
     rec = SimpleNamespace(job=SimpleNamespace(params=SimpleNamespace(configfiles=REPORT_CONFIGS[name], commit="abc")))
@@ -261,7 +261,7 @@ def test_the_front_page_is_valid_rst_for_every_shipped_config(name):
 @pytest.mark.parametrize("name", ["tiny", "paper", "paper-branch"])
 def test_every_table_caption_is_valid_rst(name):
     """The captions tables.captions writes, as the report shows them (docutils, no warning)."""
-    from mergelimits.synthetic.hub import load_config
+    from mergelimits.synthetic.hub_cache import load_config
 
     cfg = load_config([ROOT / f for f in REPORT_CONFIGS[name]])
     study = Study.from_config(cfg)

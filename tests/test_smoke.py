@@ -1,5 +1,5 @@
 """The paper config's DAG at toy size (config/paper-smoke.yaml over config/paper.yaml): every
-hub source served in its real format by a local hub cache (mergelimits.synthetic.hub),
+hub source served in its real format by a local hub cache (mergelimits.synthetic.hub_cache),
 Mixed3 pre-trained by megatron-core with torchrun on 2 CPU ranks through the rule that runs
 with srun on LUMI, and every rule of the paper's DAG executed."""
 
@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 from mergelimits import model, tokenizer
-from mergelimits.synthetic import hub as fixture_hub
+from mergelimits.synthetic import hub_cache as fixture_hub
 from mergelimits.synthetic import manifests
 
 from .conftest import SMOKE_CONFIGS as CONFIGS

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mergelimits import benchfiles, languages, modelid, tokenizer
+from mergelimits import benchfiles, benchmarks, languages, modelid, tokenizer
 
 from .conftest import ROOT
 
@@ -49,7 +49,7 @@ def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, merge_j
     if "paper" in configfile:  # every benchmark file a language has is fetched
         langs = list(languages.table())
         expected = sum(len(languages.available(b, langs)) * len(benchfiles.bench_files(b))
-                       for b in languages.BENCHMARKS)
+                       for b in benchmarks.BENCHMARKS)
         assert int(jobs["fetch_benchmark"]) == expected
         assert expected == 9 + 10 + 10 + 9 + 20
         assert jobs["fetch_baseline"] == "3"
@@ -161,7 +161,7 @@ def test_mini_study_branch_stage(mini_runs):
     numbers are the means of the stored per-item scores; the family has its own Table 8."""
     import numpy as np
 
-    from mergelimits import ci
+    from mergelimits import bootstrap
 
     cfg = yaml.safe_load(mini_runs.config.read_text())
     work, steps = mini_runs.a, mini_runs.steps
@@ -176,7 +176,7 @@ def test_mini_study_branch_stage(mini_runs):
     assert [m.split("/")[-2] for m in rec["members"]] == [modelid.mono(lang, branch) for lang in cfg["languages"]]
     assert rec["base"].endswith(f"models/mixed3/step~{branch}")  # task vectors against the Mixed they left
     scores = pd.read_csv(res / "analysis/branch_scores.tsv", sep="\t")
-    agg = ci.read_aggregate(res / "eval/aggregate.tsv")
+    agg = bootstrap.read_aggregate(res / "eval/aggregate.tsv")
     mb = agg[(agg.benchmark == "multiblimp") & (agg.step == steps)].set_index(["model", "lang"])["score"]
     langs = ["deu", "eng", "fra"]
     for family in (0, branch):
@@ -352,7 +352,7 @@ def test_an_external_baseline_is_fetched_evaluated_and_tabled(mini_runs):
     model card's tokens."""
     from safetensors.torch import load_file
 
-    from mergelimits.synthetic.hub import commit_of
+    from mergelimits.synthetic.hub_cache import commit_of
 
     from .conftest import MINI_BASELINE
 
@@ -391,3 +391,20 @@ def test_an_old_python_stops_the_install_in_one_line_before_anything_is_made(tmp
     assert f"{fake} is Python 3.6; the project needs 3.11 or 3.12 (on LUMI: module load cray-python/3.11.7" in (
         proc.stderr.splitlines()[0])
     assert not venv.exists()
+
+
+def test_every_name_the_workflow_imports_is_used():
+    """ruff does not read .smk files: each name the Snakefile and the rule files import must
+    be used somewhere in them (they share one namespace)."""
+    files = [ROOT / "Snakefile", *sorted((ROOT / "workflow/rules").rglob("*.smk"))]
+    text = {str(f.relative_to(ROOT)): f.read_text() for f in files}
+    imported = {}
+    for name, src in text.items():
+        for m in re.finditer(r"^(?:from \S+ )?import (.+)$", src, re.M):
+            for part in m[1].split(","):
+                imported[part.split(" as ")[-1].strip()] = name
+    body = "\n".join(line.split(" # ")[0] for src in text.values() for line in src.splitlines()
+                     if not re.match(r"\s*#|(from \S+ )?import ", line))
+    # a use, not a file suffix (".json") nor a word in a string
+    unused = {n: f for n, f in imported.items() if not re.search(rf"(?<![\w.\"'/]){re.escape(n)}\b(?![\w\"'])", body)}
+    assert imported and not unused

@@ -32,13 +32,13 @@ def delta(agg: pd.DataFrame, pairs: list[tuple[str, str]], method: str, step: in
           store: pd.DataFrame | None = None, n: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Δ of each pair (module docstring); `branch`: of the experts branched from Mixed at
     that step, and their merges. With the per-item `store`, also Δ's 95% CI (`delta_ci95`)
-    from a paired bootstrap of the items (ci.paired_difference), seeded per pair."""
+    from a paired bootstrap of the items (bootstrap.paired_difference), seeded per pair."""
     import zlib
 
     import numpy as np
     import pandas as pd
 
-    from . import ci
+    from . import bootstrap
 
     mb = agg[(agg.benchmark == "multiblimp") & (agg.step == step)].set_index(["model", "lang"])["score"]
     if store is not None:  # once, not per pair: the store holds every model's every item
@@ -58,7 +58,7 @@ def delta(agg: pd.DataFrame, pairs: list[tuple[str, str]], method: str, step: in
                "languages": "+".join(used)}
         if store is not None:
             rng = np.random.default_rng([seed, zlib.crc32(f"delta/{merged}/{int(step)}".encode())])
-            _, se = ci.paired_difference(store, merged, {lang: modelid.mono(lang, branch) for lang in used}, step,
+            _, se = bootstrap.paired_difference(store, merged, {lang: modelid.mono(lang, branch) for lang in used}, step,
                                          "multiblimp", n, rng)
             row["delta_ci95"] = 1.96 * se
         rows.append(row)

@@ -13,14 +13,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .registry import BENCHMARKS
+from . import benchmarks
 
 if TYPE_CHECKING:  # bench_files is read when the Snakefile is parsed; pandas loads with the readers
     import pandas as pd
-
-#: benchmark -> (file names under results/data/benchmarks/<bench>/lang~<lang>/, required columns)
-SCHEMAS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    b.name: (b.files, b.columns) for b in BENCHMARKS.values()}
 
 
 class SchemaError(ValueError):
@@ -28,7 +24,8 @@ class SchemaError(ValueError):
 
 
 def bench_files(bench: str) -> tuple[str, ...]:
-    return SCHEMAS[bench][0]
+    """The file names under results/data/benchmarks/<bench>/lang~<lang>/."""
+    return benchmarks.get(bench).files
 
 
 def _atomic(path: Path):
@@ -88,33 +85,13 @@ def check_columns(df: pd.DataFrame, required: tuple[str, ...], path: str | Path)
 
 def load(bench: str, path: str | Path) -> pd.DataFrame:
     """Read one local benchmark file and check it has the benchmark's columns."""
-    if bench not in SCHEMAS:
-        raise KeyError(f"unknown benchmark {bench!r}; known: {', '.join(SCHEMAS)}")
-    df = check_columns(read_table(path), SCHEMAS[bench][1], path)
-    if bench == "multiblimp" and (df["sen"] == df["wrong_sen"]).any():
-        raise SchemaError(f"{path}: a minimal pair whose two sentences are identical")
-    if bench == "xcsqa":
-        df["question"] = df["question"].map(normalise_xcsqa_question)
-    return df
-
-
-def normalise_xcsqa_question(q) -> dict:
-    """X-CSQA's question as {stem, choices: [{label, text}, ...]}.
-
-    The original JSONL holds a list of choice objects; the hub's Parquet conversion turns
-    it into a struct of lists. Both become the JSONL form.
-    """
-    if isinstance(q, str):
-        q = json.loads(q)
-    choices = q["choices"]
-    if isinstance(choices, dict):
-        choices = [{"label": lab, "text": txt} for lab, txt in zip(choices["label"], choices["text"])]
-    return {"stem": q["stem"], "choices": [{"label": c["label"], "text": c["text"]} for c in choices]}
+    entry = benchmarks.get(bench)
+    return entry.check(check_columns(read_table(path), entry.columns, path), path)
 
 
 def write_benchmark(bench: str, rows_by_file: dict[str, list[dict]], out_dir: str | Path) -> list[Path]:
     """Write one language's benchmark files, checking them against the schema first."""
-    files = SCHEMAS[bench][0]
+    files = bench_files(bench)
     if sorted(rows_by_file) != sorted(files):
         raise ValueError(f"{bench}: expected files {files}, got {sorted(rows_by_file)}")
     return [write_file(bench, rows, Path(out_dir) / name) for name, rows in rows_by_file.items()]
@@ -124,10 +101,10 @@ def write_file(bench: str, rows: list[dict], path: str | Path) -> Path:
     """Write one benchmark file after checking its rows have the benchmark's columns."""
     import pandas as pd
 
-    path = Path(path)
-    if path.name not in SCHEMAS[bench][0]:
-        raise ValueError(f"{path}: {bench} files are named {', '.join(SCHEMAS[bench][0])}")
-    check_columns(pd.DataFrame(rows), SCHEMAS[bench][1], path)
+    path, entry = Path(path), benchmarks.get(bench)
+    if path.name not in entry.files:
+        raise ValueError(f"{path}: {bench} files are named {', '.join(entry.files)}")
+    check_columns(pd.DataFrame(rows), entry.columns, path)
     (write_tsv if path.suffix == ".tsv" else write_jsonl)(rows, path)
     return path
 

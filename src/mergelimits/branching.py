@@ -3,7 +3,7 @@ does to their merges (Figure 4 and the branch table), from the stored scores onl
 
 A family is the experts branched from Mixed at one step (0: the shared init, the paper's
 experts) and their merges. For each family and benchmark this gives the mean over
-languages, with its bootstrap 95% CI (mergelimits.ci: items resampled as the benchmark's
+languages, with its bootstrap 95% CI (mergelimits.bootstrap: items resampled as the benchmark's
 design allows), of:
     experts      each expert of the family on its own language
     <method>     the family's Merged-N of that merge method (linear_wm: weight-matched)
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import ci, languages, modelid, registry
+from . import bootstrap, languages, modelid, registry
 
 EXPERTS = "experts"  #: the series of each family's experts, each on its own language
 MIXED = "mixed"  #: the series of Mixed-N at the final step (the same in every family)
@@ -25,7 +25,7 @@ def family_scores(store: pd.DataFrame, means: pd.DataFrame, families: list[int],
                   langs: list[str], benches: list[str], mixed: str, step: int, n: int, seed: int) -> pd.DataFrame:
     """One row per family × series × benchmark: score, se, ci95, languages, items.
 
-    store: the per-item scores; means: aggregate.tsv's means over languages (ci.MEAN rows).
+    store: the per-item scores; means: aggregate.tsv's means over languages (bootstrap.MEAN rows).
     A missing score is an error naming it: Figure 4 never draws a family it lacks.
     """
     final = means[means["step"] == step].set_index(["model", "benchmark"])
@@ -48,8 +48,8 @@ def family_scores(store: pd.DataFrame, means: pd.DataFrame, families: list[int],
             missing = sorted({c for c in cells} - set(zip(sub["model"], sub["lang"])))
             if missing:
                 raise KeyError(f"Figure 4: no {bench} scores of {', '.join(f'{m} on {lang}' for m, lang in missing)}")
-            agg = ci.aggregate(sub.assign(model=EXPERTS), n, seed)
-            mean = agg[agg["lang"] == ci.MEAN] if len(have) > 1 else agg
+            agg = bootstrap.aggregate(sub.assign(model=EXPERTS), n, seed)
+            mean = agg[agg["lang"] == bootstrap.MEAN] if len(have) > 1 else agg
             rows.append({"family": family, "series": EXPERTS, "benchmark": bench, "score": mean["score"].iloc[0],
                          "se": mean["se"].iloc[0], "ci95": mean["ci95"].iloc[0], "items": len(sub)})
             for method in methods:

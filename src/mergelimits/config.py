@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from . import languages, registry
+from . import benchmarks, languages, registry
 
 #: package data (importlib.resources): a non-editable install finds it too; workflow/schemas/ links to it
 SCHEMA = files("mergelimits") / "resources" / "config.schema.yaml"
@@ -31,9 +31,21 @@ def _key(path) -> str:
 
 def load_schema() -> dict:
     """The JSON Schema, its merge-method enum taken from the registry (the file's copy is
-    documentation; tests/test_registry.py checks that the two agree)."""
+    documentation; tests/test_registry.py checks that the two agree) and its per-benchmark
+    keys from the benchmarks' (the file leaves them out)."""
     schema = yaml.safe_load(SCHEMA.read_text())
-    schema["properties"]["merge"]["$defs"]["methods"]["items"]["enum"] = list(registry.MERGE_METHODS)
+    props = schema["properties"]
+    props["merge"]["$defs"]["methods"]["items"]["enum"] = list(registry.MERGE_METHODS)
+    entries = benchmarks.BENCHMARKS.values()
+    # generated items: one count per multiple-choice benchmark (FLORES's sizes are its splits')
+    items = props["data"]["properties"]["generated"]["properties"]["items"]
+    choice = [b.name for b in entries if b.kind == "choice"]
+    items.update(required=choice, properties={b: {"$ref": "#/$defs/posint"} for b in choice})
+    props["data"]["properties"]["hub"]["properties"].update({b.name: {"$ref": "#/$defs/hub_source"} for b in entries})
+    shots = props["evaluate"]["properties"]["num_fewshot"]
+    # a benchmark without a context (MultiBLiMP's lone sentences) takes no examples
+    shots.update(required=[b.name for b in entries],
+                 properties={b.name: {"type": "integer", "minimum": 0} if b.context else {"const": 0} for b in entries})
     return schema
 
 
@@ -82,8 +94,8 @@ def semantic_errors(cfg: dict) -> list[str]:
     errors += _duplicates(langs, "languages")
     benches = cfg["benchmarks"]
     for i, bench in enumerate(benches):
-        if bench not in languages.BENCHMARKS:
-            errors.append(f"benchmarks[{i}]: unknown benchmark {bench!r}; known: {', '.join(languages.BENCHMARKS)}")
+        if bench not in benchmarks.BENCHMARKS:
+            errors.append(f"benchmarks[{i}]: unknown benchmark {bench!r}; known: {', '.join(benchmarks.BENCHMARKS)}")
     errors += _duplicates(benches, "benchmarks")
 
     if "flores" in benches:
@@ -225,7 +237,7 @@ def semantic_errors(cfg: dict) -> list[str]:
         errors.append("data.generated: required when data.source is 'generated'")
     if data["source"] == "hub":
         for bench in benches:
-            if bench in languages.BENCHMARKS and bench not in data.get("hub", {}):
+            if bench in benchmarks.BENCHMARKS and bench not in data.get("hub", {}):
                 errors.append(f"data.hub.{bench}: required when data.source is 'hub'")
     tok = data["tokenizer"]
     if tok["source"] == "train" and "vocab_size" not in tok:

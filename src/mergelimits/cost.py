@@ -95,13 +95,9 @@ def eval_batch(model_cfg: dict, seq: int, configured: int, device_bytes: int, dt
 
 PREFILL, DECODE = 15_000, 320  # tokens/s on one GCD, assumed (above)
 LOAD_S, MERGE_S = 60, 180  # per job: reading 4.3 GB of weights; a ten-model fp16 mergekit merge
-#: per item: (requests, tokens per request with the configured few-shot examples), from
-#: typical lengths with the Gemma-3 tokenizer
-PER_ITEM = {"multiblimp": (2, 20), "belebele": (4, 6 * 350), "hellaswag": (4, 6 * 110), "xcsqa": (5, 6 * 30),
-            "flores": (1, 6 * 2 * 35)}
-#: items per language: MultiBLiMP's largest language (rus, 3,832 pairs), the others at the
-#: authors' cap of 1,000 (Belebele has 900)
-ITEMS = {"multiblimp": 3832, "belebele": 900, "hellaswag": 1000, "xcsqa": 1000, "flores": 1000}
+# Items per language, requests per item and tokens per request (typical lengths with the
+# Gemma-3 tokenizer and the configured few-shot examples): each benchmark's module
+# (mergelimits.benchmarks: paper_items, requests, tokens).
 FLORES_NEW_TOKENS = 256
 #: FLORES devtest through a model for CKA: sentences × max_length tokens
 CKA_TOKENS = 1012 * 128
@@ -122,13 +118,12 @@ def cell_seconds(bench: str) -> float:
     """One (benchmark, language) cell of the evaluation plan; a question-blind control as its
     benchmark (an upper bound: 'blind' drops the context, 'shuffled' swaps in another of
     similar length)."""
-    from . import registry
+    from . import benchmarks
 
-    bench = registry.split_variant(bench)[0]
-    requests, tokens = PER_ITEM[bench]
-    seconds = ITEMS[bench] * requests * tokens / PREFILL
-    if bench == "flores":
-        seconds += ITEMS[bench] * FLORES_NEW_TOKENS / DECODE
+    entry = benchmarks.base(bench)
+    seconds = entry.paper_items * entry.requests * entry.tokens / PREFILL
+    if entry.kind == "generation":
+        seconds += entry.paper_items * FLORES_NEW_TOKENS / DECODE
     return seconds
 
 

@@ -2,7 +2,7 @@
 per-item scores (the one store every table, CI and figure reads).
 
 lm-eval lacks several of the paper's tasks (X-CSQA, general FLORES-200, tr/zh HellaSwag,
-cloze Belebele), so `src/mergelimits/resources/lm_eval/<bench>.yaml` holds one template per benchmark;
+cloze Belebele), so `src/mergelimits/benchmarks/<bench>.yaml` holds one template per benchmark;
 `render_tasks` fills in each language's local files. Per item we keep lm-eval's
 log-likelihoods and generations and compute ourselves: accuracy, character-normalised
 accuracy, token-normalised accuracy (log-likelihood / number of continuation tokens under
@@ -14,21 +14,17 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
 
-from . import cost, languages, registry
+from . import benchmarks, cost, languages
 
 if TYPE_CHECKING:  # the Snakefile imports this module (through mergelimits.study)
     import pandas as pd
 
 log = logging.getLogger(__name__)
-TEMPLATES = files("mergelimits") / "resources" / "lm_eval"  # package data
-#: the metric each benchmark's tables report
-PRIMARY = {b.name: b.metric for b in registry.BENCHMARKS.values()}
 #: the per-item scores (empty where a benchmark has no such score)
 METRICS = ["acc", "acc_norm_char", "acc_norm_token", "chrf"]
 SCORE_COLUMNS = ["model", "step", "benchmark", "lang", "item", *METRICS, "source", "hypothesis", "reference"]
@@ -74,10 +70,9 @@ def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Pa
     written = []
     for (name, lang), splits in sorted(files.items()):
         # a control ("xcsqa~blind") is its benchmark's template; prompts.process_docs applies it
-        bench, control = registry.split_variant(name)
-        template = TEMPLATES / f"{bench}.yaml"
-        if not template.exists():
-            raise FileNotFoundError(f"no lm-eval template for {bench}: {template}")
+        bench, control = benchmarks.split_variant(name)
+        entry = benchmarks.get(bench)
+        template = entry.template
         for path in splits.values():
             if not Path(path).exists():
                 raise FileNotFoundError(f"{task_name(name, lang)}: data file missing: {path}")
@@ -94,17 +89,17 @@ def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Pa
         task_id = task_name(name, lang)
         task["task"] = task_id
         task["num_fewshot"] = settings["num_fewshot"][bench]
-        if bench == "flores":
+        if entry.kind == "generation":  # evaluate.flores: the generation settings
             gen = task["generation_kwargs"]
             gen["max_gen_toks"] = settings["flores"]["max_gen_toks"]
             sampling = settings["flores"].get("sampling")
             if sampling:  # the authors' decoding: sampled, seeded by lm-eval's torch seed
                 gen.update(do_sample=True, **sampling)
-        elif bench != "multiblimp" and layout == "cloze":
+        elif entry.context and layout == "cloze":
             task["target_delimiter"] = words(lang)["space"]  # none in Chinese, as lighteval
         if control == "blind" and layout == "bare":
             task["target_delimiter"] = ""  # nothing before the option: scored as a text of its own
-        hook = task_id.replace(registry.VARIANT_SEP, "__")  # a Python name: "ml_xcsqa__blind_deu"
+        hook = task_id.replace(benchmarks.VARIANT_SEP, "__")  # a Python name: "ml_xcsqa__blind_deu"
         hooks.append(f"{hook} = processor({name!r}, {lang!r}, {layout!r}, {max_items!r}, {seed!r})")
         path = out_dir / f"{task_id}.yaml"
         # The !function tag is lm-eval's own YAML extension: a path beside this file.
@@ -254,7 +249,7 @@ def item_scores(samples: dict[str, list[dict]], tokenizer, model: str, step: int
         for s in items:
             # the item's index in its file (mergelimits.prompts keeps it when items are selected)
             row = {"model": model, "step": step, "benchmark": bench, "lang": lang, "item": s["doc"]["item"]}
-            if bench == "flores":
+            if benchmarks.base(bench).kind == "generation":
                 hyp = s["filtered_resps"][0] if isinstance(s["filtered_resps"], list) else s["filtered_resps"]
                 ref = s["target"]
                 row.update(chrf=chrf.sentence_score(hyp, [ref]).score, source=s["doc"]["source"], hypothesis=hyp,

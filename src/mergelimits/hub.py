@@ -2,8 +2,8 @@
 
 `fetch` is a thin wrapper over `huggingface_hub.snapshot_download` (the real client, with
 its cache and resume); `prepare_*` turn the files of a snapshot into the project's local
-files (`benchfiles.SCHEMAS`), the same files the tiny study generates. The tests run both
-against a local hub cache of fixture files with HF_HUB_OFFLINE=1, so no network is used.
+files (each benchmark's `files` and `columns`, mergelimits.benchmarks), the same files the
+tiny study generates. The tests run both against a local hub cache of fixture files with HF_HUB_OFFLINE=1, so no network is used.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import languages
-from .benchfiles import SCHEMAS, check_columns, normalise_xcsqa_question, read_table, write_file
+from . import benchmarks, languages
+from .benchfiles import check_columns, read_table, write_file
 
 
 class FetchError(ValueError):
@@ -44,8 +44,9 @@ def resolve(source_cfg: dict, bench: str, lang: str) -> Source:
     entry = dict(source_cfg)
     entry.update(entry.pop("overrides", {}).get(lang, {}))
     files = {name: pat.format(code=code) for name, pat in entry["files"].items()}
-    if sorted(files) != sorted(SCHEMAS[bench][0]):
-        raise ValueError(f"data.hub.{bench}.files must name {', '.join(SCHEMAS[bench][0])}; got {', '.join(files)}")
+    expected = benchmarks.get(bench).files
+    if sorted(files) != sorted(expected):
+        raise ValueError(f"data.hub.{bench}.files must name {', '.join(expected)}; got {', '.join(files)}")
     return Source(entry["repo"], str(entry["revision"]), files, entry.get("repo_type", "dataset"),
                   entry.get("token_env"))
 
@@ -116,24 +117,10 @@ def prepare(bench: str, source: Source, name: str, snapshot: Path, out_path: Pat
     if name not in source.files:
         raise KeyError(f"{bench}: no file pattern for {name!r}; has {', '.join(source.files)}")
     path = find(snapshot, source.files[name])
-    df = PREPARE.get(bench, lambda d: d)(read_table(path))
-    check_columns(df, SCHEMAS[bench][1], path)
+    entry = benchmarks.get(bench)
+    df = entry.from_hub(read_table(path))
+    check_columns(df, entry.columns, path)
     return write_file(bench, _records(df), out_path)
-
-
-def _xcsqa(df):
-    df = df.copy()
-    df["question"] = df["question"].map(normalise_xcsqa_question)
-    return df[df["answerKey"].astype(str).str.len() > 0]  # the test split hides its answers
-
-
-def _hellaswag(df):
-    df = df.copy()
-    df["label"] = df["label"].astype(str)
-    return df
-
-
-PREPARE = {"xcsqa": _xcsqa, "hellaswag": _hellaswag}
 
 
 def fetch_tokenizer(source: Source, out_dir: Path) -> Path:

@@ -13,14 +13,17 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-from .registry import BENCHMARKS as _REGISTERED
+from . import benchmarks
 
 TABLE = files("mergelimits") / "resources" / "languages.tsv"  # package data
 
-#: Benchmarks the study knows, in the paper's table order (mergelimits.registry).
-BENCHMARKS = tuple(_REGISTERED)
 #: Sources that are not benchmarks but still have per-language codes.
-SOURCES = ("hplt", "hplt_text", "lang2vec", *BENCHMARKS)
+OTHER_SOURCES = ("hplt", "hplt_text", "lang2vec")
+
+
+def sources() -> tuple[str, ...]:
+    """Every source with per-language codes: the others and each registered benchmark."""
+    return (*OTHER_SOURCES, *benchmarks.BENCHMARKS)
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class Language:
 
     def source_code(self, source: str) -> str | None:
         if source not in self.codes:
-            raise KeyError(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
+            raise KeyError(f"unknown source {source!r}; known: {', '.join(sources())}")
         return self.codes[source]
 
     def has(self, benchmark: str) -> bool:
@@ -45,11 +48,15 @@ def table(path: Path = TABLE) -> dict[str, Language]:
     with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
     langs = {}
+    # a benchmark without a column of its own gives its codes in its module (`CODES`)
+    given = {b.name: b.codes for b in benchmarks.BENCHMARKS.values() if b.codes is not None}
     for row in rows:
-        missing = [s for s in SOURCES if s not in row]
+        for name, codes in given.items():
+            row.setdefault(name, codes.get(row["lang"], "-"))
+        missing = [s for s in sources() if s not in row]
         if missing:
             raise ValueError(f"{path}: columns missing: {', '.join(missing)}")
-        codes = {s: (None if row[s] in ("", "-") else row[s]) for s in SOURCES}
+        codes = {s: (None if row[s] in ("", "-") else row[s]) for s in sources()}
         langs[row["lang"]] = Language(row["lang"], row["name"], row["family"], row["script"], codes)
     return langs
 
@@ -63,8 +70,7 @@ def get(code: str) -> Language:
 
 def available(benchmark: str, codes: list[str]) -> list[str]:
     """The languages of `codes` that `benchmark` covers, in the given order."""
-    if benchmark not in BENCHMARKS:
-        raise KeyError(f"unknown benchmark {benchmark!r}; known: {', '.join(BENCHMARKS)}")
+    benchmarks.get(benchmark)
     return [c for c in codes if get(c).has(benchmark)]
 
 

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import modelid
+from . import benchmarks, modelid
 
 
 def _save(fig, stem: str) -> list[str]:
@@ -25,11 +25,9 @@ def mean_over_languages(scores: pd.DataFrame) -> pd.DataFrame:
     """Per step: the mean score over languages and its 95% CI. Only for a benchmark whose
     languages have separate items (MultiBLiMP): the mean's SE is then √(Σ SEₗ²) / L from the
     per-language bootstrap SEs. Where the same items are realised in every language
-    (registry: `parallel`) the languages are not independent and that formula would be too
-    narrow; such a mean needs whole items resampled, so it is refused here."""
-    from . import registry
-
-    parallel = [b for b in scores["benchmark"].unique() if registry.benchmark(b).parallel]
+    (mergelimits.benchmarks: `parallel`) the languages are not independent and that formula would
+    be too narrow; such a mean needs whole items resampled, so it is refused here."""
+    parallel = [b for b in scores["benchmark"].unique() if benchmarks.get(b).parallel]
     if parallel:
         raise ValueError(f"{', '.join(parallel)}: the same items in every language; a CI of the mean over "
                          "languages must resample whole items, not add the languages' SEs")
@@ -40,7 +38,7 @@ def mean_over_languages(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 #: MultiBLiMP chooses between two sentences
-CHANCE_MULTIBLIMP = 50.0
+CHANCE_MULTIBLIMP = benchmarks.get("multiblimp").chance
 
 
 def _legend_below(ax, ncol: int = 2, **kw):
@@ -233,10 +231,6 @@ def cka_heatmap(cka: pd.DataFrame, langs: list[str], stem: str) -> list[str]:
     return _save(build_cka_heatmap(cka, langs), stem)
 
 
-#: chance of each multiple-choice benchmark (% of items), drawn in Figure 4's panels
-CHANCE = {"multiblimp": 50.0, "belebele": 25.0, "hellaswag": 25.0, "xcsqa": 20.0}
-
-
 def build_figure4(scores: pd.DataFrame, cka: pd.DataFrame, benches: list[str], methods: list[str], mixed: str):
     """Beyond the paper: one panel per benchmark, the mean over languages of each family's
     experts and Merged-N by method (linear_wm: weight-matched first) against the step the
@@ -258,8 +252,9 @@ def build_figure4(scores: pd.DataFrame, cka: pd.DataFrame, benches: list[str], m
         mx = sub[sub["series"] == MIXED].iloc[0]
         ax.axhspan(mx.score - mx.ci95, mx.score + mx.ci95, color="C7", alpha=0.25, lw=0)
         ax.axhline(mx.score, color="C7", lw=1.5, label=f"{modelid.display(mixed)} (final step)")
-        if bench in CHANCE:
-            ax.axhline(CHANCE[bench], color="grey", ls=":", lw=1, label="chance")
+        chance = benchmarks.get(bench).chance
+        if chance is not None:
+            ax.axhline(chance, color="grey", ls=":", lw=1, label="chance")
         for off, s in zip(offsets, series):
             g = sub[sub["series"] == s].sort_values("family")
             ax.errorbar(g["family"] + off, g["score"], yerr=g["ci95"], capsize=3, ms=5, lw=1.2,

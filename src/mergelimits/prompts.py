@@ -2,7 +2,8 @@
 lm-eval's `process_docs` to every task the workflow renders (one code path for every
 benchmark and config).
 
-Two layouts (`evaluate.prompts`):
+Each benchmark's own layout is in its module (mergelimits.benchmarks); the shared pieces
+are here. Two layouts (`evaluate.prompts`):
 
 * ``bare``: the stem as it stands (passage and question, the HellaSwag context, the X-CSQA
   question), each option's text as the continuation. What suits the tiny study's generated
@@ -46,7 +47,7 @@ def words(lang: str) -> dict[str, str]:
     return row
 
 
-def _cap(text: str) -> str:
+def cap(text: str) -> str:
     """Upper-case the first letter only (lighteval's `capitalize`; str.capitalize lowers the rest)."""
     text = str(text).strip()
     return text[:1].upper() + text[1:]
@@ -60,44 +61,34 @@ def wikihow_clean(text: str) -> str:
     return text.replace("  ", " ").replace("..", ".").strip()
 
 
-def gold(bench: str, doc: dict) -> int:
-    if bench == "multiblimp":
-        return 0  # the grammatical sentence
-    if bench == "belebele":
-        return int(doc["correct_answer_num"]) - 1
-    if bench == "hellaswag":
-        return int(doc["label"])
-    if bench == "xcsqa":
-        return [c["label"] for c in doc["question"]["choices"]].index(doc["answerKey"])
-    raise KeyError(f"no multiple-choice prompt for {bench!r}")
-
-
-def prompt(bench: str, lang: str, layout: str, doc: dict) -> tuple[str, list[str]]:
-    """(context, options) of one item; lm-eval joins them with the task's target delimiter."""
-    if layout not in LAYOUTS:
-        raise ValueError(f"evaluate.prompts: {layout!r} is not one of {', '.join(LAYOUTS)}")
-    if bench == "multiblimp":
-        return "", [doc["sen"], doc["wrong_sen"]]
-    if bench == "belebele":
-        stem, question = doc["flores_passage"], doc["question"]
-        options = [doc[f"mc_answer{i}"] for i in range(1, 5)]
-    elif bench == "xcsqa":
-        stem, question = None, doc["question"]["stem"]
-        options = [c["text"] for c in doc["question"]["choices"]]
-    elif bench == "hellaswag":
-        if layout == "bare":
-            return f"{doc['ctx_a']} {doc['ctx_b']}".strip(), list(doc["endings"])
-        ctx_a, ctx_b = _cap(wikihow_clean(doc["ctx_a"])), wikihow_clean(doc["ctx_b"])
-        return (f"{ctx_a} {ctx_b}" if ctx_b else ctx_a), [wikihow_clean(e) for e in doc["endings"]]
-    else:
-        raise KeyError(f"no multiple-choice prompt for {bench!r}")
+def question_answer(lang: str, layout: str, stem: str | None, question: str, options: list[str]) -> tuple[str, list[str]]:
+    """A question (after a passage, if any) and its answers in either layout: the cloze
+    layout's "{Passage}\\n{Question word}: {question}\\n{Answer word}:" in the item's language."""
     if layout == "bare":
         return "\n".join(s for s in (stem, question) if s), list(options)
     w = words(lang)
-    context = f"{_cap(stem)}\n" if stem else ""
-    q, a = _cap(w["question"]), _cap(w["answer"])
-    return (f"{context}{q}{w['colon']}{w['space']}{_cap(question)}\n{a}{w['colon']}",
-            [_cap(o) for o in options])
+    context = f"{cap(stem)}\n" if stem else ""
+    q, a = cap(w["question"]), cap(w["answer"])
+    return f"{context}{q}{w['colon']}{w['space']}{cap(question)}\n{a}{w['colon']}", [cap(o) for o in options]
+
+
+def gold(bench: str, doc: dict) -> int:
+    from . import benchmarks
+
+    return benchmarks.get(bench).options(doc)[1]
+
+
+def prompt(bench: str, lang: str, layout: str, doc: dict) -> tuple[str, list[str]]:
+    """(context, options) of one item (the benchmark module's layout); lm-eval joins them
+    with the task's target delimiter."""
+    from . import benchmarks
+
+    if layout not in LAYOUTS:
+        raise ValueError(f"evaluate.prompts: {layout!r} is not one of {', '.join(LAYOUTS)}")
+    entry = benchmarks.get(bench)
+    if entry.kind != "choice":
+        raise KeyError(f"no multiple-choice prompt for {bench!r}")
+    return entry.prompt(lang, layout, doc)
 
 
 def select(n: int, max_items: int | None, seed: int, bench: str) -> list[int]:
@@ -116,7 +107,7 @@ def blind_query(layout: str, lang: str) -> str:
     if layout == "bare":
         return ""
     w = words(lang)
-    return f"{_cap(w['answer'])}{w['colon']}"
+    return f"{cap(w['answer'])}{w['colon']}"
 
 
 def derangement(n: int, seed: int, bench: str) -> list[int]:
@@ -136,7 +127,7 @@ def derangement(n: int, seed: int, bench: str) -> list[int]:
 
 def process_docs(dataset, *, bench: str, lang: str, layout: str, max_items: int | None, seed: int):
     """lm-eval's `process_docs` hook: the selected items, each with `item`, `query`,
-    `options` and `gold` (FLORES: `item` only). A control ("xcsqa~blind", registry.CONTROLS)
+    `options` and `gold` (FLORES: `item` only). A control ("xcsqa~blind", benchmarks.CONTROLS)
     keeps each item's options and answer and changes what is read before them."""
     import hashlib
     import json
@@ -146,10 +137,11 @@ def process_docs(dataset, *, bench: str, lang: str, layout: str, max_items: int 
     from datasets import Dataset
     from datasets.table import InMemoryTable
 
-    from .registry import split_variant
+    from . import benchmarks
 
     name = bench
-    bench, control = split_variant(name)
+    bench, control = benchmarks.split_variant(name)
+    entry = benchmarks.get(bench)
     kept = select(len(dataset), max_items, seed, bench)
     logging.getLogger("mergelimits.prompts").info(
         "%s/%s: %d of %d items (evaluate.max_items %s), %s prompts", name, lang, len(kept), len(dataset), max_items,
@@ -158,9 +150,9 @@ def process_docs(dataset, *, bench: str, lang: str, layout: str, max_items: int 
     for i in kept:
         doc = dict(dataset[i])
         doc["item"] = i
-        if bench != "flores":
+        if entry.kind == "choice":
             doc["query"], doc["options"] = prompt(bench, lang, layout, doc)
-            doc["gold"] = gold(bench, doc)
+            doc["gold"] = entry.options(doc)[1]
         rows.append(doc)
     if control == "blind":
         for doc in rows:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import combinations
 
-from . import languages, modelid, registry
+from . import benchmarks, languages, modelid
 
 TABLE1 = "table1"
 FLORES_EXAMPLES = "table7_flores_examples"
@@ -161,6 +161,28 @@ class Study:
         """The pre-trained models this workflow trains itself."""
         return [*(self.mono if self.train_monolingual else []), *([self.mixed] if self.train_mixed else [])]
 
+    def model_corpora(self, model: str) -> list[str]:
+        """The corpora a model is trained on: its own language's (a branched expert too), or
+        all of them (Mixed)."""
+        if model == self.mixed:
+            return self.mono
+        return [modelid.mono(modelid.mono_lang(model))]
+
+    @property
+    def baseline_models(self) -> list[str]:
+        return [model for model, _ in self.baselines]
+
+    def sized_by(self, model: str) -> str:
+        """The model whose checkpoint gives a table row's size: merges and the experts' row
+        have the first expert's shape."""
+        if model in self.pretrained or model in self.baseline_models:
+            return model
+        return self.mono[0]
+
+    @property
+    def sized_models(self) -> list[str]:
+        return sorted({self.sized_by(model) for _, model in self.table_rows})
+
     # Merges -----------------------------------------------------------------------------
 
     @cached_property
@@ -274,12 +296,22 @@ class Study:
         rows = {(model, self.step_of(model)) for model, _, _ in self.table_cells()}
         for key in sorted(rows):
             if key in out:
-                out[key] = out[key] + [(registry.variant(b, c), lang) for b, lang in out[key]
-                                       if registry.controllable(b) for c in self.controls]
+                out[key] = out[key] + [(benchmarks.variant(b, c), lang) for b, lang in out[key]
+                                       if benchmarks.get(b).controllable for c in self.controls]
         if self.successive_methods:
             first = (modelid.mono(self.successive_order[0]), self.final)
             out[first] = out[first] + [t for t in cover(mb, self.languages) if t not in out[first]]
         return {k: v for k, v in out.items() if v}
+
+    @property
+    def pair_method(self) -> str:
+        """The merge method of the pairs that Δ, Table 8 and Figure 3 read (the first)."""
+        return self.pair_methods[0]
+
+    @property
+    def flores_langs(self) -> list[str]:
+        """Languages whose FLORES direction some evaluation translates."""
+        return [lang for b, lang in self.tasks if b == "flores"]
 
     @cached_property
     def tasks(self) -> list[tuple[str, str]]:
@@ -322,7 +354,7 @@ class Study:
 
     @property
     def has_controls(self) -> bool:
-        return bool(self.controls) and any(registry.controllable(b) for b in self.benchmarks)
+        return bool(self.controls) and any(benchmarks.get(b).controllable for b in self.benchmarks)
 
     def table_cells(self) -> list[tuple[str, str, str]]:
         """(model, benchmark, language) behind every number of Tables 1-6 (at `step_of` the model)."""
@@ -335,7 +367,7 @@ class Study:
 
 
 def table_stem(bench: str) -> str:
-    return f"table{registry.benchmark(bench).table}_{bench}"
+    return f"table{benchmarks.get(bench).table}_{bench}"
 
 
 def pairs_of(langs, spec) -> list[tuple[str, str]]:

@@ -12,13 +12,26 @@ import re
 
 import pandas as pd
 
-from . import registry
+from . import benchmarks, registry
 
 #: The paper's Table 8: Pearson r of Δ (merged − expert) with mean English CKA, the comparison
 #: the summary draws (a published number, cited, not a result of this run).
 PAPER_CKA_R = 0.45
 BEGIN = "<!-- results: written by `make study` (tools/readme_results.py); do not edit -->"
 END = "<!-- /results -->"
+
+
+def _chance(bench: str) -> str:
+    return f"{benchmarks.get(bench).chance:g}"
+
+
+def _chances(controls: pd.DataFrame) -> str:
+    """"chance 25%, X-CSQA 20%": the controls' benchmarks' chance, the most common first."""
+    benches = list(dict.fromkeys(c.rsplit(" ", 1)[0] for c in controls.columns[1:]))
+    levels = [benchmarks.get(b).chance for b in benches]
+    common = max(levels, key=levels.count)
+    return ", ".join([f"chance {common:g}%"] + [f"{benchmarks.get(b).label} {c:g}%"
+                                                for b, c in zip(benches, levels) if c != common])
 
 
 def _num(x: float, digits: int = 1) -> str:
@@ -61,10 +74,10 @@ def results(t1: pd.DataFrame, t8: pd.DataFrame, pairs: pd.DataFrame, study: str,
         experts, mixed = t1[mb].iloc[0], t1[mb].iloc[1]
         lines.append(f"On MultiBLiMP the experts reach {_num(experts)}% on their own language and "
                      f"{t1.model.iloc[1]} {_num(mixed)}%; the merges of all models reach "
-                     f"{_num(merged.min())}–{_num(merged.max())}% (chance: 50%).")
+                     f"{_num(merged.min())}–{_num(merged.max())}% (chance: {_chance('multiblimp')}%).")
     if controls is not None and {"blind", "shuffled"} <= {c.rsplit(" ", 1)[1] for c in controls.columns[1:]}:
         lines.append("The multiple-choice scores beside their question-blind controls (μ over languages; blind: the "
-                     "options alone, shuffled: after another item's context; chance 25%, X-CSQA 20%):\n\n"
+                     f"options alone, shuffled: after another item's context; {_chances(controls)}):\n\n"
                      + controls_markdown(controls))
     if len(pairs):
         d = pairs["delta"]
@@ -105,7 +118,7 @@ def branch_markdown(table: pd.DataFrame, scores: pd.DataFrame) -> str:
             parts = [f"{_num(cells[f].score)} ± {_num(cells[f].ci95)} branched at {f}" for f in fams if f in cells]
             label = registry.method(series).label
             out.append(f"MultiBLiMP of Merged-N ({label}): " + "; ".join(parts)
-                       + f" (Mixed: {_num(mixed.score)} ± {_num(mixed.ci95)}; chance 50).")
+                       + f" (Mixed: {_num(mixed.score)} ± {_num(mixed.ci95)}; chance {_chance('multiblimp')}).")
         widest = {b: g["ci95"].max() for b, g in scores.groupby("benchmark")}
         out.append("The widest 95% CI of any of these means: "
                    + ", ".join(f"{b} ±{_num(w)}" for b, w in sorted(widest.items())) + ".")

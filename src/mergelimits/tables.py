@@ -76,17 +76,17 @@ def per_language(agg: pd.DataFrame, bench: str, rows: list[tuple[str, str]], lan
 def controls(agg: pd.DataFrame, rows: list[tuple[str, str]], langs: list[str], benches: list[str], step: int,
              names: list[str]) -> pd.DataFrame:
     """The controls table: per row and multiple-choice benchmark, the mean over languages of
-    the score and of each control (registry.CONTROLS), from the same items; what a score
+    the score and of each control (benchmarks.CONTROLS), from the same items; what a score
     needs no reading for is the part its controls reach too."""
-    from . import registry
+    from . import benchmarks
 
     out = []
     for label, model in rows:
         final = agg[agg["step"] == row_step(model, step)]
         row = {"model": label}
-        for bench in (b for b in benches if registry.controllable(b)):
+        for bench in (b for b in benches if benchmarks.get(b).controllable):
             have = languages.available(bench, langs)
-            for name, col in [(bench, "score"), *((registry.variant(bench, c), c) for c in names)]:
+            for name, col in [(bench, "score"), *((benchmarks.variant(bench, c), c) for c in names)]:
                 row[f"{bench} {col}"] = float(_language_scores(final, model, name, have, f"controls table, {label}").mean())
         out.append(row)
     return pd.DataFrame(out)
@@ -192,7 +192,7 @@ def captions(study: str, benches: list[str], step: int, bootstrap: int, bootstra
     similarity", what the report lists and search finds), then what is measured, in which
     units, at which step, what ± means and the study it came from. The number of items is
     the data's: `items_note` adds it where the scores are known."""
-    from . import registry
+    from . import benchmarks
     from .study import CONTROLS, FLORES_EXAMPLES, TABLE1, table_stem
 
     ci = (f"± is the 95% CI half-width, 1.96 × the bootstrap SE over {bootstrap} resamples of the items "
@@ -205,7 +205,7 @@ def captions(study: str, benches: list[str], step: int, bootstrap: int, bootstra
         "coefficient of variation CV% = 100 × SD/μ (sample SD over languages). Missing benchmark × language "
         f"combinations are excluded. Monolingual experts: each language scored by its own expert. {src}")}
     for bench in benches:
-        entry = registry.benchmark(bench)
+        entry = benchmarks.get(bench)
         out[table_stem(bench)] = (
             f"Table {entry.table} — {entry.title} per language: {UNITS[entry.metric]}; {ci}. "
             f"Monolingual experts: each language scored by its own expert; – no data for that language. {src}")

@@ -2,6 +2,9 @@
 # lang2vec distances, the merge drop Δ of every bilingual pair, and Table 8.
 
 
+TABLE8 = [f"<results>/tables/table8.{ext}" for ext in tables.FORMATS]
+
+
 # Seconds of work even at paper scale: on a cluster they run where Snakemake runs rather
 # than wait in a queue for a node.
 localrules:
@@ -82,7 +85,7 @@ rule table8:
         store="<results>/eval/scores.parquet",  # Δ's paired-bootstrap CI
         cka="<results>/analysis/cka.tsv",
         parametric="<results>/merges/parametric_similarity.tsv",
-        typology="<results>/analysis/lang2vec.tsv",
+        lang2vec="<results>/analysis/lang2vec.tsv",
     output:
         pairs="<results>/analysis/pairs.tsv",
         tables=[in_report(path) for path in TABLE8],
@@ -92,7 +95,7 @@ rule table8:
         "../../envs/mergelimits.yaml"
     params:
         pairs=list(STUDY.pairs),
-        method=config["merge"]["pair_methods"][0],
+        method=STUDY.pair_method,
         step=STUDY.final,
         captions=TABLE_CAPTIONS,
         n=config["evaluate"]["bootstrap"],

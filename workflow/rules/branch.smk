@@ -7,6 +7,11 @@
 # paper's models.
 
 
+FIGURE4_TITLE = (
+    "Figure 4 — experts branched from Mixed, merged with and without weight matching"
+)
+
+
 localrules:
     cka_branch,
     table8_branch,
@@ -55,7 +60,7 @@ use rule table8 as table8_branch with:
         store="<results>/eval/scores.parquet",
         cka="<results>/analysis/branch~{branch}/cka.tsv",
         parametric="<results>/merges/branch~{branch}/parametric_similarity.tsv",
-        typology="<results>/analysis/lang2vec.tsv",
+        lang2vec="<results>/analysis/lang2vec.tsv",
     output:
         pairs="<results>/analysis/branch~{branch}/pairs.tsv",
         tables=[
@@ -66,7 +71,7 @@ use rule table8 as table8_branch with:
         "<logs>/analysis/table8_branch/branch~{branch}.log",
     params:
         pairs=list(STUDY.branch_pairs),
-        method=config["merge"]["pair_methods"][0],
+        method=STUDY.pair_method,
         step=STUDY.final,
         branch=lambda wc: int(wc.branch),
         captions=TABLE_CAPTIONS,

@@ -2,6 +2,9 @@
 # shared tokenizer. The tiny study generates them; the paper config fetches them.
 
 
+GENERATED = config["data"]["source"] == "generated"
+
+
 rule data:
     input:
         benchmark_paths(),

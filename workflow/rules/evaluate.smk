@@ -2,6 +2,13 @@
 # model, per-item scores in one store, bootstrap CIs and Tables 1-7.
 
 
+TABLES = [
+    f"<results>/tables/{stem}.{ext}"
+    for stem in STUDY.table_stems
+    for ext in tables.FORMATS
+]
+
+
 # Seconds of work even at paper scale: on a cluster they run where Snakemake runs rather
 # than wait in a queue for a node.
 # (score_store and make_tables read every per-item score: gigabytes at paper scale.)
@@ -28,7 +35,7 @@ rule flores_pairs:
     output:
         **{
             f"{lang}_{split}": path
-            for lang in FLORES_LANGS
+            for lang in STUDY.flores_langs
             for split, path in task_files("flores", lang).items()
         },
     log:
@@ -36,7 +43,7 @@ rule flores_pairs:
     conda:
         "../../envs/mergelimits.yaml"
     params:
-        languages=FLORES_LANGS,
+        languages=STUDY.flores_langs,
     script:
         "../../scripts/flores_pairs.py"
 
@@ -48,7 +55,7 @@ rule lm_eval_tasks:
                 f for b, lang in STUDY.tasks for f in task_files(b, lang).values()
             )
         ),
-        templates=[str(TEMPLATES / f"{b}.yaml") for b in STUDY.benchmarks],
+        templates=[str(benchmarks.get(b).template) for b in STUDY.benchmarks],
     output:
         [task_yaml(b, lang) for b, lang in STUDY.tasks],
         "<results>/eval/tasks/ml_prompts.py",
@@ -154,7 +161,7 @@ rule model_sizes:
     input:
         **{
             model: checkpoint_path(model, STUDY.step_of(model))
-            for model in SIZED_MODELS
+            for model in STUDY.sized_models
         },
     output:
         "<results>/tables/model_sizes.tsv",
@@ -187,7 +194,7 @@ rule make_tables:
         captions=TABLE_CAPTIONS,
         # label -> (model whose checkpoint gives the size, training tokens in billions)
         facts={
-            label: (sized_by(model), STUDY.tokens_b(model))
+            label: (STUDY.sized_by(model), STUDY.tokens_b(model))
             for label, model in STUDY.table_rows
         },
     script:

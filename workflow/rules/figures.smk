@@ -1,6 +1,40 @@
 # Figures 1-3 and the CKA heat map, from stored tables only: forcing them touches no model.
 
 
+# Beyond the paper: the branch families' Figure 4, branch table and Tables 8.
+BRANCH_TABLE = [
+    f"<results>/tables/{tables.BRANCH_TABLE}.{ext}" for ext in tables.FORMATS
+]
+
+BRANCH_OUTPUTS = (
+    [
+        *(f"<results>/figures/figure4.{ext}" for ext in ("png", "pdf")),
+        *BRANCH_TABLE,
+        *(
+            f"<results>/tables/table8_br{b}.{ext}"
+            for b in STUDY.branch_steps
+            for ext in tables.FORMATS
+            if STUDY.branch_pairs
+        ),
+    ]
+    if STUDY.branch_steps
+    else []
+)
+
+
+# The figures' names in the report (its labels, which its search finds).
+FIGURE_TITLES = {
+    "figure1": "Figure 1 — MultiBLiMP across training, Mixed vs Merged",
+    "figure2": "Figure 2 — successive merges",
+    "figure3": "Figure 3 — Δ vs CKA",
+    "cka_heatmap": "CKA heat map — similarity of the experts",
+}
+FIGURE_NAMES = list(FIGURE_TITLES)
+FIGURES = [
+    f"<results>/figures/{n}.{ext}" for n in FIGURE_NAMES for ext in ("png", "pdf")
+]
+
+
 # Seconds of work even at paper scale: on a cluster they run where Snakemake runs rather
 # than wait in a queue for a node.
 localrules:
@@ -41,7 +75,7 @@ rule make_figures:
         mixed=STUDY.mixed,
         merged=dict(STUDY.merged_all_rows),
         succ_method=config["merge"]["successive"]["methods"][0],
-        pair_method=config["merge"]["pair_methods"][0],
+        pair_method=STUDY.pair_method,
         step=STUDY.final,
         n_pairs=len(STUDY.pairs),
         multiblimp_items=config["data"]

@@ -3,6 +3,20 @@
 # monolingual models (Appendix C).
 
 
+# merge.per_job > 1: merged models grouped into jobs, a rule each (merge.smk).
+MERGE_JOBS = STUDY.merge_jobs(config["merge"].get("per_job", 1))
+# What every merge_evaluate job merges and evaluates with (its params besides the models).
+MERGE_SETTINGS = dict(
+    density=config["merge"]["density"],
+    dtype=config["merge"]["dtype"],
+    merge_seed=config["seeds"]["merge"],
+    keep_weights=config["merge"]["keep_weights"],
+    batch_size=config["evaluate"]["batch_size"],
+    eval_seed=config["seeds"]["evaluate"],
+    backend=config["evaluate"].get("backend", "hf"),
+)
+
+
 # Seconds of work even at paper scale: on a cluster they run where Snakemake runs rather
 # than wait in a queue for a node.
 localrules:

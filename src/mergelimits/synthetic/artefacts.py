@@ -18,21 +18,14 @@ Items = list[tuple[list[str], int]]
 
 
 def items(bench: str, rows: list[dict]) -> Items:
-    """The options and answer of each row, in the real dataset's schema (benchfiles)."""
-    if bench == "multiblimp":
-        return [([r["sen"], r["wrong_sen"]], 0) for r in rows]
-    if bench == "hellaswag":
-        return [(list(r["endings"]), int(r["label"])) for r in rows]
-    if bench == "xcsqa":
-        out = []
-        for r in rows:
-            choices = r["question"]["choices"]
-            labels = [c["label"] for c in choices]
-            out.append(([c["text"] for c in choices], labels.index(r["answerKey"])))
-        return out
-    if bench == "belebele":
-        return [([r[f"mc_answer{j}"] for j in range(1, 5)], int(r["correct_answer_num"]) - 1) for r in rows]
-    raise KeyError(f"no option-only rules for {bench}")
+    """The options and answer of each row, in the real dataset's schema: the benchmark's own
+    `options`, the same the prompts use."""
+    from .. import benchmarks
+
+    entry = benchmarks.get(bench)
+    if entry.kind != "choice":
+        raise KeyError(f"no option-only rules for {bench}")
+    return [entry.options(r) for r in rows]
 
 
 def rules(tokenize: Callable[[str], list], counts: Counter, marker: str | None = None) -> dict[str, Callable]:

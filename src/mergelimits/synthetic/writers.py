@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from .. import languages, modelid
+from .. import benchmarks, languages, modelid
 from ..benchfiles import write_benchmark, write_jsonl
 from . import grammar
 
@@ -47,38 +47,12 @@ def write_corpora(codes: list[str], seed: int, n_docs: int, sentences_per_doc: i
 
 
 def benchmark_rows(codes: list[str], seed: int, sizes: dict) -> dict[str, dict[str, dict[str, list[dict]]]]:
-    """bench -> lang -> file name -> rows, for the languages each benchmark covers."""
+    """bench -> lang -> file name -> rows, for the languages each benchmark covers (each
+    benchmark module's `generate`, every stream seeded by (seed, its kind))."""
     langs = grammar.make_languages(codes, seed)
-    out: dict[str, dict[str, dict[str, list[dict]]]] = {b: {} for b in languages.BENCHMARKS}
-
-    for code in languages.available("multiblimp", codes):
-        rows = grammar.minimal_pairs(langs[code], _rng(seed, "multiblimp", code), sizes["multiblimp"])
-        src = languages.get(code).source_code("multiblimp")
-        for r in rows:
-            r["lang"] = src
-        out["multiblimp"][code] = {"test.tsv": rows}
-
-    def covered(bench):
-        return {c: langs[c] for c in languages.available(bench, codes)}
-
-    for code, rows in grammar.reading_items(covered("belebele"), _rng(seed, "belebele"), sizes["belebele"]).items():
-        dialect = languages.get(code).source_code("belebele")
-        out["belebele"][code] = {"test.jsonl": [{**r, "dialect": dialect} for r in rows]}
-    for code, rows in grammar.cloze_items(covered("hellaswag"), _rng(seed, "hellaswag"), sizes["hellaswag"]).items():
-        out["hellaswag"][code] = {"validation.jsonl": rows}
-    for code, rows in grammar.question_items(covered("xcsqa"), _rng(seed, "xcsqa"), sizes["xcsqa"]).items():
-        src = languages.get(code).source_code("xcsqa")
-        out["xcsqa"][code] = {"validation.jsonl": [{**r, "lang": src} for r in rows]}
-
-    flores_langs = covered("flores")
-    for split in ("dev", "devtest"):
-        sents = grammar.parallel(flores_langs, _rng(seed, "flores", split), sizes[f"flores_{split}"])
-        for code, texts in sents.items():
-            iso, script = languages.get(code).source_code("flores").split("_")
-            rows = [{"id": i, "iso_639_3": iso, "iso_15924": script, "glottocode": None, "text": t,
-                     "url": None, "domain": "generated", "topic": "generated"} for i, t in enumerate(texts)]
-            out["flores"].setdefault(code, {})[f"{split}.jsonl"] = rows
-    return out
+    return {name: entry.generate({c: langs[c] for c in languages.available(name, codes)},
+                                 lambda *kind: _rng(seed, *kind), sizes)
+            for name, entry in benchmarks.BENCHMARKS.items()}
 
 
 def write_benchmarks(codes: list[str], seed: int, sizes: dict, out_dir_for,

@@ -8,7 +8,7 @@ for a whole corpus.
 Each model × step × benchmark evaluated in several languages also gets a row for the mean
 over its languages (`lang` = MEAN), with its own bootstrap: a benchmark whose items differ
 per language (MultiBLiMP) resamples each language's items independently; one whose items
-are the same in every language (registry: `parallel`) resamples item ids once for all
+are the same in every language (mergelimits.benchmarks: `parallel`) resamples item ids once for all
 languages, so the CI keeps the dependence the shared items bring.
 """
 
@@ -19,8 +19,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
-from . import registry
-from .evaluate import PRIMARY
+from . import benchmarks
 
 
 def bootstrap_se(values: np.ndarray, n: int, rng: np.random.Generator) -> float:
@@ -56,7 +55,7 @@ def _resampled(g: pd.DataFrame, bench: str, metric: str, idx: np.ndarray) -> np.
     """The statistic of one language on every resample; idx (resamples × items) indexes
     g's rows, -1 where a resample drew an item this language lacks."""
     valid = idx >= 0
-    if bench == "flores":
+    if metric == "chrf":  # a corpus statistic, from the summed n-gram counts
         m = _chrf_metric()
         stats = np.array(m._extract_corpus_statistics(list(g["hypothesis"].fillna("")), [list(g["reference"])]),
                          dtype=float)
@@ -76,12 +75,12 @@ def language_means(store: pd.DataFrame, agg: pd.DataFrame, n: int = 1000, seed: 
         langs = sorted(g["lang"].unique())
         if len(langs) < 2:
             continue
-        base = registry.split_variant(bench)[0]
-        metric = PRIMARY[base]
+        entry = benchmarks.base(bench)
+        base, metric = entry.name, entry.metric
         rng = np.random.default_rng([seed, zlib.crc32(f"{model}/{int(step)}/{bench}/{MEAN}".encode())])
         per_lang = {lang: g[g["lang"] == lang].sort_values("item").reset_index(drop=True) for lang in langs}
         boots = []
-        if registry.benchmark(base).parallel:
+        if entry.parallel:
             ids = np.array(sorted(set(g["item"])))
             drawn = ids[rng.integers(0, len(ids), size=(n, len(ids)))]
             for d in per_lang.values():
@@ -106,7 +105,7 @@ def paired_difference(store: pd.DataFrame, model: str, references: dict[str, str
     and takes both answers to them (a paired bootstrap: an item's difficulty, shared by
     both, cancels); languages are resampled independently, as MultiBLiMP's items differ per
     language."""
-    metric = PRIMARY[registry.split_variant(bench)[0]]
+    metric = benchmarks.base(bench).metric
     cell = store[(store["benchmark"] == bench) & (store["step"] == step)]
     means, boots = [], []
     for lang, reference in references.items():
@@ -131,9 +130,9 @@ def aggregate(store: pd.DataFrame, n: int = 1000, seed: int = 0, means: bool = T
     with `means`, one per model × step × benchmark for the mean over its languages."""
     rows = []
     for (model, step, bench, lang), g in store.groupby(["model", "step", "benchmark", "lang"], sort=True):
-        metric = PRIMARY[registry.split_variant(bench)[0]]  # a control's is its benchmark's
+        metric = benchmarks.base(bench).metric  # a control's is its benchmark's
         rng = np.random.default_rng([seed, zlib.crc32(f"{model}/{int(step)}/{bench}/{lang}".encode())])
-        if bench == "flores":
+        if metric == "chrf":
             score, se = chrf_bootstrap(list(g["hypothesis"].fillna("")), list(g["reference"]), n, rng)
         else:
             vals = g[metric].to_numpy(dtype=float)

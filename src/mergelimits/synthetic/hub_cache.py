@@ -15,7 +15,7 @@ HPLT's experts really started from the Megatron step 0 that `init_model` rebuild
 fixture's experts do too: each is that step 0 moved along its own seeded direction, further
 at later steps, so `verify_init` and the merges see what they would see upstream.
 
-    python -m mergelimits.synthetic.hub --configfile config/paper.yaml config/paper-smoke.yaml \
+    python -m mergelimits.synthetic.hub_cache --configfile config/paper.yaml config/paper-smoke.yaml \
         --cache .fixture-hub/paper-smoke
 """
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from .. import benchfiles, languages, modelid
+from .. import benchfiles, benchmarks, languages, modelid
 from . import manifests, writers
 
 #: items per language and benchmark: enough for 5-shot prompts and a few scored items
@@ -97,13 +97,7 @@ def _write_raw(bench: str, rows: list[dict], path: Path) -> None:
     elif path.suffix == ".jsonl":
         benchfiles.write_jsonl(rows, path)
     elif path.suffix == ".parquet":
-        frame = pd.DataFrame(rows)
-        if bench == "xcsqa":  # the hub's Parquet conversion: choices become a struct of lists
-            frame["question"] = [{"stem": q["stem"], "choices": {"label": [c["label"] for c in q["choices"]],
-                                                                 "text": [c["text"] for c in q["choices"]]}}
-                                 for q in frame["question"]]
-        if bench == "hellaswag":  # Rowan/hellaswag's Parquet stores the label as an integer
-            frame["label"] = frame["label"].astype(int)
+        frame = benchmarks.get(bench).to_hub(pd.DataFrame(rows))  # e.g. X-CSR's struct of lists
         frame.to_parquet(path)
     else:
         raise ValueError(f"{path}: no fixture writer for {path.suffix}")

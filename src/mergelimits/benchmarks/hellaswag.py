@@ -1,0 +1,44 @@
+"""HellaSwag (Zellers et al. 2019) and Okapi's translations (Lai et al. 2023): a context
+and four endings. The cloze layout cleans WikiHow's artefacts as both harnesses do
+(mergelimits.prompts.wikihow_clean) before context and ending are joined."""
+
+from __future__ import annotations
+
+from .. import prompts
+from . import Benchmark
+
+BENCHMARK = Benchmark(
+    "hellaswag", "HellaSwag", "HellaSwag token-normalised accuracy", table=4, files=("validation.jsonl",),
+    columns=("ctx_a", "ctx_b", "ctx", "endings", "label"), split="validation", metric="acc_norm_token",
+    kind="choice", chance=25.0, paper_items=1000, requests=4, tokens=6 * 110)
+
+
+def options(doc: dict) -> tuple[list[str], int]:
+    return list(doc["endings"]), int(doc["label"])
+
+
+def prompt(lang: str, layout: str, doc: dict) -> tuple[str, list[str]]:
+    if layout == "bare":
+        return f"{doc['ctx_a']} {doc['ctx_b']}".strip(), options(doc)[0]
+    clean = prompts.wikihow_clean
+    ctx_a, ctx_b = prompts.cap(clean(doc["ctx_a"])), clean(doc["ctx_b"])
+    return (f"{ctx_a} {ctx_b}" if ctx_b else ctx_a), [clean(e) for e in doc["endings"]]
+
+
+def from_hub(df):
+    df = df.copy()
+    df["label"] = df["label"].astype(str)  # Rowan/hellaswag's Parquet stores an integer, the JSONL a string
+    return df
+
+
+def to_hub(df):
+    df = df.copy()
+    df["label"] = df["label"].astype(int)  # as Rowan/hellaswag's Parquet
+    return df
+
+
+def generate(langs: dict, rng, sizes: dict) -> dict:
+    from ..synthetic import grammar
+
+    items = grammar.cloze_items(langs, rng("hellaswag"), sizes["hellaswag"])
+    return {code: {"validation.jsonl": rows} for code, rows in items.items()}
