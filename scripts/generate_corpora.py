@@ -1,14 +1,14 @@
 """Snakemake adapter: generated pre-training corpora (tiny study)."""
 
-from mergelimits import benchfiles, joblog, modelid
+from mergelimits import benchfiles, joblog
 from mergelimits.synthetic import writers
 
 log = joblog.from_snakemake(snakemake)
 p = snakemake.params
 sizes = p.sizes
-out = dict(zip([modelid.mono(c) for c in p.languages] + [p.mixed], snakemake.output.corpora))
+out = {corpus: (path, langs) for (corpus, langs), path in zip(p.corpora.items(), snakemake.output.corpora)}
 writers.write_corpora(p.languages, p.seed, sizes["pretrain_docs"], sizes["sentences_per_doc"], out)
-for path in out.values():
+for path, _ in out.values():
     log.info("wrote %s", path)
 benchfiles.write_record(snakemake.output.record, seed=p.seed, languages=p.languages,
                       pretrain_docs=sizes["pretrain_docs"], sentences_per_doc=sizes["sentences_per_doc"])

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from mergelimits import analysis, bootstrap, joblog, tables
+from mergelimits import analysis, bootstrap, catalog, joblog, tables
 
 log = joblog.from_snakemake(snakemake)
 inp, p = snakemake.input, snakemake.params
 agg = bootstrap.read_aggregate(inp.agg)
-d = analysis.delta(agg, [tuple(x) for x in p.pairs], p.method, p.step, p.get("branch", 0),
+d = analysis.delta(agg, catalog.read(inp.models), [tuple(x) for x in p.pairs], p.method, p.step, p.get("branch", 0),
                    store=pd.read_parquet(inp.store), n=p.n, seed=p.seed)
 pairs = analysis.pair_table(d, pd.read_csv(inp.cka, sep="\t"), pd.read_csv(inp.parametric, sep="\t"),
                             pd.read_csv(inp.lang2vec, sep="\t"))

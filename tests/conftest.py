@@ -253,3 +253,28 @@ def smoke(smoke_hub, tmp_path_factory):
     assert proc.returncode == 0, proc.stderr[-4000:]
     return SimpleNamespace(work=work, out=proc.stdout + proc.stderr, cache=cache, image=image, env=env,
                            config=fixture_hub.load_config(SMOKE_CONFIGS))
+
+
+def catalog_of(langs, pairs=(), methods=("linear",), successive=None, families=(0,)):
+    """A study's model catalog (models.tsv) for tests that give analyses hand-made scores:
+    the experts, Merged-N and the pairs of each family, and the successive merges in
+    `successive`'s order."""
+    from mergelimits import catalog, modelid
+
+    rows = []
+
+    def add(model, kind, family, members, method="", scope="", k=1):
+        rows.append({"model": model, "kind": kind, "family": family, "method": method, "scope": scope, "k": k,
+                     "members": "+".join(members), "steps": "", "row": ""})
+
+    for f in families:
+        for lang in langs:
+            add(modelid.mono(lang, f), "expert", f, [lang])
+        for m in methods:
+            add(modelid.merged_all(m, len(langs), f), "merged", f, langs, m, "all", len(langs))
+            for a, b in pairs:
+                add(modelid.merged_pair(m, a, b, f), "merged", f, [a, b], m, "pair", 2)
+    for m in methods if successive else ():
+        for k in range(2, len(successive) + 1):
+            add(modelid.merged_succ(m, k), "merged", 0, successive[:k], m, "succ", k)
+    return catalog.frame(rows)

@@ -6,6 +6,8 @@ import pytest
 
 from mergelimits import analysis, lang2vec_distance, plots, similarity
 
+from .conftest import catalog_of
+
 RNG = np.random.default_rng(0)
 
 
@@ -67,12 +69,13 @@ def _agg(scores):
 def test_delta_uses_the_languages_with_multiblimp():
     agg = _agg({("mono-deu", "deu"): 95, ("mono-nld", "nld"): 91, ("linear-deu+nld", "deu"): 60,
                 ("linear-deu+nld", "nld"): 55, ("mono-eng", "eng"): 90, ("linear-eng+zho", "eng"): 70})
-    d = analysis.delta(agg, [("deu", "nld"), ("eng", "zho")], "linear", 10).set_index("pair")
+    models = catalog_of(["deu", "nld", "eng", "zho"], [("deu", "nld"), ("eng", "zho"), ("deu", "eng")])
+    d = analysis.delta(agg, models, [("deu", "nld"), ("eng", "zho")], "linear", 10).set_index("pair")
     # Δ = merged − expert (the paper's sign): a drop is negative
     assert d.loc["deu+nld", "delta"] == pytest.approx(((60 - 95) + (55 - 91)) / 2)
     assert d.loc["eng+zho", "delta"] == pytest.approx(-20) and d.loc["eng+zho", "languages"] == "eng"
     with pytest.raises(KeyError, match=r"Δ\(deu\+eng\): no MultiBLiMP score of linear-deu\+eng on deu"):
-        analysis.delta(agg, [("deu", "eng")], "linear", 10)
+        analysis.delta(agg, models, [("deu", "eng")], "linear", 10)
 
 
 def test_correlations_match_scipy_and_need_three_pairs():
@@ -145,7 +148,7 @@ def test_figures_plot_the_tables_values(monkeypatch):
     succ = pd.DataFrame([{"model": m, "step": 10, "benchmark": "multiblimp", "lang": lang, "score": s, "se": 1.0}
                          for m, s in (("mono-nld", 90), ("linear-succ2", 60), ("linear-succ3", 55))
                          for lang in langs])
-    plots.figure2(succ, "linear", ["nld", "deu", "eng"], "f2")
+    plots.figure2(succ, catalog_of(langs, successive=["nld", "deu", "eng"]), "linear", ["nld", "deu", "eng"], "f2")
     lines = drawn[-1].axes[0].get_lines()
     assert list(lines[0].get_xdata()) == [1, 2, 3] and list(lines[0].get_ydata()) == [90, 60, 55]
     pairs = pd.DataFrame({"pair": ["deu+nld", "deu+eng", "nld+eng"], "cka_eng": [0.8, 0.6, 0.5],
@@ -159,7 +162,7 @@ def test_figures_plot_the_tables_values(monkeypatch):
                         for a, b, vals in (("deu", "nld", (0.2, 0.4)), ("deu", "eng", (0.5, 0.5)),
                                            ("nld", "eng", (0.1, 0.3)))
                         for var, shift in (("eng", 0.0), ("own", 0.5)) for layer, v in enumerate(vals)])
-    plots.cka_heatmap(cka, langs, "h")
+    plots.cka_heatmap(cka, catalog_of(langs), langs, "h")
     m = drawn[-1].axes[0].get_images()[0].get_array()
     assert m[0, 1] == pytest.approx(0.3) and m[1, 0] == pytest.approx(0.3) and m[2, 1] == pytest.approx(0.2)
 
@@ -237,7 +240,8 @@ def test_delta_reproduces_the_authors_own_numbers():
         scores[(f"linear-{r.a}+{r.b}", r.a)] = 100 * r.merged_a
         if not pd.isna(r.merged_b):
             scores[(f"linear-{r.a}+{r.b}", r.b)] = 100 * r.merged_b
-    d = analysis.delta(_agg(scores), list(zip(pairs.a, pairs.b)), "linear", 10)
+    models = catalog_of(sorted(experts.index), list(zip(pairs.a, pairs.b)))
+    d = analysis.delta(_agg(scores), models, list(zip(pairs.a, pairs.b)), "linear", 10)
     assert np.allclose(d.delta.to_numpy(), 100 * pairs["diff"].to_numpy(), atol=1e-9)
     assert (d.delta < 0).all()
 
@@ -249,7 +253,8 @@ def test_delta_reads_multiblimp_at_its_step_only_and_names_its_columns():
     agg = _agg(rows)
     noise = [{"model": m, "step": s, "benchmark": b, "lang": lang, "score": 1.0}
              for (m, lang) in rows for s, b in ((10, "belebele"), (20, "multiblimp"))]
-    d = analysis.delta(pd.concat([agg, pd.DataFrame(noise)]), [("deu", "nld")], "linear", 10)
+    d = analysis.delta(pd.concat([agg, pd.DataFrame(noise)]), catalog_of(["deu", "nld"], [("deu", "nld")]),
+                       [("deu", "nld")], "linear", 10)
     assert list(d.columns) == ["lang_a", "lang_b", "pair", "method", "delta", "languages"]
     assert d.iloc[0].tolist() == ["deu", "nld", "deu+nld", "linear", pytest.approx(-30.0), "deu+nld"]
 
@@ -350,8 +355,9 @@ def test_figure4_scores_are_means_of_the_stored_scores_and_name_what_is_missing(
     store = pd.concat(rows, ignore_index=True)
     agg = bootstrap.aggregate(store, n=200, seed=0)
     means = agg[agg.lang == bootstrap.MEAN]
-    scores = branching.family_scores(store, means, [0, 60], ["linear"], ["deu", "eng"], ["multiblimp"], "mixed2",
-                                     120, 200, 0)
+    models = catalog_of(["deu", "eng"], families=(0, 60))
+    scores = branching.family_scores(store, means, models, [0, 60], ["linear"], ["deu", "eng"], ["multiblimp"],
+                                     "mixed2", 120, 200, 0)
     got = scores.set_index(["family", "series"])["score"]
     per = agg[agg.lang != bootstrap.MEAN].set_index(["model", "lang"])["score"]
     assert got[(60, "experts")] == pytest.approx((per[("mono-deu-br60", "deu")] + per[("mono-eng-br60", "eng")]) / 2)
@@ -359,5 +365,5 @@ def test_figure4_scores_are_means_of_the_stored_scores_and_name_what_is_missing(
     assert scores[scores.series == "mixed"].score.iloc[0] == pytest.approx(per.loc["mixed2"].mean())
     assert (scores.ci95 > 0).all()
     with pytest.raises(KeyError, match="no multiblimp scores of mono-eng-br60 on eng"):
-        branching.family_scores(store[store.model != "mono-eng-br60"], means, [0, 60], ["linear"], ["deu", "eng"],
-                                ["multiblimp"], "mixed2", 120, 200, 0)
+        branching.family_scores(store[store.model != "mono-eng-br60"], means, models, [0, 60], ["linear"],
+                                ["deu", "eng"], ["multiblimp"], "mixed2", 120, 200, 0)

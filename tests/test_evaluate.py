@@ -199,7 +199,8 @@ def test_table1_is_recomputed_from_the_store():
     store = pd.DataFrame(rows)
     store = store[~((store.lang == "zho") & (store.benchmark == "multiblimp"))]  # zho has no MultiBLiMP
     agg = bootstrap.aggregate(store, 100, 0)
-    t1 = tables.table1(agg, [("Experts", "mono"), ("Mixed10", "mixed10"), ("Merged", "linear-all10")],
+    expert_row = {lang: f"mono-{lang}" for lang in ("deu", "eng", "zho")}  # as the catalog gives it
+    t1 = tables.table1(agg, [("Experts", expert_row), ("Mixed10", "mixed10"), ("Merged", "linear-all10")],
                       ["deu", "eng", "zho"], ["multiblimp"], 1).set_index("model")
     for label, model_id in (("Mixed10", "mixed10"), ("Merged", "linear-all10")):
         per_lang = [100 * store[(store.model == model_id) & (store.lang == lang)].acc.mean() for lang in ("deu", "eng")]
@@ -207,7 +208,7 @@ def test_table1_is_recomputed_from_the_store():
         assert t1.loc[label, "multiblimp CV%"] == pytest.approx(np.std(per_lang, ddof=1) / np.mean(per_lang) * 100)
     experts = [100 * store[(store.model == f"mono-{lang}") & (store.lang == lang)].acc.mean() for lang in ("deu", "eng")]
     assert t1.loc["Experts", "multiblimp μ"] == pytest.approx(np.mean(experts))
-    t2 = tables.per_language(agg, "multiblimp", [("Mixed10", "mixed10"), ("Experts", "mono")], ["deu", "eng", "zho"], 1)
+    t2 = tables.per_language(agg, "multiblimp", [("Mixed10", "mixed10"), ("Experts", expert_row)], ["deu", "eng", "zho"], 1)
     assert t2.loc[0, "zho"] == tables.DASH and t2.loc[1, "zho"] == tables.DASH
     # The experts' row: each expert on its own language (the store also has mono-deu on eng).
     for lang in ("deu", "eng"):

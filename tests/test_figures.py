@@ -8,6 +8,8 @@ from matplotlib.colors import to_rgba
 
 from mergelimits import modelid, plots
 
+from .conftest import catalog_of
+
 LANGS = ["ara", "deu", "eng", "fra", "ita", "nld", "rus", "spa", "tur"]
 STEPS = [60, 120, 180, 240]
 
@@ -58,7 +60,7 @@ def test_figure2_legend_sits_beside_the_data_and_says_when_each_expert_joins():
     order = ["eng", "fra", "deu"]
     agg = _agg(rng, [modelid.merged_succ("linear", k) for k in (2, 3)] + [modelid.mono("eng")], steps=[240],
                langs=order)
-    fig = plots.build_figure2(agg, "linear", order)
+    fig = plots.build_figure2(agg, catalog_of(order, successive=order), "linear", order)
     ax = fig.axes[0]
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "deu (own expert from k = 3)" in texts and "eng (own expert from k = 1)" in texts
@@ -93,7 +95,7 @@ def test_cka_heatmap_scale_spans_the_off_diagonal_with_readable_text():
             ("eng", "nld"): 0.5, ("fra", "nld"): 0.45}
     cka = pd.DataFrame([{"variant": "eng", "model_a": modelid.mono(a), "model_b": modelid.mono(b), "layer": layer,
                          "cka": v} for (a, b), v in vals.items() for layer in (0, 1)])
-    fig = plots.build_cka_heatmap(cka, langs)
+    fig = plots.build_cka_heatmap(cka, catalog_of(langs), langs)
     ax = fig.axes[0]
     im = ax.images[0]
     assert (im.norm.vmin, im.norm.vmax) == pytest.approx((0.31, 0.59))

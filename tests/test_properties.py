@@ -10,6 +10,7 @@ from hypothesis.extra.numpy import arrays
 
 from mergelimits import bootstrap, similarity, tables
 
+from .conftest import catalog_of
 from .test_analysis import hsic_cka
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -108,7 +109,8 @@ def test_per_language_tables_read_each_rows_model_at_its_step_and_benchmark():
             for bench, step, shift in (("belebele", 10, 5), ("multiblimp", 5, 7), ("multiblimp", 10, 0)):
                 rows.append({"model": model, "step": step, "benchmark": bench, "lang": lang,
                              "score": base + shift + (lang == "eng"), "ci95": 1.0})
-    t = tables.per_language(pd.DataFrame(rows), "multiblimp", [("Experts", "mono"), ("Mixed2", "mixed2")],
+    experts = {"deu": "mono-deu", "eng": "mono-eng"}
+    t = tables.per_language(pd.DataFrame(rows), "multiblimp", [("Experts", experts), ("Mixed2", "mixed2")],
                             ["deu", "eng"], 10)
     assert list(t.columns) == ["model", "deu", "eng"]
     assert t.iloc[0].tolist() == ["Experts", "90.0 ± 1.0", "81.0 ± 1.0"]
@@ -197,7 +199,8 @@ def test_a_pairs_delta_ci_is_the_paired_se_of_its_item_differences(agree):
 
     store = _pair_store(400, agree, seed=3)
     agg = bootstrap.aggregate(store, n=50, seed=0, means=False)
-    d = analysis.delta(agg, [("deu", "nld")], "linear", 240, store=store, n=4000, seed=1).iloc[0]
+    models = catalog_of(["deu", "nld"], [("deu", "nld")])
+    d = analysis.delta(agg, models, [("deu", "nld")], "linear", 240, store=store, n=4000, seed=1).iloc[0]
     diffs = []
     for lang in ("deu", "nld"):
         one = store[store.lang == lang].pivot(index="item", columns="model", values="acc")
@@ -217,4 +220,5 @@ def test_a_pairs_delta_ci_needs_the_same_items():
     agg = bootstrap.aggregate(store, n=20, seed=0, means=False)
     short = store[~((store.model == "linear-deu+nld") & (store.lang == "nld") & (store["item"] == 7))]
     with pytest.raises(KeyError, match="not the same items"):
-        analysis.delta(agg, [("deu", "nld")], "linear", 240, store=short, n=20)
+        analysis.delta(agg, catalog_of(["deu", "nld"], [("deu", "nld")]), [("deu", "nld")], "linear", 240,
+                       store=short, n=20)

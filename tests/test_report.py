@@ -338,7 +338,7 @@ def test_report_opens_in_chromium_with_tables_inline_captions_and_provenance(min
 
 
 def test_controls_table_sets_each_score_beside_its_question_blind_means():
-    rows = [("Monolingual experts", "mono"), ("Mixed2", "mixed2")]
+    rows = [("Monolingual experts", {"deu": "mono-deu", "eng": "mono-eng"}), ("Mixed2", "mixed2")]
     cells = []
     for model, lang, score, blind, shuffled in [("mono-deu", "deu", 80, 30, 40), ("mono-eng", "eng", 60, 20, 30),
                                                 ("mixed2", "deu", 50, 25, 25), ("mixed2", "eng", 40, 35, 15)]:
@@ -392,7 +392,8 @@ def test_table7_shows_each_rows_output_for_the_first_sentences_of_its_language()
         row("mono-fra", 8, 0, "fra0", lang="fra"),     # another language
         row(ext, modelid.EXTERNAL_STEP, 0, "gpt0"),
     ])
-    t7 = tables.flores_examples(store, [("Experts", "mono"), ("Mixed3", "mixed3"), ("GPT", ext)], "deu", 8, 2)
+    t7 = tables.flores_examples(store, [("Experts", {"deu": "mono-deu", "fra": "mono-fra"}), ("Mixed3", "mixed3"),
+                                        ("GPT", ext)], "deu", 8, 2)
     assert list(t7.columns) == ["source", "reference", "Experts", "Mixed3", "GPT"]
     assert t7.to_dict("records") == [
         {"source": "src0", "reference": "ref0", "Experts": "deu0", "Mixed3": "mix0", "GPT": "gpt0"},

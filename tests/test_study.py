@@ -167,3 +167,45 @@ def test_table1_tokens_follow_the_training_and_the_model_cards(paper):
     assert paper.tokens_b("linear-deu+fra") == pytest.approx(2 * paper.tokens_b("mixed10"))
     assert paper.tokens_b("ext-eurollm_1b7") == 4000 and paper.tokens_b("ext-tiny_aya_base") is None
     assert paper.step_of("ext-gemma2_2b") == 0 and paper.step_of("mixed10") == paper.final
+
+
+@pytest.mark.parametrize("overlays", [[], ["paper-branch.yaml"]])
+def test_the_catalog_holds_every_model_once_and_the_tables_rows_in_order(paper_config, overlays):
+    """models.tsv: each merge with the members it merges, each expert by language and family,
+    and the table rows (the experts' one resolved per language) in Study's order."""
+    from mergelimits import catalog
+    from mergelimits.synthetic.hub_cache import load_config
+
+    from .conftest import ROOT
+
+    cfg = load_config([ROOT / "config" / "paper.yaml", *(ROOT / "config" / o for o in overlays)])
+    study = Study.from_config(cfg)
+    models = catalog.frame(study.catalog())
+    assert models["model"].is_unique
+    assert set(models["model"]) == {*study.pretrained, *study.branched, *dict(study.merges), *study.baseline_models}
+    for model in dict(study.merges):
+        row = models.set_index("model").loc[model]
+        assert row["members"].split("+") == study.members(model) and row["k"] == len(study.members(model))
+    assert catalog.pair(models, "linear", "deu", "nld") == modelid.merged_pair("linear", "deu", "nld")
+    for family in study.families:
+        assert [catalog.expert(models, lang, family) for lang in study.languages] == study.experts(family)
+    rows = catalog.table_rows(models)
+    assert [label for label, _ in rows] == [label for label, _ in study.table_rows]
+    experts = dict(rows)[[label for label, m in study.table_rows if m == EXPERTS][0]]
+    assert experts == {lang: modelid.mono(lang) for lang in study.languages}
+    with pytest.raises(KeyError, match="models.tsv: 0 rows for the xxx expert"):
+        catalog.expert(models, "xxx")
+
+
+def test_no_module_but_study_and_modelid_builds_a_model_id():
+    """What is made and what is read are decided once: analyses, tables and figures look
+    models up in the catalog (the synthetic fixtures stand in for the outside world)."""
+    import re
+
+    from .conftest import ROOT
+
+    builders = re.compile(r"modelid\.(mono|mixed|merged_all|merged_pair|merged_succ|external|format_id)\(")
+    src = ROOT / "src" / "mergelimits"
+    files = [*src.glob("*.py"), *src.glob("benchmarks/*.py"), *(ROOT / "scripts").glob("*.py")]
+    offenders = [p.name for p in files if p.name not in ("study.py", "modelid.py") and builders.search(p.read_text())]
+    assert offenders == []

@@ -28,28 +28,31 @@ MEASURES = {  # column -> label in Table 8
 }
 
 
-def delta(agg: pd.DataFrame, pairs: list[tuple[str, str]], method: str, step: int, branch: int = 0,
-          store: pd.DataFrame | None = None, n: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Δ of each pair (module docstring); `branch`: of the experts branched from Mixed at
-    that step, and their merges. With the per-item `store`, also Δ's 95% CI (`delta_ci95`)
-    from a paired bootstrap of the items (bootstrap.paired_difference), seeded per pair."""
+def delta(agg: pd.DataFrame, models: pd.DataFrame, pairs: list[tuple[str, str]], method: str, step: int,
+          branch: int = 0, store: pd.DataFrame | None = None, n: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Δ of each pair (module docstring); `models`: the study's catalog (models.tsv), where
+    each pair's merge and the experts are looked up; `branch`: of the experts branched from
+    Mixed at that step, and their merges. With the per-item `store`, also Δ's 95% CI
+    (`delta_ci95`) from a paired bootstrap of the items (bootstrap.paired_difference), seeded
+    per pair."""
     import zlib
 
     import numpy as np
     import pandas as pd
 
-    from . import bootstrap
+    from . import bootstrap, catalog
 
     mb = agg[(agg.benchmark == "multiblimp") & (agg.step == step)].set_index(["model", "lang"])["score"]
     if store is not None:  # once, not per pair: the store holds every model's every item
         store = store[(store.benchmark == "multiblimp") & (store.step == step)]
     rows = []
     for a, b in pairs:
-        merged = modelid.merged_pair(method, a, b, branch)
+        merged = catalog.pair(models, method, a, b, branch)
         used = [lang for lang in (a, b) if languages.get(lang).has("multiblimp")]
+        experts = {lang: catalog.expert(models, lang, branch) for lang in used}
         deltas = []
         for lang in used:
-            expert = modelid.mono(lang, branch)
+            expert = experts[lang]
             for model in (expert, merged):
                 if (model, lang) not in mb.index:
                     raise KeyError(f"Δ({a}+{b}): no MultiBLiMP score of {model} on {lang} at step {step}")
@@ -58,8 +61,8 @@ def delta(agg: pd.DataFrame, pairs: list[tuple[str, str]], method: str, step: in
                "languages": "+".join(used)}
         if store is not None:
             rng = np.random.default_rng([seed, zlib.crc32(f"delta/{merged}/{int(step)}".encode())])
-            _, se = bootstrap.paired_difference(store, merged, {lang: modelid.mono(lang, branch) for lang in used}, step,
-                                         "multiblimp", n, rng)
+            _, se = bootstrap.paired_difference(store, merged, {lang: experts[lang] for lang in used}, step,
+                                                "multiblimp", n, rng)
             row["delta_ci95"] = 1.96 * se
         rows.append(row)
     return pd.DataFrame(rows)

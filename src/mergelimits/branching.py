@@ -15,17 +15,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import bootstrap, languages, modelid, registry
+from . import bootstrap, catalog, languages, modelid, registry
 
 EXPERTS = "experts"  #: the series of each family's experts, each on its own language
 MIXED = "mixed"  #: the series of Mixed-N at the final step (the same in every family)
 
 
-def family_scores(store: pd.DataFrame, means: pd.DataFrame, families: list[int], methods: list[str],
-                  langs: list[str], benches: list[str], mixed: str, step: int, n: int, seed: int) -> pd.DataFrame:
+def family_scores(store: pd.DataFrame, means: pd.DataFrame, models: pd.DataFrame, families: list[int],
+                  methods: list[str], langs: list[str], benches: list[str], mixed: str, step: int, n: int,
+                  seed: int) -> pd.DataFrame:
     """One row per family × series × benchmark: score, se, ci95, languages, items.
 
-    store: the per-item scores; means: aggregate.tsv's means over languages (bootstrap.MEAN rows).
+    store: the per-item scores; means: aggregate.tsv's means over languages (bootstrap.MEAN rows);
+    models: the study's catalog (models.tsv), where each family's experts and merges are.
     A missing score is an error naming it: Figure 4 never draws a family it lacks.
     """
     final = means[means["step"] == step].set_index(["model", "benchmark"])
@@ -42,7 +44,7 @@ def family_scores(store: pd.DataFrame, means: pd.DataFrame, families: list[int],
         have = languages.available(bench, langs)
         for family in families:
             # the experts' mean: a different model per language, resampled as one mean
-            cells = [(modelid.mono(lang, family), lang) for lang in have]
+            cells = [(catalog.expert(models, lang, family), lang) for lang in have]
             sub = store[(store["step"] == step) & (store["benchmark"] == bench)]
             sub = sub[[(m, lang) in cells for m, lang in zip(sub["model"], sub["lang"])]]
             missing = sorted({c for c in cells} - set(zip(sub["model"], sub["lang"])))
@@ -53,7 +55,7 @@ def family_scores(store: pd.DataFrame, means: pd.DataFrame, families: list[int],
             rows.append({"family": family, "series": EXPERTS, "benchmark": bench, "score": mean["score"].iloc[0],
                          "se": mean["se"].iloc[0], "ci95": mean["ci95"].iloc[0], "items": len(sub)})
             for method in methods:
-                from_means(family, method, modelid.merged_all(method, len(langs), family), bench)
+                from_means(family, method, catalog.merged_all(models, method, family), bench)
         from_means(None, MIXED, mixed, bench)
     return pd.DataFrame(rows)
 

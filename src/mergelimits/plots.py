@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import benchmarks, modelid
+from . import benchmarks, catalog, modelid
 
 
 def _save(fig, stem: str) -> list[str]:
@@ -106,14 +106,14 @@ def figure1(agg, mixed, merged, langs, stem: str) -> list[str]:
     return _save(build_figure1(agg, mixed, merged, langs), stem)
 
 
-def build_figure2(agg: pd.DataFrame, method: str, order: list[str]):
-    """Per-language MultiBLiMP across successive merges of k = 1..N experts, from k = 1: the
-    first expert of the order alone on every language (as the authors plot it). Each
-    language's line is marked where its own expert joins the merge."""
-    mb = agg[(agg.benchmark == "multiblimp") & agg.model.str.startswith(f"{method}-succ")].copy()
-    mb["k"] = mb.model.str.extract(r"succ(\d+)$")[0].astype(int)
-    first = agg[(agg.benchmark == "multiblimp") & (agg.model == modelid.mono(order[0]))
-                & (agg.step == mb.step.max())].assign(k=1)
+def build_figure2(agg: pd.DataFrame, models: pd.DataFrame, method: str, order: list[str]):
+    """Per-language MultiBLiMP across successive merges of k = 1..N experts (the catalog's,
+    models.tsv), from k = 1: the first expert of the order alone on every language (as the
+    authors plot it). Each language's line is marked where its own expert joins the merge."""
+    succ = catalog.successive(models, method)
+    mb = agg[(agg.benchmark == "multiblimp")].merge(succ[["model", "k"]], on="model")
+    alone = catalog.expert(models, order[0])
+    first = agg[(agg.benchmark == "multiblimp") & (agg.model == alone) & (agg.step == mb.step.max())].assign(k=1)
     mb = pd.concat([first, mb])
     fig, ax = plt.subplots(figsize=(8.5, 4.2), layout="constrained")
     for i, (lang, g) in enumerate(mb.groupby("lang")):
@@ -125,14 +125,14 @@ def build_figure2(agg: pd.DataFrame, method: str, order: list[str]):
         ax.plot(at.k, at.score, marker="o", ms=8, mfc="none", color=line.get_color())
     ax.axhline(CHANCE_MULTIBLIMP, color="grey", ls=":", lw=1, label="chance (50%)")
     ax.plot([], [], marker="o", ms=8, mfc="none", ls="", color="k", label="its expert joins")
-    ax.set(xlabel=f"k: experts merged ({method}; k = 1: {modelid.display(modelid.mono(order[0]))} alone)",
+    ax.set(xlabel=f"k: experts merged ({method}; k = 1: {modelid.display(alone)} alone)",
            ylabel="MultiBLiMP accuracy (%)", title=f"Successive {method} merges")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
     return fig
 
 
-def figure2(agg, method, order, stem: str) -> list[str]:
-    return _save(build_figure2(agg, method, order), stem)
+def figure2(agg, models, method, order, stem: str) -> list[str]:
+    return _save(build_figure2(agg, models, method, order), stem)
 
 
 def _label_extremes(ax, x, y, labels, max_labels: int = 10):
@@ -196,7 +196,7 @@ def text_colour(rgba) -> str:
     return "black" if 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2] > 0.179 else "white"
 
 
-def cka_matrix(cka: pd.DataFrame, langs: list[str]) -> np.ndarray:
+def cka_matrix(cka: pd.DataFrame, models: pd.DataFrame, langs: list[str]) -> np.ndarray:
     """Mean CKA (English) of every pair of experts; NaN on the diagonal (a model with itself
     is 1 by definition and would squeeze the colour scale)."""
     sub = cka[cka.variant == "eng"].groupby(["model_a", "model_b"])["cka"].mean()
@@ -204,13 +204,13 @@ def cka_matrix(cka: pd.DataFrame, langs: list[str]) -> np.ndarray:
     for i, a in enumerate(langs):
         for j, b in enumerate(langs):
             if i != j:
-                key = (modelid.mono(a), modelid.mono(b))
+                key = (catalog.expert(models, a), catalog.expert(models, b))
                 m[i, j] = sub.get(key, sub.get(key[::-1], np.nan))
     return m
 
 
-def build_cka_heatmap(cka: pd.DataFrame, langs: list[str]):
-    m = cka_matrix(cka, langs)
+def build_cka_heatmap(cka: pd.DataFrame, models: pd.DataFrame, langs: list[str]):
+    m = cka_matrix(cka, models, langs)
     fig, ax = plt.subplots(figsize=(6.5, 5.2), layout="constrained")
     cmap = plt.get_cmap("viridis").with_extremes(bad="#dddddd")
     im = ax.imshow(np.ma.masked_invalid(m), cmap=cmap, vmin=np.nanmin(m), vmax=np.nanmax(m))
@@ -227,8 +227,8 @@ def build_cka_heatmap(cka: pd.DataFrame, langs: list[str]):
     return fig
 
 
-def cka_heatmap(cka: pd.DataFrame, langs: list[str], stem: str) -> list[str]:
-    return _save(build_cka_heatmap(cka, langs), stem)
+def cka_heatmap(cka: pd.DataFrame, models: pd.DataFrame, langs: list[str], stem: str) -> list[str]:
+    return _save(build_cka_heatmap(cka, models, langs), stem)
 
 
 def build_figure4(scores: pd.DataFrame, cka: pd.DataFrame, benches: list[str], methods: list[str], mixed: str):

@@ -168,6 +168,10 @@ class Study:
             return self.mono
         return [modelid.mono(modelid.mono_lang(model))]
 
+    def corpus_languages(self, corpus: str) -> list[str]:
+        """The languages of a pre-training corpus (named as the model trained on it)."""
+        return [modelid.mono_lang(c) for c in self.model_corpora(corpus)]
+
     @property
     def baseline_models(self) -> list[str]:
         return [model for model, _ in self.baselines]
@@ -332,6 +336,33 @@ class Study:
         baselines" in the paper's tables)."""
         return [(EXPERTS_LABEL, EXPERTS), (modelid.display(self.mixed), self.mixed), *self.merged_all_rows,
                 *((label, model) for model, label in self.baselines)]
+
+    def catalog(self) -> list[dict]:
+        """Every model of the study, one row each (results/<study>/models.tsv, mergelimits.catalog):
+        its id, kind, branch family, merge method and scope, k (models merged), member
+        languages in merge order, the steps it exists at and the table row it feeds."""
+        n, rows = len(self.languages), []
+        table = {model: label for label, model in self.table_rows}
+
+        def row(model, kind, family, members, steps, method="", scope="", k=1):
+            rows.append({"model": model, "kind": kind, "family": family, "method": method, "scope": scope, "k": k,
+                         "members": "+".join(members), "steps": ",".join(map(str, steps)),
+                         "row": EXPERTS_LABEL if kind == "expert" and family == 0 else table.get(model, "")})
+
+        for family in self.families:
+            for lang in self.languages:
+                row(modelid.mono(lang, family), "expert", family, [lang], self.steps if family == 0 else [self.final])
+        row(self.mixed, "mixed", 0, self.languages, self.steps, k=n)
+        merged: dict[str, list[int]] = {}
+        for model, step in self.merges:
+            merged.setdefault(model, []).append(step)
+        for model, steps in merged.items():
+            mid = modelid.parse(model)
+            members = self.members(model)
+            row(model, "merged", mid.branch, members, sorted(steps), mid.method, mid.family, len(members))
+        for model, _ in self.baselines:
+            row(model, "baseline", 0, [], [modelid.EXTERNAL_STEP])
+        return rows
 
     def tokens_b(self, model: str) -> float | None:
         """Training tokens (billions) behind a table row: a merge counts its members' together;

@@ -18,18 +18,23 @@ DASH = "–"
 BRANCH_TABLE = "branch"  #: the stem of the branch table (beyond the paper)
 
 
-def row_step(model: str, step: int) -> int:
+def row_step(model: str | dict, step: int) -> int:
     """The step a row's scores are read at: the study's final step, or an external
     baseline's own (it has no step of this study)."""
-    if modelid.is_external(model):
+    if isinstance(model, str) and modelid.is_external(model):
         return modelid.EXTERNAL_STEP
     return step
 
 
-def _language_scores(final: pd.DataFrame, model: str, bench: str, langs: list[str], where: str) -> np.ndarray:
+def model_on(model: str | dict, lang: str) -> str | None:
+    """The model a row scores a language with: the experts' row, that language's expert."""
+    return model.get(lang) if isinstance(model, dict) else model
+
+
+def _language_scores(final: pd.DataFrame, model: str | dict, bench: str, langs: list[str], where: str) -> np.ndarray:
     """One score per language of `bench` (a control's name too) for a row's model, each
-    expert on its own language for the experts' row ('mono'); a missing one is named."""
-    cells = [final[(final.model == (modelid.mono(lang) if model == "mono" else model)) & (final.benchmark == bench)
+    expert on its own language for the experts' row; a missing one is named."""
+    cells = [final[(final.model == model_on(model, lang)) & (final.benchmark == bench)
                    & (final.lang == lang)] for lang in langs]
     missing = [lang for lang, c in zip(langs, cells) if not len(c)]
     if missing:
@@ -37,9 +42,9 @@ def _language_scores(final: pd.DataFrame, model: str, bench: str, langs: list[st
     return np.array([c["score"].iloc[0] for c in cells])
 
 
-def table1(agg: pd.DataFrame, rows: list[tuple[str, str]], langs: list[str], benches: list[str],
+def table1(agg: pd.DataFrame, rows: list[tuple[str, str | dict]], langs: list[str], benches: list[str],
            step: int, facts: dict[str, tuple[float | None, float | None]] | None = None) -> pd.DataFrame:
-    """rows: (label, model id or 'mono' for each expert on its own language).
+    """rows: (label, model id, or {language: its expert} for the experts' row).
     facts: label -> (parameters, training tokens), in billions, as Table 1's first columns."""
     out = []
     for label, model in rows:
@@ -66,8 +71,7 @@ def per_language(agg: pd.DataFrame, bench: str, rows: list[tuple[str, str]], lan
         final = agg[(agg["step"] == row_step(model, step)) & (agg["benchmark"] == bench)]
         row = {"model": label}
         for lang in langs:
-            m = modelid.mono(lang) if model == "mono" else model
-            cell = final[(final.model == m) & (final.lang == lang)]
+            cell = final[(final.model == model_on(model, lang)) & (final.lang == lang)]
             row[lang] = f"{cell.score.iloc[0]:.1f} ± {cell.ci95.iloc[0]:.1f}" if len(cell) else DASH
         out.append(row)
     return pd.DataFrame(out)
@@ -170,8 +174,7 @@ def flores_examples(store: pd.DataFrame, rows: list[tuple[str, str]], lang: str,
         first = fl[fl["item"] == item].iloc[0]
         row = {"source": first["source"], "reference": first["reference"]}
         for label, model in rows:
-            m = modelid.mono(lang) if model == "mono" else model
-            hit = fl[(fl.model == m) & (fl["item"] == item) & (fl.step == row_step(model, step))]
+            hit = fl[(fl.model == model_on(model, lang)) & (fl["item"] == item) & (fl.step == row_step(model, step))]
             row[label] = hit["hypothesis"].iloc[0] if len(hit) else DASH
         out.append(row)
     return pd.DataFrame(out)

@@ -86,6 +86,7 @@ rule table8:
         cka="<results>/analysis/cka.tsv",
         parametric="<results>/merges/parametric_similarity.tsv",
         lang2vec="<results>/analysis/lang2vec.tsv",
+        models="<results>/models.tsv",
     output:
         pairs="<results>/analysis/pairs.tsv",
         tables=[in_report(path) for path in TABLE8],

@@ -61,6 +61,7 @@ use rule table8 as table8_branch with:
         cka="<results>/analysis/branch~{branch}/cka.tsv",
         parametric="<results>/merges/branch~{branch}/parametric_similarity.tsv",
         lang2vec="<results>/analysis/lang2vec.tsv",
+        models="<results>/models.tsv",
     output:
         pairs="<results>/analysis/branch~{branch}/pairs.tsv",
         tables=[
@@ -86,6 +87,7 @@ rule figure4:
         store="<results>/eval/scores.parquet",
         agg="<results>/eval/aggregate.tsv",
         cka=[branch_cka(b) for b in STUDY.families],
+        models="<results>/models.tsv",
     output:
         report(
             "<results>/figures/figure4.png",

@@ -29,7 +29,8 @@ if GENERATED:
             benchmarks=STUDY.benchmarks,
             seed=config["seeds"]["data"],
             sizes=config["data"]["generated"],
-            mixed=STUDY.mixed,
+            # corpus id -> its languages, in the order of output.corpora
+            corpora={c: STUDY.corpus_languages(c) for c in STUDY.corpora},
         script:
             "../../scripts/generate_corpora.py"
 

@@ -178,6 +178,7 @@ rule make_tables:
         store="<results>/eval/scores.parquet",
         agg="<results>/eval/aggregate.tsv",
         sizes="<results>/tables/model_sizes.tsv",
+        models="<results>/models.tsv",  # the rows (mergelimits.catalog.table_rows)
     output:
         [in_report(path) for path in TABLES],
     log:
@@ -185,7 +186,6 @@ rule make_tables:
     conda:
         "../../envs/mergelimits.yaml"
     params:
-        rows=STUDY.table_rows,
         languages=STUDY.languages,
         benchmarks=STUDY.benchmarks,
         step=STUDY.final,

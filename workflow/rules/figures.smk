@@ -55,6 +55,7 @@ rule make_figures:
         table8="<results>/tables/table8.csv",
         cka="<results>/analysis/cka.tsv",
         order="<results>/merges/successive_order.json",
+        models="<results>/models.tsv",
     output:
         [
             report(

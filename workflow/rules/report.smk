@@ -1,10 +1,27 @@
-# What `snakemake --report` shows beyond the tables and figures: the run's provenance. The
+# What `snakemake --report` shows beyond the tables and figures: the run's provenance; and
+# the study's model catalog, which the tables and figures read. The
 # report's front page, workflow/report/workflow.rst, reads the config files and commit from
 # this rule's params (--report-metadata is not used: docs/analysis.md says why).
 
 
 localrules:
+    model_catalog,
     provenance,
+
+
+rule model_catalog:
+    # The study's models, one row each (mergelimits.catalog): what the analyses, figures and
+    # tables look models up in. Rewritten when the design changes (the rows are params).
+    output:
+        "<results>/models.tsv",
+    log:
+        "<logs>/report/model_catalog.log",
+    conda:
+        "../../envs/mergelimits.yaml"
+    params:
+        rows=STUDY.catalog(),
+    script:
+        "../../scripts/model_catalog.py"
 
 
 rule provenance:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from .. import benchmarks, languages, modelid
+from .. import benchmarks, languages
 from ..benchfiles import write_benchmark, write_jsonl
 from . import grammar
 
@@ -33,17 +33,19 @@ def mix(docs_by_lang: dict[str, list[str]], n_docs: int, seed: int) -> list[dict
     return rows
 
 
-def write_corpora(codes: list[str], seed: int, n_docs: int, sentences_per_doc: int, out: dict[str, str]) -> None:
-    """out: corpus id (`mono-<lang>`, or `mixed<N>` for the equal mix) -> path of its train.jsonl."""
+def write_corpora(codes: list[str], seed: int, n_docs: int, sentences_per_doc: int,
+                  out: dict[str, tuple[str, list[str]]]) -> None:
+    """out: corpus id -> (path of its train.jsonl, its languages): one language's documents,
+    or, for several, their equal mix (Mixed's)."""
     docs = {c: corpus_docs(c, seed, n_docs, sentences_per_doc) for c in codes}
-    for code, lang_docs in docs.items():
-        write_jsonl([{"text": d, "lang": code} for d in lang_docs], out[modelid.mono(code)])
-    mixed = [k for k in out if k.startswith("mixed")]
-    for key in mixed:
-        write_jsonl(mix(docs, n_docs, seed), out[key])
-    unknown = set(out) - {modelid.mono(c) for c in codes} - set(mixed)
-    if unknown:
-        raise KeyError(f"no corpus named {', '.join(sorted(unknown))}")
+    for corpus, (path, langs) in out.items():
+        unknown = sorted(set(langs) - set(docs))
+        if unknown:
+            raise KeyError(f"corpus {corpus}: no generated language {', '.join(unknown)}")
+        if len(langs) == 1:
+            write_jsonl([{"text": d, "lang": langs[0]} for d in docs[langs[0]]], path)
+        else:
+            write_jsonl(mix({c: docs[c] for c in langs}, n_docs, seed), path)
 
 
 def benchmark_rows(codes: list[str], seed: int, sizes: dict) -> dict[str, dict[str, dict[str, list[dict]]]]:
