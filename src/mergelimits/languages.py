@@ -47,16 +47,16 @@ class Language:
 def table(path: Path = TABLE) -> dict[str, Language]:
     with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
-    langs = {}
+    langs, known = {}, sources()
     # a benchmark without a column of its own gives its codes in its module (`CODES`)
     given = {b.name: b.codes for b in benchmarks.BENCHMARKS.values() if b.codes is not None}
     for row in rows:
         for name, codes in given.items():
             row.setdefault(name, codes.get(row["lang"], "-"))
-        missing = [s for s in sources() if s not in row]
+        missing = [s for s in known if s not in row]
         if missing:
             raise ValueError(f"{path}: columns missing: {', '.join(missing)}")
-        codes = {s: (None if row[s] in ("", "-") else row[s]) for s in sources()}
+        codes = {s: (None if row[s] in ("", "-") else row[s]) for s in known}
         langs[row["lang"]] = Language(row["lang"], row["name"], row["family"], row["script"], codes)
     return langs
 

@@ -39,6 +39,7 @@ def mean_over_languages(scores: pd.DataFrame) -> pd.DataFrame:
 
 #: MultiBLiMP chooses between two sentences
 CHANCE_MULTIBLIMP = benchmarks.get("multiblimp").chance
+CHANCE_LABEL = f"chance ({CHANCE_MULTIBLIMP:g}%)"
 
 
 def _legend_below(ax, ncol: int = 2, **kw):
@@ -72,7 +73,7 @@ def build_figure1(agg: pd.DataFrame, mixed: str, merged: dict[str, str], langs: 
         else:
             ax.errorbar(mean.index, mean.score, yerr=mean.ci95, fmt="D", color=colour, capsize=3, label=label,
                         gid=f"mean:{model}")
-    ax.axhline(CHANCE_MULTIBLIMP, color="grey", ls=":", lw=1, label="chance (50%)")
+    ax.axhline(CHANCE_MULTIBLIMP, color="grey", ls=":", lw=1, label=CHANCE_LABEL)
     ax.set(xlabel="training step", ylabel="MultiBLiMP accuracy (%)", title="Mean over languages, 95% CI")
     _legend_below(ax)
     have = [lang for lang in langs if len(mb[mb.lang == lang])]
@@ -95,7 +96,7 @@ def build_figure1(agg: pd.DataFrame, mixed: str, merged: dict[str, str], langs: 
             a.set_xlabel("training step", fontsize=8)
     handles = [plt.Line2D([], [], color=colours[mixed], ls="-", label=modelid.display(mixed)),
                plt.Line2D([], [], color=colours[first_merged], ls="--", label=first_label),
-               plt.Line2D([], [], color="grey", ls=":", label="chance (50%)")]
+               plt.Line2D([], [], color="grey", ls=":", label=CHANCE_LABEL)]
     right.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
     right.supylabel("accuracy (%)", fontsize=9)
     right.suptitle("Per language, 95% CI", fontsize=10)
@@ -123,7 +124,7 @@ def build_figure2(agg: pd.DataFrame, models: pd.DataFrame, method: str, order: l
                         label=f"{lang} (own expert from k = {joined})")
         at = g[g.k == joined]
         ax.plot(at.k, at.score, marker="o", ms=8, mfc="none", color=line.get_color())
-    ax.axhline(CHANCE_MULTIBLIMP, color="grey", ls=":", lw=1, label="chance (50%)")
+    ax.axhline(CHANCE_MULTIBLIMP, color="grey", ls=":", lw=1, label=CHANCE_LABEL)
     ax.plot([], [], marker="o", ms=8, mfc="none", ls="", color="k", label="its expert joins")
     ax.set(xlabel=f"k: experts merged ({method}; k = 1: {modelid.display(alone)} alone)",
            ylabel="MultiBLiMP accuracy (%)", title=f"Successive {method} merges")

@@ -170,7 +170,7 @@ class Study:
 
     def corpus_languages(self, corpus: str) -> list[str]:
         """The languages of a pre-training corpus (named as the model trained on it)."""
-        return [modelid.mono_lang(c) for c in self.model_corpora(corpus)]
+        return list(self.languages) if corpus == self.mixed else [modelid.mono_lang(corpus)]
 
     @property
     def baseline_models(self) -> list[str]:
