@@ -11,6 +11,8 @@ import torch
 from mergelimits import benchfiles, bootstrap, evaluate, model, tables, tokenizer
 from mergelimits.synthetic import writers
 
+from .conftest import ROOT
+
 ARCH = {"layers": 1, "hidden": 32, "ffn": 64, "heads": 4, "kv_heads": 4, "seq_len": 128, "tie_embeddings": True}
 SIZES = {"multiblimp": 12, "belebele": 4, "hellaswag": 6, "xcsqa": 6, "flores_dev": 3, "flores_devtest": 4}
 SETTINGS = {"prompts": "bare", "num_fewshot": {"multiblimp": 0, "belebele": 0, "hellaswag": 0, "xcsqa": 0, "flores": 1},
@@ -280,3 +282,22 @@ def test_controls_reach_lm_eval_as_variants_of_the_task(env, tmp_path):
     assert set(scores.benchmark) == {"xcsqa", "xcsqa~blind", "xcsqa~shuffled"}
     agg = bootstrap.aggregate(scores, n=20, seed=0)
     assert set(agg.metric) == {"acc_norm_token"}
+
+
+def test_max_items_per_benchmark_reaches_each_task(tmp_path):
+    """The paper config's caps: MultiBLiMP uncapped, the others 1,000 each, each task's
+    process_docs hook given its own benchmark's."""
+    import yaml
+
+    caps = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())["evaluate"]["max_items"]
+    assert caps["multiblimp"] is None and {caps[b] for b in ("belebele", "hellaswag", "xcsqa", "flores")} == {1000}
+    files = {}
+    for bench in ("multiblimp", "belebele"):
+        path = tmp_path / f"{bench}.{'tsv' if bench == 'multiblimp' else 'jsonl'}"
+        path.write_text("")
+        files[(bench, "deu")] = {"test": str(path)}
+    evaluate.render_tasks(files, tmp_path / "t", {**SETTINGS, "max_items": caps}, 3)
+    hooks = (tmp_path / "t" / f"{evaluate.PROCESSORS}.py").read_text()
+    assert "ml_multiblimp_deu = processor('multiblimp', 'deu', 'bare', None, 3)" in hooks
+    assert "ml_belebele_deu = processor('belebele', 'deu', 'bare', 1000, 3)" in hooks
+    assert evaluate.max_items({"max_items": 7}, "multiblimp") == 7

@@ -46,6 +46,10 @@ def load_schema() -> dict:
     # a benchmark without a context (MultiBLiMP's lone sentences) takes no examples
     shots.update(required=[b.name for b in entries],
                  properties={b.name: {"type": "integer", "minimum": 0} if b.context else {"const": 0} for b in entries})
+    # per benchmark: every one named, each a cap or null (all items)
+    cap = {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/posint"}]}
+    props["evaluate"]["properties"]["max_items"]["oneOf"][2].update(
+        required=[b.name for b in entries], properties={b.name: cap for b in entries})
     return schema
 
 
@@ -56,20 +60,18 @@ def schema_errors(cfg: dict) -> list[str]:
     validator = jsonschema.Draft202012Validator(schema)
     errors = []
     for err in sorted(validator.iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path))):
+        if err.context:  # oneOf/anyOf: report the branch that came closest, at its own key
+            # inside the branch of the right type: deeper errors, or the object's own keys
+            deeper = [e for e in err.context if e.relative_path] or [e for e in err.context if e.validator != "type"]
+            err = jsonschema.exceptions.best_match(deeper or err.context)
         if err.validator == "additionalProperties":
             extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
-            for name in extra:
-                errors.append(f"{_key([*err.absolute_path, name])}: unknown key")
-            continue
-        if err.validator == "required":
+            errors += [f"{_key([*err.absolute_path, name])}: unknown key" for name in extra]
+        elif err.validator == "required":
             missing = [r for r in err.validator_value if r not in err.instance]
-            for name in missing:
-                errors.append(f"{_key([*err.absolute_path, name])}: required key missing")
-            continue
-        if err.context:  # oneOf/anyOf: report the branch that came closest, at its own key
-            deeper = [e for e in err.context if e.relative_path]  # inside the branch of the right type
-            err = jsonschema.exceptions.best_match(deeper or err.context)
-        errors.append(f"{_key(err.absolute_path)}: {err.message}")
+            errors += [f"{_key([*err.absolute_path, name])}: required key missing" for name in missing]
+        else:
+            errors.append(f"{_key(err.absolute_path)}: {err.message}")
     return errors
 
 

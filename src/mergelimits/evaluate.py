@@ -48,6 +48,12 @@ def flores_pairs(src_rows: list[dict], tgt_rows: list[dict], src: str, tgt: str)
              "source_name": languages.get(src).name, "target_name": languages.get(tgt).name} for r in src_rows]
 
 
+def max_items(settings: dict, bench: str) -> int | None:
+    """`evaluate.max_items` for one benchmark: one cap for all, or the benchmark's own (None: every item)."""
+    cap = settings.get("max_items")
+    return cap.get(bench) if isinstance(cap, dict) else cap
+
+
 PROCESSORS = "ml_prompts"  #: the module beside the task YAMLs that their `process_docs` name
 
 
@@ -64,7 +70,7 @@ def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Pa
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    layout, max_items = settings["prompts"], settings.get("max_items")
+    layout = settings["prompts"]
     hooks = ["# Written by mergelimits.evaluate.render_tasks: each task's process_docs.",
              "from mergelimits.prompts import processor", ""]
     written = []
@@ -100,7 +106,8 @@ def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Pa
         if control == "blind" and layout == "bare":
             task["target_delimiter"] = ""  # nothing before the option: scored as a text of its own
         hook = task_id.replace(benchmarks.VARIANT_SEP, "__")  # a Python name: "ml_xcsqa__blind_deu"
-        hooks.append(f"{hook} = processor({name!r}, {lang!r}, {layout!r}, {max_items!r}, {seed!r})")
+        cap = max_items(settings, bench)
+        hooks.append(f"{hook} = processor({name!r}, {lang!r}, {layout!r}, {cap!r}, {seed!r})")
         path = out_dir / f"{task_id}.yaml"
         # The !function tag is lm-eval's own YAML extension: a path beside this file.
         path.write_text(yaml.safe_dump(task, sort_keys=False, allow_unicode=True)
