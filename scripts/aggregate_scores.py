@@ -6,6 +6,8 @@ from mergelimits import bootstrap, joblog
 
 log = joblog.from_snakemake(snakemake)
 store = pd.read_parquet(snakemake.input[0])
-agg = bootstrap.aggregate(store, snakemake.params.n, snakemake.params.seed)
+p = snakemake.params
+agg = bootstrap.aggregate(store, p.n, p.seed, acc_norm=p.acc_norm)
 agg.to_csv(snakemake.output[0], sep="\t", index=False)
-log.info("%d cells, %d bootstrap resamples each (seed %d)", len(agg), snakemake.params.n, snakemake.params.seed)
+log.info("%d cells, %d bootstrap resamples each (seed %d), multiple-choice accuracy normalised by %s", len(agg),
+         p.n, p.seed, p.acc_norm)

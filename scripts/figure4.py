@@ -11,7 +11,7 @@ inp, p = snakemake.input, snakemake.params
 store = pd.read_parquet(inp.store)
 scores = branching.family_scores(store, bootstrap.read_aggregate(inp.agg, means=True), catalog.read(inp.models),
                                  list(p.families), list(p.methods), list(p.languages), list(p.benchmarks), p.mixed,
-                                 p.step, p.n, p.seed)
+                                 p.step, p.n, p.seed, p.acc_norm)
 cka = branching.cka_by_family({f: pd.read_csv(path, sep="\t") for f, path in zip(p.families, inp.cka)})
 plots.figure4(scores, cka, list(p.benchmarks), list(p.methods), p.mixed, str(Path(snakemake.output[0]).with_suffix("")))
 stem = str(Path(snakemake.output.tables[0]).with_suffix(""))

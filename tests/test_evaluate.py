@@ -116,6 +116,13 @@ def test_item_scores_from_samples_by_hand():
     assert list(df[df.benchmark == "xcsqa"]["item"]) == [7, 9]  # the item's index in its file, not lm-eval's
     f = df[df.benchmark == "flores"].iloc[0]
     assert f.chrf == pytest.approx(100.0) and f.source == "this is good"
+    # evaluate.acc_norm picks the column the tables report: item 9 counts under tokens only
+    for norm, score in (("token", 50.0), ("char", 0.0)):
+        cell = bootstrap.aggregate(df, 10, 0, acc_norm=norm).set_index("benchmark").loc["xcsqa"]
+        assert (cell.metric, cell.score) == (f"acc_norm_{norm}", score)
+        caption = tables.captions("s", ["xcsqa"], 1, 10, 0, "linear", 3, "deu", acc_norm=norm)["table5_xcsqa"]
+        assert f"divided by its number of {'tokens' if norm == 'token' else 'characters'}" in caption
+    assert bootstrap.aggregate(df, 10, 0, acc_norm="char").set_index("benchmark").loc["flores", "metric"] == "chrf"
 
 
 

@@ -66,7 +66,8 @@ def _resampled(g: pd.DataFrame, bench: str, metric: str, idx: np.ndarray) -> np.
     return 100 * np.nanmean(drawn, axis=1)
 
 
-def language_means(store: pd.DataFrame, agg: pd.DataFrame, n: int = 1000, seed: int = 0) -> pd.DataFrame:
+def language_means(store: pd.DataFrame, agg: pd.DataFrame, n: int = 1000, seed: int = 0,
+                   acc_norm: str = "token") -> pd.DataFrame:
     """The mean over languages of every model × step × benchmark scored in two or more
     languages: the mean of the per-language scores in `agg`, its SE from a bootstrap that
     resamples items as the benchmark's design allows (module docstring)."""
@@ -76,7 +77,7 @@ def language_means(store: pd.DataFrame, agg: pd.DataFrame, n: int = 1000, seed: 
         if len(langs) < 2:
             continue
         entry = benchmarks.base(bench)
-        base, metric = entry.name, entry.metric
+        base, metric = entry.name, benchmarks.metric(bench, acc_norm)
         rng = np.random.default_rng([seed, zlib.crc32(f"{model}/{int(step)}/{bench}/{MEAN}".encode())])
         per_lang = {lang: g[g["lang"] == lang].sort_values("item").reset_index(drop=True) for lang in langs}
         boots = []
@@ -98,14 +99,14 @@ def language_means(store: pd.DataFrame, agg: pd.DataFrame, n: int = 1000, seed: 
 
 
 def paired_difference(store: pd.DataFrame, model: str, references: dict[str, str], step: int, bench: str,
-                      n: int, rng: np.random.Generator) -> tuple[float, float]:
+                      n: int, rng: np.random.Generator, acc_norm: str = "token") -> tuple[float, float]:
     """The mean over languages of (model − that language's reference model) on one benchmark,
     in points, and its bootstrap SE. `references`: language -> the model compared with.
     Both models of a language answered the same items, so each resample draws item ids once
     and takes both answers to them (a paired bootstrap: an item's difficulty, shared by
     both, cancels); languages are resampled independently, as MultiBLiMP's items differ per
     language."""
-    metric = benchmarks.base(bench).metric
+    metric = benchmarks.metric(bench, acc_norm)
     cell = store[(store["benchmark"] == bench) & (store["step"] == step)]
     means, boots = [], []
     for lang, reference in references.items():
@@ -125,12 +126,14 @@ def read_aggregate(path, means: bool = False) -> pd.DataFrame:
     return agg[(agg["lang"] == MEAN) == means].reset_index(drop=True)
 
 
-def aggregate(store: pd.DataFrame, n: int = 1000, seed: int = 0, means: bool = True) -> pd.DataFrame:
+def aggregate(store: pd.DataFrame, n: int = 1000, seed: int = 0, means: bool = True,
+              acc_norm: str = "token") -> pd.DataFrame:
     """One row per model × step × benchmark × language: score (in %), SE, CI, items; and,
-    with `means`, one per model × step × benchmark for the mean over its languages."""
+    with `means`, one per model × step × benchmark for the mean over its languages.
+    `acc_norm`: evaluate.acc_norm (benchmarks.metric); the metric is recorded per row."""
     rows = []
     for (model, step, bench, lang), g in store.groupby(["model", "step", "benchmark", "lang"], sort=True):
-        metric = benchmarks.base(bench).metric  # a control's is its benchmark's
+        metric = benchmarks.metric(bench, acc_norm)  # a control's is its benchmark's
         rng = np.random.default_rng([seed, zlib.crc32(f"{model}/{int(step)}/{bench}/{lang}".encode())])
         if metric == "chrf":
             score, se = chrf_bootstrap(list(g["hypothesis"].fillna("")), list(g["reference"]), n, rng)
@@ -140,7 +143,7 @@ def aggregate(store: pd.DataFrame, n: int = 1000, seed: int = 0, means: bool = T
         rows.append({"model": model, "step": int(step), "benchmark": bench, "lang": lang, "metric": metric,
                      "score": score, "se": se, "ci95": 1.96 * se, "items": len(g)})
     agg = pd.DataFrame(rows)
-    mean_rows = language_means(store, agg, n, seed) if means else None
+    mean_rows = language_means(store, agg, n, seed, acc_norm) if means else None
     if mean_rows is None or mean_rows.empty:  # concatenating an empty frame would make every column object
         return agg
     return pd.concat([agg, mean_rows], ignore_index=True)

@@ -23,7 +23,7 @@ MIXED = "mixed"  #: the series of Mixed-N at the final step (the same in every f
 
 def family_scores(store: pd.DataFrame, means: pd.DataFrame, models: pd.DataFrame, families: list[int],
                   methods: list[str], langs: list[str], benches: list[str], mixed: str, step: int, n: int,
-                  seed: int) -> pd.DataFrame:
+                  seed: int, acc_norm: str = "token") -> pd.DataFrame:
     """One row per family × series × benchmark: score, se, ci95, languages, items.
 
     store: the per-item scores; means: aggregate.tsv's means over languages (bootstrap.MEAN rows);
@@ -50,7 +50,7 @@ def family_scores(store: pd.DataFrame, means: pd.DataFrame, models: pd.DataFrame
             missing = sorted({c for c in cells} - set(zip(sub["model"], sub["lang"])))
             if missing:
                 raise KeyError(f"Figure 4: no {bench} scores of {', '.join(f'{m} on {lang}' for m, lang in missing)}")
-            agg = bootstrap.aggregate(sub.assign(model=EXPERTS), n, seed)
+            agg = bootstrap.aggregate(sub.assign(model=EXPERTS), n, seed, acc_norm=acc_norm)
             mean = agg[agg["lang"] == bootstrap.MEAN] if len(have) > 1 else agg
             rows.append({"family": family, "series": EXPERTS, "benchmark": bench, "score": mean["score"].iloc[0],
                          "se": mean["se"].iloc[0], "ci95": mean["ci95"].iloc[0], "items": len(sub)})

@@ -261,6 +261,21 @@ def validate(cfg: dict) -> dict:
     return cfg
 
 
+def fill_defaults(cfg: dict, schema: dict | None = None) -> dict:
+    """`cfg` with the schema's `default` of every key it leaves out, in place, inside the
+    objects it has (an optional block left out stays out): the one place a default is
+    decided, so that the rules index keys instead of repeating `.get(key, default)`."""
+    import copy
+
+    schema = load_schema() if schema is None else schema
+    for key, sub in schema.get("properties", {}).items():
+        if key not in cfg and "default" in sub:
+            cfg[key] = copy.deepcopy(sub["default"])
+        if isinstance(cfg.get(key), dict) and "properties" in sub:
+            fill_defaults(cfg[key], sub)
+    return cfg
+
+
 def load(path: str | Path) -> dict:
     with open(path, encoding="utf-8") as fh:
-        return validate(yaml.safe_load(fh))
+        return fill_defaults(validate(yaml.safe_load(fh)))

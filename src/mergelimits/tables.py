@@ -184,13 +184,14 @@ def flores_examples(store: pd.DataFrame, rows: list[tuple[str, str]], lang: str,
 UNITS = {
     "acc": "accuracy (% of items)",
     "acc_norm_token": "accuracy (% of items; each option's log-likelihood divided by its number of tokens)",
+    "acc_norm_char": "accuracy (% of items; each option's log-likelihood divided by its number of characters)",
     "chrf": "corpus chrF++ (sacrebleu, character 6-grams and word bigrams; 0–100)",
 }
 
 
 def captions(study: str, benches: list[str], step: int, bootstrap: int, bootstrap_seed: int, pair_method: str,
-             n_pairs: int, flores_lang: str, branch_steps: tuple[int, ...] = (), branch_pairs: int = 0
-             ) -> dict[str, str]:
+             n_pairs: int, flores_lang: str, branch_steps: tuple[int, ...] = (), branch_pairs: int = 0,
+             acc_norm: str = "token") -> dict[str, str]:
     """Each table's caption, keyed by file stem: its name before the colon ("Table 8 — Δ vs
     similarity", what the report lists and search finds), then what is measured, in which
     units, at which step, what ± means and the study it came from. The number of items is
@@ -210,7 +211,7 @@ def captions(study: str, benches: list[str], step: int, bootstrap: int, bootstra
     for bench in benches:
         entry = benchmarks.get(bench)
         out[table_stem(bench)] = (
-            f"Table {entry.table} — {entry.title} per language: {UNITS[entry.metric]}; {ci}. "
+            f"Table {entry.table} — {entry.title} per language: {UNITS[benchmarks.metric(bench, acc_norm)]}; {ci}. "
             f"Monolingual experts: each language scored by its own expert; – no data for that language. {src}")
     out[CONTROLS] = (
         "Controls — scores without the question: per multiple-choice benchmark, the mean over languages (as "

@@ -112,6 +112,7 @@ rule figure4:
         step=STUDY.final,
         n=config["evaluate"]["bootstrap"],
         seed=config["seeds"]["bootstrap"],
+        acc_norm=config["evaluate"]["acc_norm"],
         captions=TABLE_CAPTIONS,
     script:
         "../../scripts/figure4.py"

@@ -17,6 +17,7 @@ from mergelimits.synthetic.grammar import ITEM_DESIGN
 
 # Rejects an invalid config before the DAG is built, naming every offending key.
 study_config.validate(config)
+study_config.fill_defaults(config)  # the schema's defaults: rules index every key they read
 STUDY = Study.from_config(config)
 
 # Pathvars expand in input/output/log paths only: params that name a folder use this.
@@ -29,7 +30,7 @@ INIT_CONFIG = "<results>/models/init/config.json"
 TOKENIZER = "<results>/data/tokenizer/tokenizer_config.json"
 # Any merged model id of a registered method (the one grammar, mergelimits.modelid).
 MERGED_RE = modelid.merged_pattern()
-BASELINES = {modelid.external(b["name"]): b for b in config.get("baselines", [])}
+BASELINES = {modelid.external(b["name"]): b for b in config["baselines"]}
 
 
 def checkpoint_path(model, step):
@@ -75,7 +76,7 @@ wildcard_constraints:
 
 # Every job's container environment (profiles/lumi: the venv on PATH, caches in /tmp), as
 # SINGULARITYENV_<name>: set here, it reaches each job through sbatch's --export=ALL.
-for name, value in config.get("container_env", {}).items():
+for name, value in config["container_env"].items():
     os.environ.setdefault(f"SINGULARITYENV_{name}", value)
 
 

@@ -117,7 +117,7 @@ rule evaluate_model:
         tasks=eval_task_names,
         batch_size=config["evaluate"]["batch_size"],
         seed=config["seeds"]["evaluate"],
-        backend=config["evaluate"].get("backend", "hf"),
+        backend=config["evaluate"]["backend"],
     script:
         "../../scripts/evaluate_model.py"
 
@@ -152,6 +152,7 @@ rule aggregate_scores:
     params:
         n=config["evaluate"]["bootstrap"],
         seed=config["seeds"]["bootstrap"],
+        acc_norm=config["evaluate"]["acc_norm"],
     script:
         "../../scripts/aggregate_scores.py"
 

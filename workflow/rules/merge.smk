@@ -4,7 +4,7 @@
 
 
 # merge.per_job > 1: merged models grouped into jobs, a rule each (merge.smk).
-MERGE_JOBS = STUDY.merge_jobs(config["merge"].get("per_job", 1))
+MERGE_JOBS = STUDY.merge_jobs(config["merge"]["per_job"])
 # What every merge_evaluate job merges and evaluates with (its params besides the models).
 MERGE_SETTINGS = dict(
     density=config["merge"]["density"],
@@ -13,7 +13,7 @@ MERGE_SETTINGS = dict(
     keep_weights=config["merge"]["keep_weights"],
     batch_size=config["evaluate"]["batch_size"],
     eval_seed=config["seeds"]["evaluate"],
-    backend=config["evaluate"].get("backend", "hf"),
+    backend=config["evaluate"]["backend"],
 )
 
 

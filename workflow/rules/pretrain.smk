@@ -19,7 +19,7 @@ rule pretrain:
 
 
 # The shared initialisation: built (init_model), or a published step 0 (fetch_init).
-if config["pretrain"].get("init") == "hub":
+if config["pretrain"]["init"] == "hub":
 
     localrules:
         fetch_init,
@@ -58,11 +58,11 @@ else:
             "../../envs/mergelimits.yaml"
         resources:
             # megatron-core draws HPLT's step 0 where HPLT drew it: on a GPU
-            gpu=1 if config["pretrain"].get("init", "torch") == "megatron" else 0,
+            gpu=1 if config["pretrain"]["init"] == "megatron" else 0,
         params:
             arch=config["pretrain"]["arch"],
             seed=config["seeds"]["init"],
-            engine=config["pretrain"].get("init", "torch"),
+            engine=config["pretrain"]["init"],
         script:
             "../../scripts/init_model.py"
 
@@ -110,7 +110,7 @@ if config["pretrain"]["monolingual"] == "hplt":
             "../../scripts/verify_init.py"
 
 
-if config["pretrain"].get("mixed", "train") == "hub":
+if config["pretrain"]["mixed"] == "hub":
 
     localrules:
         fetch_mixed_checkpoint,

@@ -28,7 +28,7 @@ rule megatron_index:
         mem_mb=32000,
     params:
         budget=lambda wc: corpus_budget(wc.corpus),
-        max_epochs=config["pretrain"]["megatron"].get("max_epochs", 1),
+        max_epochs=config["pretrain"]["megatron"]["max_epochs"],
     script:
         "../../scripts/megatron_index.py"
 
@@ -47,7 +47,7 @@ if STUDY.branch_steps:
             "<benchmarks>/pretrain/megatron_index_expert/{corpus}.tsv"
         params:
             budget=expert_budget(),
-            max_epochs=config["pretrain"]["megatron"].get("max_epochs", 1),
+            max_epochs=config["pretrain"]["megatron"]["max_epochs"],
 
 
 rule megatron_run_config:
@@ -72,7 +72,7 @@ rule megatron_run_config:
     params:
         pretrain=PRETRAIN,
         seed=config["seeds"]["train"],
-        env=config.get("megatron_env", {}),
+        env=config["megatron_env"],
         state=lambda wc: f"{RESULTS}/megatron_state/{wc.model}",
         outputs=lambda wc: {
             step: f"{RESULTS}/megatron/{wc.model}/step~{step}"

@@ -17,7 +17,7 @@ rule pretrain_torch:
         model=alternatives([m for m in STUDY.trained if m != STUDY.mixed]),
     conda:
         "../../envs/mergelimits.yaml"
-    threads: config["pretrain"].get("threads", 1)
+    threads: config["pretrain"]["threads"]
     resources:
         runtime=60,
         mem_mb=4000,

@@ -176,4 +176,19 @@ def base(name: str) -> Benchmark:
     return get(split_variant(name)[0])
 
 
+#: `evaluate.acc_norm`: what a length-normalised accuracy divides each option's log-likelihood
+#: by before the argmax: its tokens under the model's tokenizer (the paper's text) or its
+#: characters (lighteval's `acc_norm`, which the authors reported)
+NORMALISATIONS = ("token", "char")
+
+
+def metric(name: str, acc_norm: str = "token") -> str:
+    """The per-item score column reported for a benchmark (or control): its module's metric,
+    with a length-normalised accuracy normalised as `acc_norm` says (both are in the store)."""
+    if acc_norm not in NORMALISATIONS:
+        raise ValueError(f"evaluate.acc_norm: {acc_norm!r} is not one of {', '.join(NORMALISATIONS)}")
+    declared = base(name).metric
+    return f"acc_norm_{acc_norm}" if declared.startswith("acc_norm_") else declared
+
+
 _load()

@@ -13,6 +13,7 @@ TABLE_CAPTIONS = tables.captions(
     config["evaluate"]["flores_examples"]["lang"],
     STUDY.branch_steps,
     len(STUDY.branch_pairs),
+    config["evaluate"]["acc_norm"],
 )
 
 
