@@ -262,6 +262,19 @@ def test_cloze_few_shot_and_max_items_reach_lm_eval(env, tmp_path):
         assert option == " " + s["doc"]["options"][0]
 
 
+def test_every_cloze_option_starts_with_a_space_chinese_too(env, tmp_path):
+    """The authors' lighteval runs put a space before every option
+    (multichoice_continuations_start_space=True), though Chinese writes none between
+    sentences: the requests lm-eval builds for a Chinese task (German items, Chinese words)."""
+    root, files, _ = env
+    settings = {**SETTINGS, "prompts": "cloze"}
+    evaluate.render_tasks({("xcsqa", "zho"): files[("xcsqa", "deu")]}, tmp_path, settings, 0)
+    samples = evaluate.run_harness(root / "model", ["ml_xcsqa_zho"], tmp_path, 8, 0)["samples"]["ml_xcsqa_zho"]
+    for s in samples:
+        assert s["arguments"][0][0].endswith("答案：")
+        assert [a[1] for a in s["arguments"]] == [" " + o for o in s["doc"]["options"]]
+
+
 def test_controls_reach_lm_eval_as_variants_of_the_task(env, tmp_path):
     """A blind control scores each item's own options with nothing before them (bare
     layout: as a sentence of its own, MultiBLiMP-like); a shuffled control after another

@@ -66,7 +66,6 @@ def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Pa
     settings: the config's `evaluate` block (prompts, num_fewshot, max_items, flores).
     seed: seeds.evaluate (the item selection; lm-eval's few-shot order takes it at run time).
     """
-    from .prompts import words
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -101,8 +100,8 @@ def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Pa
             sampling = settings["flores"].get("sampling")
             if sampling:  # the authors' decoding: sampled, seeded by lm-eval's torch seed
                 gen.update(do_sample=True, **sampling)
-        elif entry.context and layout == "cloze":
-            task["target_delimiter"] = words(lang)["space"]  # none in Chinese, as lighteval
+        # cloze: the template's " " before every option, Chinese's included, as the authors'
+        # lighteval runs (multichoice_continuations_start_space=True, Sethjsa/multimerge evaluate.py)
         if control == "blind" and layout == "bare":
             task["target_delimiter"] = ""  # nothing before the option: scored as a text of its own
         hook = task_id.replace(benchmarks.VARIANT_SEP, "__")  # a Python name: "ml_xcsqa__blind_deu"
