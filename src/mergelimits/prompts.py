@@ -142,10 +142,13 @@ def process_docs(dataset, *, bench: str, lang: str, layout: str, max_items: int 
     name = bench
     bench, control = benchmarks.split_variant(name)
     entry = benchmarks.get(bench)
-    kept = select(len(dataset), max_items, seed, bench)
+    # Selected first, then filtered: the selection stays the same in every language, and a
+    # language's unscorable items (benchmarks' `keep`) drop out of it alone.
+    selected = select(len(dataset), max_items, seed, bench)
+    kept = [i for i in selected if entry.keep(dataset[i])]
     logging.getLogger("mergelimits.prompts").info(
-        "%s/%s: %d of %d items (evaluate.max_items %s), %s prompts", name, lang, len(kept), len(dataset), max_items,
-        layout)
+        "%s/%s: %d of %d items (evaluate.max_items %s; %d not scorable), %s prompts", name, lang, len(kept),
+        len(dataset), max_items, len(selected) - len(kept), layout)
     rows = []
     for i in kept:
         doc = dict(dataset[i])

@@ -78,6 +78,11 @@ class Benchmark:
         """(context, options) the model reads; lm-eval joins them with the task's delimiter."""
         return self.module.prompt(lang, layout, doc)
 
+    def keep(self, doc: dict) -> bool:
+        """Whether an item is scored at all (the module's `keep`; every item without one)."""
+        fn = getattr(self.module, "keep", None)
+        return fn(doc) if fn else True
+
     def from_hub(self, df):
         """A source file as the hub serves it -> the local file's schema (hub.prepare)."""
         fn = getattr(self.module, "from_hub", None)

@@ -22,6 +22,12 @@ def prompt(lang: str, layout: str, doc: dict) -> tuple[str, list[str]]:
     return prompts.question_answer(lang, layout, None, doc["question"]["stem"], options(doc)[0])
 
 
+def keep(doc: dict) -> bool:
+    """Items with an empty option are not scored, as the authors' lighteval task (its
+    `hf_filter`: every choice's text non-empty after strip); some translations left one empty."""
+    return all(str(text).strip() for text in options(doc)[0])
+
+
 def normalise_question(q) -> dict:
     """The question as {stem, choices: [{label, text}, ...]}. The original JSONL holds a list
     of choice objects; the hub's Parquet conversion turns it into a struct of lists."""
