@@ -22,7 +22,7 @@ def snakemake(*args, cwd=ROOT, env=None):
 
 @pytest.mark.parametrize("configfile,merged,merge_jobs,trained_evals", [
     ("config/config.yaml", 4 + 2 + 1 + 45 + 9 + 2, {"all": 1, "pair": 6, "succ": 2, "all_br120": 1}, 10 + 4 + 10),
-    ("config/paper.yaml", 7 + 2 + 45 + 9, None, 10 + 7 + 3)])
+    ("config/paper.yaml", 8 + 2 + 45 + 9, None, 10 + 8 + 3)])
 def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, merge_jobs, trained_evals, tmp_path):
     """The whole DAG of each config: every merged model made once (Merged10 linear at every
     checkpoint, TIES and DARE-TIES at the final one, in the tiny study also the weight-matched
@@ -58,15 +58,15 @@ def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, merge_j
 def test_the_paper_from_published_weights_trains_nothing(tmp_path):
     """config/paper-published.yaml over the paper config: HPLT's experts, the authors' step 0
     and Mixed10 fetched, no pre-training, no pre-training corpus; Merged10 (linear) compared
-    with the authors' merge at each of the seven checkpoints."""
+    with the authors' merge at each of the eight checkpoints."""
     proc = snakemake("-n", "--quiet", "rules", "--configfile", str(ROOT / "config/paper.yaml"),
                      str(ROOT / "config/paper-published.yaml"), "--directory", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout, re.M))
-    assert jobs["fetch_mixed_checkpoint"] == "7" and jobs["fetch_hplt_checkpoint"] == "70"
+    assert jobs["fetch_mixed_checkpoint"] == "8" and jobs["fetch_hplt_checkpoint"] == "80"
     assert not {"pretrain_megatron", "megatron_index", "export_megatron", "fetch_corpus"} & set(jobs)
-    assert jobs["merge_evaluate"] == "63"
-    assert jobs["fetch_published_merge"] == jobs["compare_published_merge"] == "7"
+    assert jobs["merge_evaluate"] == "64"
+    assert jobs["fetch_published_merge"] == jobs["compare_published_merge"] == "8"
     assert jobs["fetch_init"] == "1" and "init_model" not in jobs  # the authors' step 0, not rebuilt
 
 
