@@ -15,7 +15,7 @@ final = agg[(agg.step == p.step) & agg.benchmark.isin(p.benchmarks)]  # controls
 out = Path(snakemake.output[0]).parent
 sizes = pd.read_csv(snakemake.input.sizes, sep="\t").set_index("model")["params"]
 facts = {label: (sizes[model] / 1e9, tokens) for label, (model, tokens) in p.facts.items()}
-t1 = tables.table1(agg, rows, p.languages, p.benchmarks, p.step, facts)
+t1 = tables.table1(agg, rows, p.languages, p.benchmarks, p.step, facts, p.table1_languages)
 tables.write_table(t1, str(out / TABLE1), p.captions[TABLE1] + tables.items_note(final))
 for bench in p.benchmarks:
     stem = table_stem(bench)

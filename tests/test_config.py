@@ -67,7 +67,7 @@ def _set(cfg, dotted, value):
     *parents, last = dotted.split(".")
     node = cfg
     for p in parents:
-        node = node[p]
+        node = node.setdefault(p, {})
     if value is DELETE:
         del node[last]
     else:
@@ -99,6 +99,10 @@ BAD = [
     ("per-benchmark cap of an unknown benchmark", "evaluate.max_items",
      {"multiblimp": None, "belebele": 1, "hellaswag": 1, "xcsqa": 1, "flores": 1, "mmlu": 1},
      "evaluate.max_items.mmlu: unknown key"),
+    ("Table 1 leaving out an unconfigured language", "tables.table1_languages",
+     {"experts": {"leave_out": ["ara", "fin"], "benchmarks": ["belebele"]}},
+     "tables.table1_languages.experts.leave_out[1]: 'fin' is not one of the configured languages"),
+    ("Table 1 languages neither all nor per row", "tables.table1_languages", "authors", "tables.table1_languages"),
     ("unknown top-level key", "epochs", 3, "epochs: unknown key"),
     ("unknown nested key", "data.generated.items.mmlu", 10, "data.generated.items.mmlu: unknown key"),
     ("missing required key", "seeds.data", DELETE, "seeds.data: required key missing"),

@@ -217,6 +217,14 @@ def test_table1_is_recomputed_from_the_store():
         assert t1.loc[label, "multiblimp CV%"] == pytest.approx(np.std(per_lang, ddof=1) / np.mean(per_lang) * 100)
     experts = [100 * store[(store.model == f"mono-{lang}") & (store.lang == lang)].acc.mean() for lang in ("deu", "eng")]
     assert t1.loc["Experts", "multiblimp μ"] == pytest.approx(np.mean(experts))
+    # tables.table1_languages: the authors' HPLT row left languages out of some benchmarks'
+    # cells; only the experts' row, only those benchmarks
+    left = tables.table1(agg, [("Experts", expert_row), ("Mixed10", "mixed10")], ["deu", "eng", "zho"],
+                         ["multiblimp"], 1, languages_of={"experts": {"leave_out": ["eng", "zho"],
+                                                                      "benchmarks": ["multiblimp"]}}).set_index("model")
+    assert left.loc["Experts", "multiblimp μ"] == pytest.approx(experts[0])
+    assert np.isnan(left.loc["Experts", "multiblimp CV%"])
+    assert left.loc["Mixed10", "multiblimp μ"] == t1.loc["Mixed10", "multiblimp μ"]
     t2 = tables.per_language(agg, "multiblimp", [("Mixed10", "mixed10"), ("Experts", expert_row)], ["deu", "eng", "zho"], 1)
     assert t2.loc[0, "zho"] == tables.DASH and t2.loc[1, "zho"] == tables.DASH
     # The experts' row: each expert on its own language (the store also has mono-deu on eng).

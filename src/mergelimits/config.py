@@ -99,6 +99,15 @@ def semantic_errors(cfg: dict) -> list[str]:
         if bench not in benchmarks.BENCHMARKS:
             errors.append(f"benchmarks[{i}]: unknown benchmark {bench!r}; known: {', '.join(benchmarks.BENCHMARKS)}")
     errors += _duplicates(benches, "benchmarks")
+    t1 = cfg.get("tables", {}).get("table1_languages", "all")
+    if isinstance(t1, dict):
+        key = "tables.table1_languages.experts"
+        for i, code in enumerate(t1["experts"]["leave_out"]):
+            if code not in langs:
+                errors.append(f"{key}.leave_out[{i}]: {code!r} is not one of the configured languages")
+        for i, bench in enumerate(t1["experts"]["benchmarks"]):
+            if bench not in benches:
+                errors.append(f"{key}.benchmarks[{i}]: {bench!r} is not one of the configured benchmarks")
 
     if "flores" in benches:
         from .evaluate import flores_source

@@ -43,9 +43,14 @@ def _language_scores(final: pd.DataFrame, model: str | dict, bench: str, langs: 
 
 
 def table1(agg: pd.DataFrame, rows: list[tuple[str, str | dict]], langs: list[str], benches: list[str],
-           step: int, facts: dict[str, tuple[float | None, float | None]] | None = None) -> pd.DataFrame:
+           step: int, facts: dict[str, tuple[float | None, float | None]] | None = None,
+           languages_of: dict | str = "all") -> pd.DataFrame:
     """rows: (label, model id, or {language: its expert} for the experts' row).
-    facts: label -> (parameters, training tokens), in billions, as Table 1's first columns."""
+    facts: label -> (parameters, training tokens), in billions, as Table 1's first columns.
+    languages_of: config `tables.table1_languages`: "all", or {"experts": {"leave_out": [...],
+    "benchmarks": [...]}}: those languages left out of the experts' row in those benchmarks'
+    cells, which is how the authors' export_results.py averaged its HPLT row (docs/fidelity.md)."""
+    left = languages_of["experts"] if isinstance(languages_of, dict) else None
     out = []
     for label, model in rows:
         final = agg[agg["step"] == row_step(model, step)]
@@ -55,7 +60,10 @@ def table1(agg: pd.DataFrame, rows: list[tuple[str, str | dict]], langs: list[st
             row["Params/B"] = np.nan if params is None else params
             row["Tokens/B"] = np.nan if tokens is None else tokens
         for bench in benches:
-            scores = _language_scores(final, model, bench, languages.available(bench, langs), f"Table 1, {label}")
+            have = languages.available(bench, langs)
+            if left and isinstance(model, dict) and bench in left["benchmarks"]:
+                have = [lang for lang in have if lang not in left["leave_out"]]
+            scores = _language_scores(final, model, bench, have, f"Table 1, {label}")
             mu = scores.mean()
             row[f"{bench} μ"] = mu
             row[f"{bench} CV%"] = scores.std(ddof=1) / mu * 100 if len(scores) > 1 and mu else np.nan

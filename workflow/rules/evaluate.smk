@@ -191,6 +191,7 @@ rule make_tables:
         benchmarks=STUDY.benchmarks,
         step=STUDY.final,
         flores_examples=config["evaluate"]["flores_examples"],
+        table1_languages=config["tables"]["table1_languages"],
         controls=list(STUDY.controls) if STUDY.has_controls else [],
         captions=TABLE_CAPTIONS,
         # label -> (model whose checkpoint gives the size, training tokens in billions)
