@@ -30,8 +30,10 @@ def test_bare_keeps_the_stem_and_multiblimp_is_the_same_in_both():
     mb = {"sen": "Er geht.", "wrong_sen": "Er gehen."}
     assert prompts.prompt("multiblimp", "deu", "bare", mb) == prompts.prompt("multiblimp", "deu", "cloze", mb) == (
         "", ["Er geht.", "Er gehen."])
-    with pytest.raises(ValueError, match="evaluate.prompts: 'mcf'"):
+    with pytest.raises(ValueError, match="belebele: layout 'mcf' is not one of bare, cloze"):
         prompts.prompt("belebele", "deu", "mcf", BELEBELE)
+    with pytest.raises(ValueError, match="belebele: layout 'leaderboard'"):  # HellaSwag's own
+        prompts.prompt("belebele", "deu", "leaderboard", BELEBELE)
 
 
 def test_hellaswag_cloze_removes_wikihow_artefacts():
@@ -43,6 +45,25 @@ def test_hellaswag_cloze_removes_wikihow_artefacts():
     assert prompts.wikihow_clean("Stir well.. [step] Serve.") == "Stir well. Serve."
     assert prompts.prompt("hellaswag", "eng", "bare", doc)[0] == "[header] How to cook rice [title] Rinse the rice. then"
     assert prompts.gold("hellaswag", doc) == 2
+
+
+def test_hellaswag_turkish_and_the_english_leaderboard_template_as_the_authors():
+    """The authors' lighteval tasks: Turkish replaces four WikiHow tags by ". " (their
+    community_hellaswag_tur); English is the Open LLM Leaderboard's template (hellaswag_harness):
+    the activity label first, ctx_b capitalised (str.capitalize: the rest lower-cased), cleaned
+    without stripping or merging dots."""
+    tur = {"ctx_a": "Pilav nasıl pişirilir [başlık] Pirinci yıkayın [adım] Suyu ekleyin.", "ctx_b": "sonra",
+           "endings": ["[header] kaynatın..", "yiyin"], "label": "0"}
+    assert prompts.prompt("hellaswag", "tur", "cloze", tur) == (
+        "Pilav nasıl pişirilir. Pirinci yıkayın. Suyu ekleyin. sonra", ["kaynatın.", "yiyin"])  # a tag needs its space
+    # the same tags are left alone elsewhere: only " [title]" is a full stop
+    assert prompts.prompt("hellaswag", "deu", "cloze", tur)[0] == "Pilav nasıl pişirilir Pirinci yıkayın Suyu ekleyin. sonra"
+    eng = {"activity_label": "Cooking rice", "ctx_a": "[header] How to cook rice [title] Rinse the rice.",
+           "ctx_b": "then YOU drain it", "endings": [" boil it..", "eat it  raw."], "label": "0"}
+    assert prompts.prompt("hellaswag", "eng", "leaderboard", eng) == (
+        "Cooking rice: How to cook rice. Rinse the rice. Then you drain it", [" boil it..", "eat it raw."])
+    with pytest.raises(KeyError, match="activity_label"):
+        prompts.prompt("hellaswag", "eng", "leaderboard", {k: v for k, v in eng.items() if k != "activity_label"})
 
 
 def test_max_items_is_a_seeded_cap_shared_by_languages():

@@ -99,6 +99,18 @@ def semantic_errors(cfg: dict) -> list[str]:
         if bench not in benchmarks.BENCHMARKS:
             errors.append(f"benchmarks[{i}]: unknown benchmark {bench!r}; known: {', '.join(benchmarks.BENCHMARKS)}")
     errors += _duplicates(benches, "benchmarks")
+    for bench, per_lang in cfg["evaluate"].get("layouts", {}).items():
+        if bench not in benches:
+            errors.append(f"evaluate.layouts.{bench}: not one of the configured benchmarks")
+            continue
+        from .prompts import layouts
+
+        for lang, layout in per_lang.items():
+            if lang not in langs:
+                errors.append(f"evaluate.layouts.{bench}.{lang}: not one of the configured languages")
+            if layout not in layouts(bench):
+                errors.append(f"evaluate.layouts.{bench}.{lang}: {layout!r} is not one of {bench}'s layouts "
+                              f"({', '.join(layouts(bench))})")
     t1 = cfg.get("tables", {}).get("table1_languages", "all")
     if isinstance(t1, dict):
         key = "tables.table1_languages.experts"

@@ -48,6 +48,12 @@ def flores_pairs(src_rows: list[dict], tgt_rows: list[dict], src: str, tgt: str)
              "source_name": languages.get(src).name, "target_name": languages.get(tgt).name} for r in src_rows]
 
 
+def layout_of(settings: dict, bench: str, lang: str) -> str:
+    """What one task reads: `evaluate.layouts`'s choice for the benchmark and language (the
+    paper config: the leaderboard template for English HellaSwag), else `evaluate.prompts`."""
+    return settings.get("layouts", {}).get(bench, {}).get(lang, settings["prompts"])
+
+
 def max_items(settings: dict, bench: str) -> int | None:
     """`evaluate.max_items` for one benchmark: one cap for all, or the benchmark's own (None: every item)."""
     cap = settings.get("max_items")
@@ -69,7 +75,6 @@ def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Pa
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    layout = settings["prompts"]
     hooks = ["# Written by mergelimits.evaluate.render_tasks: each task's process_docs.",
              "from mergelimits.prompts import processor", ""]
     written = []
@@ -77,6 +82,7 @@ def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Pa
         # a control ("xcsqa~blind") is its benchmark's template; prompts.process_docs applies it
         bench, control = benchmarks.split_variant(name)
         entry = benchmarks.get(bench)
+        layout = layout_of(settings, bench, lang)
         template = entry.template
         for path in splits.values():
             if not Path(path).exists():

@@ -53,12 +53,16 @@ def cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def wikihow_clean(text: str) -> str:
-    """HellaSwag's WikiHow artefacts removed, as lighteval's `hellaswag_preprocess` with
-    `truncate_dots` and `strip_text` (lm-eval's `preprocess` is the same but for those two)."""
-    text = str(text).replace(" [title]", ". ")
-    text = re.sub(r"\[.*?\]", "", text)
-    return text.replace("  ", " ").replace("..", ".").strip()
+def wikihow_clean(text: str, tags: tuple[str, ...] = (" [title]",), multilingual: bool = True) -> str:
+    """HellaSwag's WikiHow artefacts removed, as lighteval's `hellaswag_preprocess`: each of
+    `tags` replaced by ". ", every other [bracketed] tag dropped, double spaces made single;
+    `multilingual` (its multilingual template's `truncate_dots` and `strip_text`): ".." made
+    "." and the ends stripped, which the leaderboard's (lm-eval's) preprocessing does not."""
+    text = str(text)
+    for tag in tags:
+        text = text.replace(tag, ". ")
+    text = re.sub(r"\[.*?\]", "", text).replace("  ", " ")
+    return text.replace("..", ".").strip() if multilingual else text
 
 
 def question_answer(lang: str, layout: str, stem: str | None, question: str, options: list[str]) -> tuple[str, list[str]]:
@@ -72,6 +76,13 @@ def question_answer(lang: str, layout: str, stem: str | None, question: str, opt
     return f"{context}{q}{w['colon']}{w['space']}{cap(question)}\n{a}{w['colon']}", [cap(o) for o in options]
 
 
+def layouts(bench: str) -> tuple[str, ...]:
+    """The layouts a benchmark can be read in: every benchmark's, and its module's own (`LAYOUTS`)."""
+    from . import benchmarks
+
+    return LAYOUTS + tuple(getattr(benchmarks.get(bench).module, "LAYOUTS", ()))
+
+
 def gold(bench: str, doc: dict) -> int:
     from . import benchmarks
 
@@ -83,9 +94,9 @@ def prompt(bench: str, lang: str, layout: str, doc: dict) -> tuple[str, list[str
     with the task's target delimiter."""
     from . import benchmarks
 
-    if layout not in LAYOUTS:
-        raise ValueError(f"evaluate.prompts: {layout!r} is not one of {', '.join(LAYOUTS)}")
     entry = benchmarks.get(bench)
+    if layout not in layouts(bench):
+        raise ValueError(f"{bench}: layout {layout!r} is not one of {', '.join(layouts(bench))}")
     if entry.kind != "choice":
         raise KeyError(f"no multiple-choice prompt for {bench!r}")
     return entry.prompt(lang, layout, doc)

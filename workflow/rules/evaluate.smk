@@ -67,7 +67,7 @@ rule lm_eval_tasks:
         files={(b, lang): task_files(b, lang) for b, lang in STUDY.tasks},
         settings={
             k: config["evaluate"].get(k)
-            for k in ("prompts", "num_fewshot", "max_items", "flores")
+            for k in ("prompts", "layouts", "num_fewshot", "max_items", "flores")
         },
         seed=config["seeds"]["evaluate"],
     script:
