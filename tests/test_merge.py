@@ -252,7 +252,9 @@ def test_parametric_similarity_table(models):
     assert other["cosine"] > 0.5  # the shared init dominates raw weights
     assert len(layers) == 3 * ARCH["layers"]
     assert list(pairs.columns) == ["lang_a", "lang_b", "pair", "cosine", "cosine_task_vector", "stable_rank_diff",
-                                   "l2_norm_diff", "layers"]
+                                   "l2_norm_diff", "cosine_whole", "l2_distance", "stable_rank_diff_power", "layers"]
+    assert same["cosine_whole"] == pytest.approx(1.0) and same["l2_distance"] == 0
+    assert same["stable_rank_diff_power"] == 0
     assert (pairs["layers"] == ARCH["layers"]).all() and list(pairs.lang_a) == ["a", "a", "b"]
 
 
@@ -283,6 +285,56 @@ def test_parametric_differences_equal_a_hand_computation_in_either_order(models)
     layers = similarity.parametric({"a": members[0], "b": members[1]}, init)[1]
     assert layers.loc[layers.layer == 0, "cosine_task_vector"].item() == pytest.approx(
         float(ta @ tb / (ta.norm() * tb.norm())), rel=1e-9)
+
+
+def test_the_authors_whole_model_measures_equal_a_hand_computation(models):
+    """Table 8's rows as the authors computed them (02-analysis/model_similarity.py): cosine
+    and L2 distance of the whole flattened models (embeddings included, lm_head not twice),
+    and the mean absolute difference of stable ranks over every matrix, σmax from 20 power
+    iterations."""
+    from mergelimits import similarity
+
+    init, members = models
+    row = similarity.parametric({"a": members[0], "b": members[1]}, init)[0].iloc[0]
+    wa, wb = weights(members[0]), weights(members[1])
+    keys = sorted(set(wa) - {"lm_head.weight"})
+    assert "model.embed_tokens.weight" in keys
+    va, vb = (torch.cat([w[k].double().flatten() for k in keys]) for w in (wa, wb))
+    assert row["cosine_whole"] == pytest.approx(float(va @ vb / (va.norm() * vb.norm())), rel=1e-12)
+    assert row["l2_distance"] == pytest.approx(float((va - vb).norm()), rel=1e-9)
+
+    def power_sr(w):  # the authors' loop, from the same start
+        w = w.double()
+        v = torch.randn(w.shape[1], generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        v = v / v.norm()
+        for _ in range(20):
+            u = w @ v
+            u = u / u.norm()
+            v = w.T @ u
+            v = v / v.norm()
+        return float((w**2).sum()) / float((u @ (w @ v)).abs()) ** 2
+
+    mats = [k for k in keys if wa[k].ndim >= 2]
+    want = sum(abs(power_sr(wa[k]) - power_sr(wb[k])) for k in mats) / len(mats)
+    assert row["stable_rank_diff_power"] == pytest.approx(want, rel=1e-9) and want > 0
+
+
+def test_power_iteration_is_a_lower_bound_that_reaches_the_spectral_norm():
+    """20 power iterations undershoot σmax where the top singular values crowd together (the
+    authors' stable ranks then come out too high); with a clear gap they find it."""
+    from mergelimits import similarity
+
+    g = torch.Generator().manual_seed(3)
+    q1, _ = torch.linalg.qr(torch.randn(300, 300, generator=g, dtype=torch.float64))
+    q2, _ = torch.linalg.qr(torch.randn(200, 200, generator=g, dtype=torch.float64))
+    crowded = torch.linspace(1.0, 0.99, 200, dtype=torch.float64)
+    gap = torch.cat([torch.tensor([3.0], dtype=torch.float64), torch.linspace(1.0, 0.5, 199, dtype=torch.float64)])
+    for s, converged in ((crowded, False), (gap, True)):
+        w = q1[:, :200] @ torch.diag(s) @ q2.T
+        est = similarity.spectral_norm_power(w)
+        assert est <= float(s[0]) + 1e-12
+        assert (est == pytest.approx(float(s[0]), rel=1e-9)) is converged
+        assert similarity.spectral_norm(w) == pytest.approx(float(s[0]), rel=1e-9)  # Lanczos either way
 
 
 @pytest.mark.parametrize("method", ["linear", "ties", "dare_ties", "task_arithmetic"])

@@ -24,6 +24,10 @@ MEASURES = {  # column -> label in Table 8
     "cosine_task_vector": "layer-wise cosine (task vectors)",
     "stable_rank_diff": "stable-rank difference",
     "l2_norm_diff": "L2-norm difference",
+    # the authors' (02-analysis/model_similarity.py): whole model, embeddings included
+    "cosine_whole": "cosine, whole model (authors')",
+    "l2_distance": "L2 distance ‖θa − θb‖ (authors')",
+    "stable_rank_diff_power": "stable-rank difference, 20 power iterations (authors')",
     "lang2vec_knn": "lang2vec kNN distance",
 }
 
@@ -87,6 +91,11 @@ def correlations(measures: pd.DataFrame, columns=MEASURES) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: similarity.parametric's columns, in Table 8's order
+PARAMETRIC = ["cosine", "cosine_task_vector", "stable_rank_diff", "l2_norm_diff", "cosine_whole", "l2_distance",
+              "stable_rank_diff_power"]
+
+
 def mean_cka(cka: pd.DataFrame, variant: str) -> pd.DataFrame:
     """Mean over layers of the CKA between mono-a and mono-b, keyed by language pair."""
     sub = cka[cka.variant == variant]
@@ -103,8 +112,7 @@ def pair_table(d: pd.DataFrame, cka: pd.DataFrame, parametric: pd.DataFrame, typ
 
     out = d.assign(key=key(d))
     for name, table, cols in (("cka_eng", mean_cka(cka, "eng"), ["cka"]), ("cka_own", mean_cka(cka, "own"), ["cka"]),
-                              (None, parametric, ["cosine", "cosine_task_vector", "stable_rank_diff",
-                                                  "l2_norm_diff"]),
+                              (None, parametric, [c for c in PARAMETRIC if c in parametric.columns]),
                               (None, typology, ["lang2vec_knn"])):
         t = table.assign(key=key(table))[["key", *cols]]
         if name:

@@ -104,6 +104,9 @@ CKA_TOKENS = 1012 * 128
 #: seconds per matrix element of one Lanczos spectral norm (similarity.spectral_norm), measured
 #: on this project's 2-core machine for a 2048 × 8192 float64 matrix (perf/README.md)
 SPECTRAL_S_PER_ELEMENT = 2.9 / (2048 * 8192)
+#: seconds per matrix element of the authors' stable rank (similarity.stable_rank_power: a
+#: float64 copy and 20 power iterations), measured the same way (perf/README.md)
+POWER_S_PER_ELEMENT = 0.72 / (2048 * 8192)
 #: tokens/s of megatron_index (HF tokenizers' Rust batch encoding on the job's 16 cores), assumed
 INDEX_TOKENS_S = 1_000_000
 #: the fetched corpus over what training reads of it (data.hub.corpus.max_files is set with margin)
@@ -166,12 +169,16 @@ def rule_estimates(cfg: dict, vocab: int = PAPER_VOCAB) -> dict[str, Estimate]:
         "FLORES devtest (1,012 × 128 tokens) through one model, hidden states of every layer kept (small)")
     per_layer = 4 * arch["hidden"] ** 2 + 3 * arch["hidden"] * arch["ffn"]
     n_models = len(study.languages)
+    # the authors' measures take every tensor, the embeddings the largest
+    largest = max(vocab * arch["hidden"], arch["hidden"] * arch["ffn"])
     out["parametric_similarity"] = Estimate(
         "parametric_similarity", (arch["layers"] * per_layer * SPECTRAL_S_PER_ELEMENT * n_models
+                                  + params * POWER_S_PER_ELEMENT * n_models
                                   + (n_models + 1) * fp32_mb / 500) / 60,  # read at 500 MB/s
-        ((n_models + 1) * 4 + 3 * 8) * arch["hidden"] * arch["ffn"] / 1e6 + RUNTIME_HOST_MB, 1,
-        "a Lanczos spectral norm of every layer matrix of each expert (2 cores' measured rate), every model read once; "
-        "host: the largest layer tensor of every model at once, and three float64 copies of one")
+        ((n_models + 1) * 4 + 8) * largest / 1e6 + 3 * 8 * (1 << 22) * (n_models + 1) / 1e6 + RUNTIME_HOST_MB, 1,
+        "a Lanczos spectral norm of every layer matrix and 20 power iterations of every matrix of each expert (2 "
+        "cores' measured rates), every model read once; host: the largest tensor (the embeddings) of every model at "
+        "once in fp32, a float64 copy of one, and the Gram slices")
     if pre.get("engine") == "megatron" and "megatron" in pre:
         rec = pre["megatron"]
         usable = rec["wall_min"] - rec.get("exit_margin_min", 0)

@@ -1,9 +1,14 @@
 """Similarity between models: parametric measures (the paper's Appendix C).
 
-For each pair of monolingual models: layer-wise cosine similarity of the weights (and of
-the task vectors against the shared init, which is what separates models that share an
-init), mean absolute difference of stable ranks (‖W‖F² / σmax²) and of L2 norms over the
-weight matrices of the transformer layers.
+For each pair of monolingual models, as the paper words them: layer-wise cosine similarity
+of the weights (and of the task vectors against the shared init, which is what separates
+models that share an init), mean absolute difference of stable ranks (‖W‖F² / σmax²) and of
+L2 norms over the weight matrices of the transformer layers.
+
+And as the authors computed them (`02-analysis/model_similarity.py`; docs/fidelity.md): the
+cosine of the whole flattened models and the L2 distance ‖θa − θb‖ (every tensor, the
+embeddings included, the tied `lm_head.weight` not twice), and the mean absolute difference
+of stable ranks over every matrix, each σmax from 20 power iterations.
 """
 
 from __future__ import annotations
@@ -51,6 +56,47 @@ def stable_rank(w: torch.Tensor) -> float:
     return float(torch.linalg.matrix_norm(w.double(), "fro").item() ** 2 / spectral_norm(w) ** 2)
 
 
+#: the authors' power iterations per spectral norm (`spectral_norm_power_iter`, n_iter=20)
+POWER_ITERATIONS = 20
+#: tensors the authors' whole-model measures skip: tied to the embeddings, counted once
+TIED = {"lm_head.weight"}
+
+
+#: rows per block of the power iteration's float64 copy: each product is summed over the
+#: blocks in a fixed order (converting blocks again at every product instead of copying once
+#: took 19× as long: perf/README.md)
+POWER_ROWS = 4096
+
+
+def _blocks(w: torch.Tensor) -> list[torch.Tensor]:
+    return list(w.detach().reshape(w.shape[0], -1).double().split(POWER_ROWS))
+
+
+def spectral_norm_power(w: torch.Tensor, n_iter: int = POWER_ITERATIONS) -> float:
+    """σmax after `n_iter` power iterations of WᵀW, as the authors' `spectral_norm_power_iter`
+    (|uᵀWv| at the end), from a fixed start (theirs was unseeded), in float64. A lower bound
+    that converges slowly where the top singular values crowd together."""
+    blocks = _blocks(w)
+    v = torch.randn(blocks[0].shape[1], generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    v = v / v.norm()
+
+    def mv(v):
+        return torch.cat([b.double() @ v for b in blocks])
+
+    for _ in range(n_iter):
+        u = mv(v)
+        u = u / u.norm()
+        v = sum(b.double().T @ ub for b, ub in zip(blocks, u.split(POWER_ROWS)))
+        v = v / v.norm()
+    return float((u @ mv(v)).abs())
+
+
+def stable_rank_power(w: torch.Tensor) -> float:
+    """The authors' stable rank: ‖W‖_F² over σmax² from 20 power iterations."""
+    fro = sum(float(b.double().pow(2).sum()) for b in _blocks(w))
+    return fro / spectral_norm_power(w) ** 2 if fro else 0.0
+
+
 def _cos(a: torch.Tensor, b: torch.Tensor) -> float:
     return torch.nn.functional.cosine_similarity(a, b, dim=0).item()
 
@@ -88,32 +134,44 @@ def parametric(models: dict[str, str | Path], init: str | Path) -> tuple[pd.Data
         with safe_open(str(f), "pt") as h:
             return h.get_tensor(name)
 
-    layers_of = {}
+    names_of = {}
     for lang, f in files.items():
         with safe_open(str(f), "pt") as h:
-            layers_of[lang] = layer_tensors(h.keys())
+            names_of[lang] = sorted(set(h.keys()) - TIED)
     for lang in langs[1:]:
-        if layers_of[lang] != layers_of[langs[0]]:
-            raise ValueError(f"{files[langs[0]]} and {files[lang]} have different layers")
+        if names_of[lang] != names_of[langs[0]]:
+            raise ValueError(f"{files[langs[0]]} and {files[lang]} have different tensors")
+    layer_of = {name: layer for layer, names in layer_tensors(names_of[langs[0]]).items() for name in names}
     n = len(langs)
-    gram, task_gram, stats = {}, {}, {lang: [] for lang in langs}
-    for layer, names in layers_of[langs[0]].items():
-        g, t = np.zeros((n, n)), np.zeros((n, n))
-        for name in names:
-            ws = [read(files[lang], name) for lang in langs]
-            w0 = read(base_file, name).double().flatten()
-            if ws[0].ndim == 2:
-                for lang, w in zip(langs, ws):
+    # per layer (the paper's wording) and over the whole model (the authors' measures)
+    gram, task_gram, whole = {}, {}, np.zeros((n, n))
+    stats = {lang: [] for lang in langs}
+    power = {lang: [] for lang in langs}
+    for name in names_of[langs[0]]:
+        layer = layer_of.get(name)
+        ws = [read(files[lang], name) for lang in langs]
+        if ws[0].ndim >= 2:
+            for lang, w in zip(langs, ws):
+                power[lang].append(stable_rank_power(w))
+                if layer is not None and w.ndim == 2:
                     stats[lang].append({"tensor": name, "stable_rank": stable_rank(w),
                                         "l2_norm": w.double().norm().item()})
-            for start in range(0, w0.numel(), CHUNK):
-                x = torch.stack([w.flatten()[start:start + CHUNK].double() for w in ws])
-                g += (x @ x.T).numpy()
+        w0 = read(base_file, name).double().flatten() if layer is not None else None
+        g, t = gram.setdefault(layer, np.zeros((n, n))), task_gram.setdefault(layer, np.zeros((n, n)))
+        for start in range(0, ws[0].numel(), CHUNK):
+            x = torch.stack([w.flatten()[start:start + CHUNK].double() for w in ws])
+            xx = (x @ x.T).numpy()
+            whole += xx
+            if layer is not None:
+                g += xx
                 d = x - w0[start:start + CHUNK]
                 t += (d @ d.T).numpy()
-            del ws
-        gram[layer], task_gram[layer] = g, t
+        del ws
+    gram.pop(None, None)
+    task_gram.pop(None, None)
+    gram, task_gram = dict(sorted(gram.items())), dict(sorted(task_gram.items()))
     stats = {lang: pd.DataFrame(rows).set_index("tensor") for lang, rows in stats.items()}
+    power = {lang: np.array(v) for lang, v in power.items()}
 
     def cos(m: np.ndarray, i: int, j: int) -> float:
         return float(m[i, j] / max(np.sqrt(m[i, i] * m[j, j]), 1e-8))  # torch's cosine_similarity eps
@@ -130,6 +188,9 @@ def parametric(models: dict[str, str | Path], init: str | Path) -> tuple[pd.Data
                       "cosine_task_vector": per_layer["cosine_task_vector"].mean(),
                       "stable_rank_diff": diff["stable_rank"].mean(),
                       "l2_norm_diff": diff["l2_norm"].mean(),
+                      "cosine_whole": cos(whole, i, j),
+                      "l2_distance": float(np.sqrt(max(whole[i, i] + whole[j, j] - 2 * whole[i, j], 0.0))),
+                      "stable_rank_diff_power": float(np.abs(power[a] - power[b]).mean()),
                       "layers": len(per_layer)})
     return pd.DataFrame(pairs), pd.DataFrame(layers)
 
