@@ -112,10 +112,10 @@ MINI_STEPS = 200  # long enough (a few seconds) for the Slurm test's scancel to 
 def mini_config(tiny_config: dict, steps: int = MINI_STEPS) -> dict:
     """The tiny study cut to what runs in a minute: three languages (three pairs for Table 8;
     fra is the source of English FLORES), a log-likelihood and a generation benchmark (the
-    other three go through lm-eval in test_evaluate), linear and DARE-TIES (which draws
-    seeded randomness; TIES is checked against its definition in test_merge), two
-    checkpoints; one branch family (experts branched from Mixed half-way), its Merged3 (linear,
-    and DARE-TIES: task vectors against that Mixed) and its three pairs. Two merged models a
+    other three go through lm-eval in test_evaluate), Merged3 by linear, TIES and
+    DARE-TIES (which draws seeded randomness), two checkpoints; one branch family (experts
+    branched from Mixed half-way), its Merged3 (linear, and DARE-TIES: task vectors against
+    that Mixed) and its three pairs. Two merged models a
     job (merge.per_job), so that a job makes a model after another (pairs: deu+eng with
     deu+fra, then eng+fra alone)."""
     cfg = copy.deepcopy(tiny_config)
@@ -126,7 +126,7 @@ def mini_config(tiny_config: dict, steps: int = MINI_STEPS) -> dict:
     cfg["data"]["tokenizer"]["vocab_size"] = 400
     cfg["pretrain"].update(steps=steps, batch_size=2, checkpoints=[steps // 2, steps])
     cfg["pretrain"]["arch"].update(hidden=32, ffn=64)
-    cfg["merge"].update(all={"methods": ["linear", "dare_ties"], "steps": [steps]},
+    cfg["merge"].update(all={"methods": ["linear", "ties", "dare_ties"], "steps": [steps]},
                         pair_methods=["linear"], successive={"methods": ["linear"]},
                         branch={"methods": ["linear", "dare_ties"], "pairs": "all", "successive": False},
                         per_job=2)

@@ -198,16 +198,22 @@ def test_the_rerun_resumes_and_equals_a_local_run(session):
 
 
 def test_the_slurm_run_writes_every_file_of_the_local_run(session):
-    """The determinism test: every random choice is seeded and every job its own process,
-    so the study run again on Slurm, on other cores, with a cancel, a resume and three
-    reruns, writes the same bytes as the local run, file for file: weights, per-item
-    scores, tables, figures, merge records (TIES and DARE-TIES draw seeded randomness)."""
+    """The determinism test: two independent runs of one config. The Slurm session makes its
+    data, tokenizer and init itself (locally, in its own workdir) and every later job on
+    Slurm, on other cores, with a cancel, a resume and three reruns; every random choice is
+    seeded and every job its own process, so it writes the same bytes as the local run, file
+    for file: weights, per-item scores, tables, figures, merge records (Merged3 by TIES, which
+    trims and elects signs, and by DARE-TIES, which draws seeded random drops)."""
+    # independent: the Slurm session's own jobs made its data and init, nothing was copied
+    assert {"generate_benchmarks", "init_model"} <= set(jobs_run((session.slurm / "prepare.out").read_text()))
     a, b = (d / "results" / "tiny" for d in (session.local, session.slurm))
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
     for must in ("eval/scores.parquet", "eval/aggregate.tsv", "tables/table1.csv", "tables/table8.csv",
                  "analysis/pairs.tsv", "figures/figure1.png", "figures/figure3.pdf", "summary.md",
                  f"models/dare_ties-all3/step~{STEPS}/merge.json", f"eval/dare_ties-all3/step~{STEPS}/scores.tsv",
+                 f"models/ties-all3/step~{STEPS}/merge.json", f"eval/ties-all3/step~{STEPS}/scores.tsv",
+                 "data/benchmarks/generated.json", "models/init/model.safetensors",
                  f"models/mono-fra/step~{STEPS}/model.safetensors"):
         assert Path(must) in files, must
     differ = [str(f) for f in files if (a / f).read_bytes() != (b / f).read_bytes()]

@@ -15,7 +15,8 @@ def paper(paper_config):
 
 def test_paper_models_and_merges(paper):
     assert paper.languages == ("ara", "deu", "eng", "fra", "ita", "nld", "rus", "spa", "tur", "zho")
-    assert paper.mixed == "mixed10" and paper.final == 47684 and len(paper.steps) == 7
+    assert paper.mixed == "mixed10" and paper.final == 47684 and len(paper.steps) == 8
+    assert 10000 in paper.steps  # the text's "after only 10,000 steps" read off Figure 1
     assert paper.trained == ["mixed10"]  # the experts are HPLT's
     merges = paper.merges
     assert len(set(merges)) == len(merges)

@@ -45,7 +45,9 @@ def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, merge_j
             kind = re.fullmatch(r"merge_evaluate_(\w+)_\d+", rule)[1]
             kinds[kind] = kinds.get(kind, 0) + n
         assert kinds == merge_jobs
-    assert int(jobs["evaluate_model"]) == trained_evals, proc.stdout
+    # an expert at the final step: evaluate_expert (its activations too)
+    assert int(jobs["evaluate_model"]) + int(jobs["evaluate_expert"]) == trained_evals, proc.stdout
+    assert int(jobs["evaluate_expert"]) == len(re.findall(r"analysis/activations/[^/\s]+/step~\d+/eng\.npy", outputs))
     if "paper" in configfile:  # every benchmark file a language has is fetched
         langs = list(languages.table())
         expected = sum(len(languages.available(b, langs)) * len(benchfiles.bench_files(b))
@@ -330,7 +332,7 @@ def test_lumi_sbatch_lines():
         assert flag in pre, (flag, pre)
     assert lines["merge_evaluate"] == "sbatch -p small-g -t 900 --mem 60000 --cpus-per-task=7 --gpus=1"
     assert lines["evaluate_model"] == "sbatch -p small-g -t 900 --mem 60000 --cpus-per-task=7 --gpus=1"
-    assert lines["activations"] == "sbatch -p small-g -t 60 --mem 60000 --cpus-per-task=7 --gpus=1"
+    assert lines["evaluate_expert"] == lines["evaluate_model"]
     assert lines["init_model"] == "sbatch -p small-g -t 60 --mem 60000 --cpus-per-task=7 --gpus=1"
     for rule in ("make_tables", "score_store", "aggregate_scores"):
         assert lines[rule] == "sbatch -p small -t 60 --mem 16000 --ntasks=1 --cpus-per-task=4"

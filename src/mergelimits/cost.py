@@ -149,10 +149,12 @@ def rule_estimates(cfg: dict, vocab: int = PAPER_VOCAB) -> dict[str, Estimate]:
     weights_mb = params * 2 / 1e6  # bf16, as HPLT's checkpoints and the evaluation hold them
     fp32_mb = params * 4 / 1e6
     merged = {m for m, _ in study.merges}
-    plans = {"evaluate_model": [], "merge_evaluate": []}
-    for (model, _step), cells in study.eval_plan.items():
-        plans["merge_evaluate" if model in merged else "evaluate_model"].append(
-            sum(cell_seconds(b) for b, _ in cells))
+    experts = {(m, study.final) for m in (*study.mono, *study.branched)}
+    plans = {"evaluate_model": [], "merge_evaluate": [], "evaluate_expert": []}
+    for (model, step), cells in study.eval_plan.items():
+        rule = ("merge_evaluate" if model in merged else "evaluate_expert" if (model, step) in experts
+                else "evaluate_model")
+        plans[rule].append(sum(cell_seconds(b) for b, _ in cells))
     out = {}
     if plans["evaluate_model"]:
         out["evaluate_model"] = Estimate(
@@ -164,9 +166,12 @@ def rule_estimates(cfg: dict, vocab: int = PAPER_VOCAB) -> dict[str, Estimate]:
             "merge_evaluate", (LOAD_S + MERGE_S + max(plans["merge_evaluate"])) / 60,
             2 * fp32_mb + RUNTIME_HOST_MB, len(plans["merge_evaluate"]),
             "a Merged-N's merge and its full evaluation plan; host: mergekit's output in fp32 and the model loaded")
-    out["activations"] = Estimate(
-        "activations", (LOAD_S + CKA_TOKENS / PREFILL) / 60, fp32_mb + RUNTIME_HOST_MB, len(study.mono),
-        "FLORES devtest (1,012 × 128 tokens) through one model, hidden states of every layer kept (small)")
+    if plans["evaluate_expert"]:
+        out["evaluate_expert"] = Estimate(
+            "evaluate_expert", (LOAD_S + max(plans["evaluate_expert"]) + 2 * CKA_TOKENS / PREFILL) / 60,
+            fp32_mb + RUNTIME_HOST_MB, len(plans["evaluate_expert"]),
+            "an expert's evaluation plan, then FLORES devtest (1,012 × 128 tokens, English and its own language) "
+            "through it for CKA, hidden states of every layer kept (small)")
     per_layer = 4 * arch["hidden"] ** 2 + 3 * arch["hidden"] * arch["ffn"]
     n_models = len(study.languages)
     # the authors' measures take every tensor, the embeddings the largest

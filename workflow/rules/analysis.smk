@@ -1,4 +1,5 @@
-# Analysis: activations cached once per monolingual model, layer-wise CKA of every pair,
+# Analysis: layer-wise CKA of every pair of experts (their activations are cached by
+# evaluate_expert, evaluate.smk),
 # lang2vec distances, the merge drop Δ of every bilingual pair, and Table 8.
 
 
@@ -19,39 +20,12 @@ rule analysis:
         TABLE8,
 
 
-rule activations:
-    input:
-        weights=checkpoint_path("{model}", STUDY.final),
-        eng="<results>/data/benchmarks/flores/lang~eng/devtest.jsonl",
-        own=lambda wc: f"<results>/data/benchmarks/flores/lang~{modelid.mono_lang(wc.model)}/devtest.jsonl",
-    output:
-        eng="<results>/analysis/activations/{model}/eng.npy",
-        own="<results>/analysis/activations/{model}/own.npy",
-    log:
-        "<logs>/analysis/activations/{model}.log",
-    benchmark:
-        "<benchmarks>/analysis/activations/{model}.tsv"
-    wildcard_constraints:
-        model=alternatives([*STUDY.mono, *STUDY.branched]),
-    conda:
-        "../../envs/mergelimits.yaml"
-    resources:
-        runtime=60,
-        mem_mb=16000,
-        gpu=GPU,
-    params:
-        batch_size=config["analysis"]["batch_size"],
-        bos=config["analysis"]["bos"],
-        max_length=config["analysis"]["max_length"],
-    script:
-        "../../scripts/activations.py"
-
-
 rule cka:
     input:
         expand(
-            "<results>/analysis/activations/{model}/{variant}.npy",
+            "<results>/analysis/activations/{model}/step~{step}/{variant}.npy",
             model=STUDY.mono,
+            step=STUDY.final,
             variant=["eng", "own"],
         ),
     output:

@@ -26,8 +26,9 @@ rule branch:
 use rule cka as cka_branch with:
     input:
         lambda wc: expand(
-            "<results>/analysis/activations/{model}/{variant}.npy",
+            "<results>/analysis/activations/{model}/step~{step}/{variant}.npy",
             model=STUDY.experts(int(wc.branch)),
+            step=STUDY.final,
             variant=["eng", "own"],
         ),
     output:

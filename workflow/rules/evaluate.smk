@@ -122,6 +122,47 @@ rule evaluate_model:
         "../../scripts/evaluate_model.py"
 
 
+rule evaluate_expert:
+    # An expert at the final step: its evaluation and, in the same process, its activations
+    # on English and own-language FLORES for CKA. One model-loading process instead of two:
+    # each pays about 5 s of imports on a CPU (perf/README.md).
+    input:
+        weights=checkpoint_path("{model}", "{step}"),
+        tasks=eval_task_yamls,
+        eng="<results>/data/benchmarks/flores/lang~eng/devtest.jsonl",
+        own=lambda wc: f"<results>/data/benchmarks/flores/lang~{modelid.mono_lang(wc.model)}/devtest.jsonl",
+    output:
+        scores="<results>/eval/{model}/step~{step}/scores.tsv",
+        samples="<results>/eval/{model}/step~{step}/samples.jsonl",
+        eng="<results>/analysis/activations/{model}/step~{step}/eng.npy",
+        own="<results>/analysis/activations/{model}/step~{step}/own.npy",
+    log:
+        "<logs>/evaluate/{model}/step~{step}.log",
+    benchmark:
+        "<benchmarks>/evaluate/{model}/step~{step}.tsv"
+    wildcard_constraints:
+        model=alternatives([*STUDY.mono, *STUDY.branched]),
+        step=str(STUDY.final),
+    conda:
+        "../../envs/mergelimits.yaml"
+    resources:
+        runtime=120,
+        mem_mb=16000,
+        gpu=GPU,
+    params:
+        tasks=eval_task_names,
+        batch_size=config["evaluate"]["batch_size"],
+        seed=config["seeds"]["evaluate"],
+        backend=config["evaluate"]["backend"],
+        analysis=config["analysis"],
+    script:
+        "../../scripts/evaluate_expert.py"
+
+
+# An expert's evaluation at the final step also caches its activations.
+ruleorder: evaluate_expert > evaluate_model
+
+
 rule score_store:
     input:
         [
