@@ -24,8 +24,12 @@ for bench in p.benchmarks:
 if p.controls and CONTROLS in p.captions:
     tc = tables.controls(agg, rows, p.languages, p.benchmarks, p.step, p.controls)
     tables.write_table(tc, str(out / CONTROLS), p.captions[CONTROLS])
-if "flores" in p.benchmarks:
+if "flores" in p.benchmarks and p.translated:  # decoded for Table 7 (translate_examples)
+    t7 = tables.translation_examples({label: pd.read_json(snakemake.input[f"examples_{i}"], lines=True, dtype=False)
+                                      for i, label in enumerate(p.translated)})
+elif "flores" in p.benchmarks:  # the evaluation's outputs
     store = pd.read_parquet(snakemake.input.store)
     t7 = tables.flores_examples(store, rows, p.flores_examples["lang"], p.step, p.flores_examples["n"])
+if "flores" in p.benchmarks:
     tables.write_table(t7, str(out / FLORES_EXAMPLES), p.captions[FLORES_EXAMPLES])
 log.info("tables written to %s", out)

@@ -120,7 +120,7 @@ def test_item_scores_from_samples_by_hand():
     for norm, score in (("token", 50.0), ("char", 0.0)):
         cell = bootstrap.aggregate(df, 10, 0, acc_norm=norm).set_index("benchmark").loc["xcsqa"]
         assert (cell.metric, cell.score) == (f"acc_norm_{norm}", score)
-        caption = tables.captions("s", ["xcsqa"], 1, 10, 0, "linear", 3, "deu", acc_norm=norm)["table5_xcsqa"]
+        caption = tables.captions("s", ["xcsqa"], 1, 10, 0, "linear", 3, {"lang": "deu", "n": 3}, acc_norm=norm)["table5_xcsqa"]
         assert f"divided by its number of {'tokens' if norm == 'token' else 'characters'}" in caption
     assert bootstrap.aggregate(df, 10, 0, acc_norm="char").set_index("benchmark").loc["flores", "metric"] == "chrf"
 
@@ -329,3 +329,29 @@ def test_max_items_per_benchmark_reaches_each_task(tmp_path):
     assert "ml_multiblimp_deu = processor('multiblimp', 'deu', 'bare', None, 3)" in hooks
     assert "ml_belebele_deu = processor('belebele', 'deu', 'bare', 1000, 3)" in hooks
     assert evaluate.max_items({"max_items": 7}, "multiblimp") == 7
+
+
+def test_table7_translations_are_the_authors_prompt_and_beam_search(env):
+    """evaluate.translate_examples: the authors' flores.py, by hand: their instruction prompt,
+    beam search without sampling, only the new tokens, stripped; the reference by id."""
+    from transformers import AutoModelForCausalLM
+
+    root, _, _ = env
+    src = [{"id": 3, "text": "Der Hund schläft."}, {"id": 1, "text": "Die Katze läuft."}, {"id": 2, "text": "x"}]
+    tgt = [{"id": 1, "text": "Le chat court."}, {"id": 3, "text": "Le chien dort."}, {"id": 2, "text": "y"}]
+    df = evaluate.translate_examples(root / "model", "deu", src, {"fra": tgt}, n=2, num_beams=2, max_new_tokens=5)
+    assert list(df["id"]) == [3, 1] and list(df["reference"]) == ["Le chien dort.", "Le chat court."]
+    tok = tokenizer.load(root / "model")
+    m = AutoModelForCausalLM.from_pretrained(root / "model").eval()
+    prompt = "Translate the following sentence from German to French.\nGerman: Der Hund schläft.\nFrench:"
+    assert evaluate.TRANSLATE_PROMPT.format(source="German", target="French", text="Der Hund schläft.") == prompt
+    ids = tok(prompt, return_tensors="pt")
+    with torch.no_grad():
+        out = m.generate(**ids, max_new_tokens=5, do_sample=False, num_beams=2,
+                         pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
+    assert df["hypothesis"][0] == tok.decode(out[0][ids["input_ids"].shape[-1]:], skip_special_tokens=True).strip()
+    table = tables.translation_examples({"Mixed": df, "Merged": df.assign(hypothesis="…")})
+    assert list(table.columns) == ["target", "source", "reference", "Mixed", "Merged"]
+    assert list(table["Merged"]) == ["…", "…"] and list(table["target"]) == ["fra", "fra"]
+    with pytest.raises(ValueError, match="not the others' sentences"):
+        tables.translation_examples({"Mixed": df, "Merged": df.iloc[::-1]})

@@ -50,7 +50,7 @@ def _captions(cfg):
     study = Study.from_config(cfg)
     return study, tables.captions(cfg["study"], study.benchmarks, study.final, cfg["evaluate"]["bootstrap"],
                                   cfg["seeds"]["bootstrap"], cfg["merge"]["pair_methods"][0], len(study.pairs),
-                                  cfg["evaluate"]["flores_examples"]["lang"])
+                                  cfg["evaluate"]["flores_examples"])
 
 
 @pytest.mark.parametrize("which", ["tiny_config", "paper_config"])
@@ -267,7 +267,7 @@ def test_every_table_caption_is_valid_rst(name):
     study = Study.from_config(cfg)
     caps = tables.captions(cfg["study"], study.benchmarks, study.final, cfg["evaluate"]["bootstrap"],
                            cfg["seeds"]["bootstrap"], cfg["merge"]["pair_methods"][0], len(study.pairs),
-                           cfg["evaluate"]["flores_examples"]["lang"], study.branch_steps, len(study.branch_pairs))
+                           cfg["evaluate"]["flores_examples"], study.branch_steps, len(study.branch_pairs))
     for stem, caption in caps.items():
         assert "System Message" not in rst_to_html(caption), stem
 
@@ -361,7 +361,9 @@ CAPTIONS = Path(__file__).parent / "fixtures" / "captions.json"
 def _reviewed_captions(paper_config) -> dict[str, str]:
     study = Study.from_config(paper_config)
     return tables.captions(paper_config["study"], study.benchmarks, study.final, 1000, 1,
-                           paper_config["merge"]["pair_methods"][0], len(study.pairs), "deu", (16000, 32000), 45)
+                           paper_config["merge"]["pair_methods"][0], len(study.pairs),
+                           paper_config["evaluate"]["flores_examples"], (16000, 32000), 45,
+                           paper_config["evaluate"]["acc_norm"], paper_config["evaluate"]["flores"]["sampling"])
 
 
 def test_the_captions_read_as_reviewed(paper_config):

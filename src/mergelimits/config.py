@@ -111,6 +111,19 @@ def semantic_errors(cfg: dict) -> list[str]:
             if layout not in layouts(bench):
                 errors.append(f"evaluate.layouts.{bench}.{lang}: {layout!r} is not one of {bench}'s layouts "
                               f"({', '.join(layouts(bench))})")
+    if "flores" in benches:
+        ex, key = cfg["evaluate"]["flores_examples"], "evaluate.flores_examples"
+        if "decoding" in ex:
+            if "targets" not in ex:
+                errors.append(f"{key}.targets: required with {key}.decoding (English is translated into each)")
+            if "eng" not in langs:
+                errors.append(f"{key}.decoding: translates from English, so 'eng' must be configured")
+            errors += [f"{key}.targets[{i}]: {t!r} is not one of the configured languages"
+                       for i, t in enumerate(ex.get("targets", [])) if t not in langs or t == "eng"]
+        elif "lang" not in ex:
+            errors.append(f"{key}.lang: required without {key}.decoding (the evaluation's outputs in it)")
+        elif ex["lang"] not in langs:
+            errors.append(f"{key}.lang: {ex['lang']!r} is not one of the configured languages")
     t1 = cfg.get("tables", {}).get("table1_languages", "all")
     if isinstance(t1, dict):
         key = "tables.table1_languages.experts"

@@ -172,6 +172,15 @@ def rule_estimates(cfg: dict, vocab: int = PAPER_VOCAB) -> dict[str, Estimate]:
             fp32_mb + RUNTIME_HOST_MB, len(plans["evaluate_expert"]),
             "an expert's evaluation plan, then FLORES devtest (1,012 × 128 tokens, English and its own language) "
             "through it for CKA, hidden states of every layer kept (small)")
+    ex = cfg["evaluate"]["flores_examples"]
+    if "flores" in study.benchmarks and "decoding" in ex:
+        sentences = ex["n"] * len(ex["targets"])
+        out["translate_examples"] = Estimate(
+            "translate_examples", (LOAD_S + MERGE_S + sentences * ex["decoding"]["max_new_tokens"] / DECODE) / 60,
+            2 * fp32_mb + RUNTIME_HOST_MB, len(study.translation_rows),
+            f"a Merged-N merged again, then {sentences} sentences decoded to at most "
+            f"{ex['decoding']['max_new_tokens']} tokens at {DECODE} tokens/s (the beams decoded as a batch); "
+            "host: mergekit's output in fp32 and the model loaded")
     per_layer = 4 * arch["hidden"] ** 2 + 3 * arch["hidden"] * arch["ffn"]
     n_models = len(study.languages)
     # the authors' measures take every tensor, the embeddings the largest

@@ -308,6 +308,43 @@ def evaluate_to_files(model_dir: str | Path, model: str, step: int, tasks: list[
     return df
 
 
+#: Table 7's prompt, the authors' (flores.py `make_prompt`), with the languages' English names
+TRANSLATE_PROMPT = "Translate the following sentence from {source} to {target}.\n{source}: {text}\n{target}:"
+
+
+def translate_examples(model_dir: str | Path, source: str, texts: list[dict], targets: dict[str, list[dict]],
+                       n: int, num_beams: int, max_new_tokens: int) -> pd.DataFrame:
+    """Table 7 decoded for itself, as the authors' flores.py: the first `n` FLORES devtest
+    sentences of `source` (rows with id and text, in file order) translated into each target
+    (its rows, joined by id for the reference) after the authors' instruction prompt, by
+    beam search without sampling; only the new tokens, special tokens dropped, stripped. No
+    stop at a newline, as theirs. One row per target and sentence."""
+    import pandas as pd
+    import torch
+
+    from .model import device, load_model
+    from .tokenizer import load as load_tokenizer
+
+    dev = device()
+    tok = load_tokenizer(model_dir)
+    model = load_model(model_dir, dtype=getattr(torch, EVAL_DTYPE[dev])).to(dev).eval()
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    rows = []
+    for lang, tgt_rows in targets.items():
+        refs = {r["id"]: r["text"] for r in tgt_rows}
+        for item, r in enumerate(texts[:n]):
+            prompt = TRANSLATE_PROMPT.format(source=languages.get(source).name, target=languages.get(lang).name,
+                                             text=r["text"])
+            ids = tok(prompt, return_tensors="pt").to(dev)
+            with torch.no_grad():
+                out = model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False, num_beams=num_beams,
+                                     pad_token_id=pad)
+            hyp = tok.decode(out[0][ids["input_ids"].shape[-1]:], skip_special_tokens=True).strip()
+            rows.append({"source_lang": source, "target_lang": lang, "item": item, "id": r["id"], "source": r["text"],
+                         "reference": refs[r["id"]], "hypothesis": hyp})
+    return pd.DataFrame(rows)
+
+
 def write_scores(df: pd.DataFrame, path: str | Path) -> None:
     """Per-item scores as TSV, every text field quoted: a generation may hold any character,
     a carriage return among them, which an unquoted TSV reader takes for a line break."""

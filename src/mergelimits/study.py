@@ -331,6 +331,12 @@ class Study:
         return [(modelid.display(modelid.merged_all(m, n)), modelid.merged_all(m, n)) for m in self.all_methods]
 
     @property
+    def translation_rows(self) -> list[tuple[str, str]]:
+        """(label, model) of Table 7 when it is decoded for itself (evaluate.flores_examples.decoding):
+        Mixed and Merged-N by method at the final step, the models of the authors' flores.py."""
+        return [(modelid.display(self.mixed), self.mixed), *self.merged_all_rows]
+
+    @property
     def table_rows(self) -> list[tuple[str, str]]:
         """Experts, Mixed, Merged-N by method, then the external baselines ("Multilingual
         baselines" in the paper's tables)."""

@@ -188,6 +188,19 @@ def flores_examples(store: pd.DataFrame, rows: list[tuple[str, str]], lang: str,
     return pd.DataFrame(out)
 
 
+def translation_examples(examples: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Table 7 decoded for itself (evaluate.translate_examples): one row per target language
+    and sentence, the source, the reference and each model's translation (label -> its rows)."""
+    keys = ["target_lang", "item"]
+    first = next(iter(examples.values()))
+    out = first[[*keys, "source", "reference"]].rename(columns={"target_lang": "target"})
+    for label, df in examples.items():
+        if list(df["target_lang"]) != list(first["target_lang"]) or list(df["item"]) != list(first["item"]):
+            raise ValueError(f"Table 7: {label}'s examples are not the others' sentences")
+        out[label] = list(df["hypothesis"].fillna(""))
+    return out.drop(columns="item").reset_index(drop=True)
+
+
 #: what each metric's numbers are, for the captions
 UNITS = {
     "acc": "accuracy (% of items)",
@@ -197,9 +210,19 @@ UNITS = {
 }
 
 
+def title(bench: str, acc_norm: str = "token") -> str:
+    """A benchmark's table title; a length-normalised accuracy says which normalisation."""
+    from . import benchmarks
+
+    entry = benchmarks.get(bench)
+    if not benchmarks.metric(bench).startswith("acc_norm_"):
+        return entry.title
+    return f"{entry.label} {'character' if acc_norm == 'char' else 'token'}-normalised accuracy"
+
+
 def captions(study: str, benches: list[str], step: int, bootstrap: int, bootstrap_seed: int, pair_method: str,
-             n_pairs: int, flores_lang: str, branch_steps: tuple[int, ...] = (), branch_pairs: int = 0,
-             acc_norm: str = "token") -> dict[str, str]:
+             n_pairs: int, flores_examples: dict, branch_steps: tuple[int, ...] = (), branch_pairs: int = 0,
+             acc_norm: str = "token", flores_sampling: dict | None = None) -> dict[str, str]:
     """Each table's caption, keyed by file stem: its name before the colon ("Table 8 — Δ vs
     similarity", what the report lists and search finds), then what is measured, in which
     units, at which step, what ± means and the study it came from. The number of items is
@@ -219,7 +242,7 @@ def captions(study: str, benches: list[str], step: int, bootstrap: int, bootstra
     for bench in benches:
         entry = benchmarks.get(bench)
         out[table_stem(bench)] = (
-            f"Table {entry.table} — {entry.title} per language: {UNITS[benchmarks.metric(bench, acc_norm)]}; {ci}. "
+            f"Table {entry.table} — {title(bench, acc_norm)} per language: {UNITS[benchmarks.metric(bench, acc_norm)]}; {ci}. "
             f"Monolingual experts: each language scored by its own expert; – no data for that language. {src}")
     out[CONTROLS] = (
         "Controls — scores without the question: per multiple-choice benchmark, the mean over languages (as "
@@ -228,9 +251,26 @@ def captions(study: str, benches: list[str], step: int, bootstrap: int, bootstra
         "seeded derangement, the same in every language). Chance: 25% (Belebele, HellaSwag), 20% (X-CSQA). "
         "Where a score is near its controls, it needs no reading; per-language values are in eval/aggregate.tsv "
         f"(benchmark <bench>~<control>). {src}")
-    out[FLORES_EXAMPLES] = (
-        f"Table 7 — FLORES examples: the first FLORES-200 devtest sentences in {flores_lang}, their reference "
-        f"translation and each model's greedy output. {src}")
+    from .languages import get as language
+
+    ex = flores_examples
+    if "decoding" in ex:
+        dec = ex["decoding"]
+        targets = ", ".join(language(t).name for t in ex["targets"])
+        out[FLORES_EXAMPLES] = (
+            f"Table 7 — FLORES examples: the first {ex['n']} English FLORES-200 devtest sentences translated into "
+            f"{targets} by Mixed and Merged-N, decoded for this table as the authors' flores.py: their instruction "
+            f"prompt (\"Translate the following sentence from English to …\"), beam search with {dec['num_beams']} "
+            f"beams and no sampling, at most {dec['max_new_tokens']} new tokens; with the reference translations. "
+            f"{src}")
+    else:
+        how = "greedy"
+        if flores_sampling:
+            top_k = f", top-k {flores_sampling['top_k']}" if "top_k" in flores_sampling else ""
+            how = f"sampled (temperature {flores_sampling['temperature']}{top_k})"
+        out[FLORES_EXAMPLES] = (
+            f"Table 7 — FLORES examples: the first {ex['n']} FLORES-200 devtest sentences in {language(ex['lang']).name}, "
+            f"their reference translation and each model's {how} output in the evaluation (Table 6). {src}")
     out["table8"] = (
         f"Table 8 — Δ vs similarity: Pearson r and Spearman ρ with two-sided p-values over the {n_pairs} bilingual "
         f"{pair_method} merges, between Δ = merged − expert MultiBLiMP accuracy (points, averaged over the pair's "

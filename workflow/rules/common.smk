@@ -17,7 +17,8 @@ from mergelimits.synthetic.grammar import ITEM_DESIGN
 
 # Rejects an invalid config before the DAG is built, naming every offending key.
 study_config.validate(config)
-study_config.fill_defaults(config)  # the schema's defaults: rules index every key they read
+# The schema's defaults, filled in once: the rules index every key they read.
+study_config.fill_defaults(config)
 STUDY = Study.from_config(config)
 
 # Pathvars expand in input/output/log paths only: params that name a folder use this.

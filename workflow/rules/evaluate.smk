@@ -198,6 +198,37 @@ rule aggregate_scores:
         "../../scripts/aggregate_scores.py"
 
 
+rule translate_examples:
+    # Table 7 as the authors' flores.py: English FLORES sentences translated by Mixed and
+    # Merged-N with their instruction prompt and beam search, apart from the evaluation
+    # (whose FLORES outputs are sampled in the paper config).
+    input:
+        unpack(translation_inputs),
+    output:
+        "<results>/eval/{model}/step~{step}/examples.jsonl",
+    log:
+        "<logs>/evaluate/translate_examples/{model}/step~{step}.log",
+    benchmark:
+        "<benchmarks>/evaluate/translate_examples/{model}/step~{step}.tsv"
+    wildcard_constraints:
+        model=alternatives(list(TRANSLATED.values())),
+        step=str(STUDY.final),
+    conda:
+        "../../envs/mergelimits.yaml"
+    resources:
+        runtime=60,
+        mem_mb=16000,
+        gpu=GPU,
+    params:
+        examples=config["evaluate"]["flores_examples"],
+        method=lambda wc: modelid.parse(wc.model).method,
+        density=config["merge"]["density"],
+        dtype=config["merge"]["dtype"],
+        merge_seed=config["seeds"]["merge"],
+    script:
+        "../../scripts/translate_examples.py"
+
+
 rule model_sizes:
     # Table 1's Params/B, from the checkpoints' headers: a merge has its experts' shape.
     input:
@@ -217,10 +248,15 @@ rule model_sizes:
 
 rule make_tables:
     input:
+        **{
+            f"examples_{i}": translation_path(m)
+            for i, m in enumerate(TRANSLATED.values())
+        },
         store="<results>/eval/scores.parquet",
         agg="<results>/eval/aggregate.tsv",
         sizes="<results>/tables/model_sizes.tsv",
         models="<results>/models.tsv",  # the rows (mergelimits.catalog.table_rows)
+        # Table 7 decoded for itself (evaluate.flores_examples.decoding), label -> its file
     output:
         [in_report(path) for path in TABLES],
     log:
@@ -232,6 +268,7 @@ rule make_tables:
         benchmarks=STUDY.benchmarks,
         step=STUDY.final,
         flores_examples=config["evaluate"]["flores_examples"],
+        translated=list(TRANSLATED),
         table1_languages=config["tables"]["table1_languages"],
         controls=list(STUDY.controls) if STUDY.has_controls else [],
         captions=TABLE_CAPTIONS,

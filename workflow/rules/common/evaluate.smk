@@ -26,3 +26,35 @@ def eval_task_yamls(wildcards):
     return [
         task_yaml(b, lang) for b, lang in plan_tasks(wildcards.model, wildcards.step)
     ]
+
+
+# Table 7 decoded for itself (evaluate.flores_examples.decoding): label -> model, Mixed and
+# Merged-N (the authors' flores.py); empty when Table 7 shows the evaluation's outputs.
+TRANSLATED = (
+    dict(STUDY.translation_rows)
+    if "flores" in STUDY.benchmarks
+    and "decoding" in config["evaluate"]["flores_examples"]
+    else {}
+)
+
+
+def translation_path(model):
+    return f"<results>/eval/{model}/step~{STUDY.final}/examples.jsonl"
+
+
+def translation_inputs(wildcards):
+    """The FLORES devtest files of English and each target; the checkpoint, or for a merged
+    model (its weights are not kept) its members and base, merged again in the job."""
+    flores = "<results>/data/benchmarks/flores/lang~{}/devtest.jsonl"
+    out = {"source": flores.format("eng")}
+    out.update(
+        {
+            f"target_{t}": flores.format(t)
+            for t in config["evaluate"]["flores_examples"]["targets"]
+        }
+    )
+    if modelid.parse(wildcards.model).method:
+        out["members"], out["base"] = merge_members(wildcards.model, wildcards.step)
+    else:
+        out["weights"] = checkpoint_path(wildcards.model, wildcards.step)
+    return out

@@ -10,10 +10,11 @@ TABLE_CAPTIONS = tables.captions(
     config["seeds"]["bootstrap"],
     STUDY.pair_method,
     len(STUDY.pairs),
-    config["evaluate"]["flores_examples"]["lang"],
+    config["evaluate"]["flores_examples"],
     STUDY.branch_steps,
     len(STUDY.branch_pairs),
     config["evaluate"]["acc_norm"],
+    config["evaluate"]["flores"].get("sampling"),
 )
 
 
