@@ -280,8 +280,8 @@ def test_paper_dry_run_with_the_lumi_profile(tmp_path):
     assert (f"$(command -v apptainer || command -v singularity) exec --home $PWD "
             f"--bind {envdir}/venv.sqsh:/user-software:image-src=/ {envdir}/image.sif python -m "
             "mergelimits.megatron.train_gpt") in launch
-    assert out.count("rule fetch_hplt_checkpoint:") == 10 * 7  # ten languages × seven steps
-    assert out.count("rule export_megatron:") == 7
+    assert out.count("rule fetch_hplt_checkpoint:") == 10 * 8  # ten languages × eight steps
+    assert out.count("rule export_megatron:") == 8
 
 
 def test_a_lumi_run_without_account_or_image_stops_before_any_job(tmp_path):
