@@ -94,7 +94,7 @@ lint: $(STAMP)
 # is made once): the Slurm session mostly waits on Slurm while the other worker computes.
 test: $(STAMP) lint
 	tools/ensure-chromium.sh
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q -n $(CORES) --dist loadgroup --no-loadscope-reorder
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q -n $(CORES) --dist loadgroup --no-loadscope-reorder --durations=15
 
 # The Slurm tests alone.
 test-slurm: $(STAMP)
