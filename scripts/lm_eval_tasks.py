@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from mergelimits import evaluate, joblog
+from mergelimits import joblog, tasks
 
 log = joblog.from_snakemake(snakemake)
 p = snakemake.params
-written = evaluate.render_tasks(p.files, Path(snakemake.output[0]).parent, p.settings, p.seed)
+written = tasks.render_tasks(p.files, Path(snakemake.output[0]).parent, p.settings, p.seed)
 log.info("%d task YAMLs", len(written))

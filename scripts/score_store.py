@@ -3,7 +3,7 @@
 import pandas as pd
 
 from mergelimits import joblog
-from mergelimits.evaluate import read_scores
+from mergelimits.scores import read_scores
 
 log = joblog.from_snakemake(snakemake)
 frames = [read_scores(p) for p in snakemake.input]

@@ -8,7 +8,10 @@ import pandas as pd
 import pytest
 import torch
 
-from mergelimits import benchfiles, bootstrap, evaluate, model, tables, tokenizer
+from mergelimits import benchfiles, benchmarks, bootstrap, captions, evaluate, model, tables, tokenizer
+from mergelimits import scores as store
+from mergelimits import tasks as taskfiles
+from mergelimits.benchmarks import flores
 from mergelimits.synthetic import writers
 
 from .conftest import ROOT
@@ -36,16 +39,16 @@ def env(tmp_path_factory):
             files[(b, lang)] = {split: str(root / "bench" / b / f"lang~{lang}" / name)}
         pairs = {}
         for split in ("dev", "devtest"):
-            src = evaluate.flores_source(lang)
-            rows = evaluate.flores_pairs(
+            src = flores.source(lang)
+            rows = taskfiles.flores_pairs(
                 benchfiles.load("flores", root / "bench" / "flores" / f"lang~{src}" / f"{split}.jsonl").to_dict("records"),
                 benchfiles.load("flores", root / "bench" / "flores" / f"lang~{lang}" / f"{split}.jsonl").to_dict("records"),
                 src, lang)
             pairs[split] = str(root / "pairs" / lang / f"{split}.jsonl")
             benchfiles.write_jsonl(rows, pairs[split])
         files[("flores", lang)] = pairs
-    evaluate.render_tasks(files, root / "tasks", SETTINGS, 0)
-    tasks = [evaluate.task_name(b, lang) for b, lang in files]
+    taskfiles.render_tasks(files, root / "tasks", SETTINGS, 0)
+    tasks = [benchmarks.task_name(b, lang) for b, lang in files]
     scores = evaluate.evaluate_model(root / "model", "mono-deu", 6, tasks, root / "tasks", 8, 0, root / "samples.jsonl")
     return root, files, scores
 
@@ -120,7 +123,7 @@ def test_item_scores_from_samples_by_hand():
     for norm, score in (("token", 50.0), ("char", 0.0)):
         cell = bootstrap.aggregate(df, 10, 0, acc_norm=norm).set_index("benchmark").loc["xcsqa"]
         assert (cell.metric, cell.score) == (f"acc_norm_{norm}", score)
-        caption = tables.captions("s", ["xcsqa"], 1, 10, 0, "linear", 3, {"lang": "deu", "n": 3}, acc_norm=norm)["table5_xcsqa"]
+        caption = captions.captions("s", ["xcsqa"], 1, 10, 0, "linear", 3, {"lang": "deu", "n": 3}, acc_norm=norm)["table5_xcsqa"]
         assert f"divided by its number of {'tokens' if norm == 'token' else 'characters'}" in caption
     assert bootstrap.aggregate(df, 10, 0, acc_norm="char").set_index("benchmark").loc["flores", "metric"] == "chrf"
 
@@ -134,8 +137,8 @@ def test_stored_scores_keep_any_generation_and_their_types(tmp_path):
                        "lang": ["fra", "fra"], "item": [0, 1], "acc": [np.nan, 1.0], "acc_norm_char": [np.nan, 0.0],
                        "acc_norm_token": [np.nan, 1.0], "chrf": [2.5, np.nan], "source": ["s", ""],
                        "hypothesis": [odd, ""], "reference": ["r", ""]})
-    evaluate.write_scores(df, tmp_path / "scores.tsv")
-    back = evaluate.read_scores(tmp_path / "scores.tsv")
+    store.write_scores(df, tmp_path / "scores.tsv")
+    back = store.read_scores(tmp_path / "scores.tsv")
     assert len(back) == 2 and back["hypothesis"][0] == odd and back["hypothesis"][1] == ""
     assert list(back["step"]) == [8, 8] and list(back["item"]) == [0, 1]
     assert back["acc"].isna().tolist() == [True, False] and back["chrf"][0] == 2.5 and back["chrf"].isna()[1]
@@ -239,7 +242,7 @@ def test_table1_is_recomputed_from_the_store():
 def test_missing_inputs_are_named_before_the_harness(env, tmp_path):
     root, files, _ = env
     with pytest.raises(FileNotFoundError, match="data file missing"):
-        evaluate.render_tasks({("multiblimp", "deu"): {"test": str(tmp_path / "none.tsv")}}, tmp_path / "t",
+        taskfiles.render_tasks({("multiblimp", "deu"): {"test": str(tmp_path / "none.tsv")}}, tmp_path / "t",
                               SETTINGS, 0)
     bare = tmp_path / "bare"
     bare.mkdir()
@@ -259,7 +262,7 @@ def test_cloze_few_shot_and_max_items_reach_lm_eval(env, tmp_path):
     root, files, _ = env
     settings = {**SETTINGS, "prompts": "cloze", "max_items": 3,
                 "num_fewshot": {**SETTINGS["num_fewshot"], "belebele": 1}}
-    evaluate.render_tasks({("belebele", "deu"): files[("belebele", "deu")]}, tmp_path, settings, 5)
+    taskfiles.render_tasks({("belebele", "deu"): files[("belebele", "deu")]}, tmp_path, settings, 5)
     out = evaluate.run_harness(root / "model", ["ml_belebele_deu"], tmp_path, 8, 0)
     samples = out["samples"]["ml_belebele_deu"]
     n = len(benchfiles.load("belebele", files[("belebele", "deu")]["test"]))
@@ -276,7 +279,7 @@ def test_every_cloze_option_starts_with_a_space_chinese_too(env, tmp_path):
     sentences: the requests lm-eval builds for a Chinese task (German items, Chinese words)."""
     root, files, _ = env
     settings = {**SETTINGS, "prompts": "cloze"}
-    evaluate.render_tasks({("xcsqa", "zho"): files[("xcsqa", "deu")]}, tmp_path, settings, 0)
+    taskfiles.render_tasks({("xcsqa", "zho"): files[("xcsqa", "deu")]}, tmp_path, settings, 0)
     samples = evaluate.run_harness(root / "model", ["ml_xcsqa_zho"], tmp_path, 8, 0)["samples"]["ml_xcsqa_zho"]
     for s in samples:
         assert s["arguments"][0][0].endswith("答案：")
@@ -289,7 +292,7 @@ def test_controls_reach_lm_eval_as_variants_of_the_task(env, tmp_path):
     item's question. Same items, same answers, same template; stored under <bench>~<control>."""
     root, files, _ = env
     src = files[("xcsqa", "deu")]
-    evaluate.render_tasks({("xcsqa", "deu"): src, ("xcsqa~blind", "deu"): src, ("xcsqa~shuffled", "deu"): src},
+    taskfiles.render_tasks({("xcsqa", "deu"): src, ("xcsqa~blind", "deu"): src, ("xcsqa~shuffled", "deu"): src},
                           tmp_path, SETTINGS, 0)
     names = ["ml_xcsqa_deu", "ml_xcsqa~blind_deu", "ml_xcsqa~shuffled_deu"]
     out = evaluate.run_harness(root / "model", names, tmp_path, 8, 0)["samples"]
@@ -324,11 +327,11 @@ def test_max_items_per_benchmark_reaches_each_task(tmp_path):
         path = tmp_path / f"{bench}.{'tsv' if bench == 'multiblimp' else 'jsonl'}"
         path.write_text("")
         files[(bench, "deu")] = {"test": str(path)}
-    evaluate.render_tasks(files, tmp_path / "t", {**SETTINGS, "max_items": caps}, 3)
-    hooks = (tmp_path / "t" / f"{evaluate.PROCESSORS}.py").read_text()
+    taskfiles.render_tasks(files, tmp_path / "t", {**SETTINGS, "max_items": caps}, 3)
+    hooks = (tmp_path / "t" / f"{taskfiles.PROCESSORS}.py").read_text()
     assert "ml_multiblimp_deu = processor('multiblimp', 'deu', 'bare', None, 3)" in hooks
     assert "ml_belebele_deu = processor('belebele', 'deu', 'bare', 1000, 3)" in hooks
-    assert evaluate.max_items({"max_items": 7}, "multiblimp") == 7
+    assert taskfiles.max_items({"max_items": 7}, "multiblimp") == 7
 
 
 def test_table7_translations_are_the_authors_prompt_and_beam_search(env):

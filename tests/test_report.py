@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mergelimits import benchmarks, modelid, provenance, tables
+from mergelimits import benchmarks, captions, modelid, provenance, tables
 from mergelimits.study import Study, table_stem
 
 from .conftest import ROOT, snakemake_cmd
@@ -48,9 +48,9 @@ class _Cells(HTMLParser):
 
 def _captions(cfg):
     study = Study.from_config(cfg)
-    return study, tables.captions(cfg["study"], study.benchmarks, study.final, cfg["evaluate"]["bootstrap"],
-                                  cfg["seeds"]["bootstrap"], cfg["merge"]["pair_methods"][0], len(study.pairs),
-                                  cfg["evaluate"]["flores_examples"])
+    return study, captions.captions(cfg["study"], study.benchmarks, study.final, cfg["evaluate"]["bootstrap"],
+                                    cfg["seeds"]["bootstrap"], cfg["merge"]["pair_methods"][0], len(study.pairs),
+                                    cfg["evaluate"]["flores_examples"])
 
 
 @pytest.mark.parametrize("which", ["tiny_config", "paper_config"])
@@ -68,7 +68,7 @@ def test_every_table_has_its_own_caption_naming_it_its_metric_and_ci(which, requ
     for bench in study.benchmarks:
         entry = benchmarks.get(bench)
         caption = caps[table_stem(bench)]
-        assert tables.UNITS[entry.metric] in caption
+        assert captions.UNITS[entry.metric] in caption
         assert f"{cfg['evaluate']['bootstrap']} resamples" in caption and "95% CI" in caption
     assert f"{len(study.pairs)} bilingual" in caps["table8"] and "Δ = merged − expert" in caps["table8"]
 
@@ -260,14 +260,14 @@ def test_the_front_page_is_valid_rst_for_every_shipped_config(name):
 
 @pytest.mark.parametrize("name", ["tiny", "paper", "paper-branch"])
 def test_every_table_caption_is_valid_rst(name):
-    """The captions tables.captions writes, as the report shows them (docutils, no warning)."""
+    """The captions captions.captions() writes, as the report shows them (docutils, no warning)."""
     from mergelimits.synthetic.hub_cache import load_config
 
     cfg = load_config([ROOT / f for f in REPORT_CONFIGS[name]])
     study = Study.from_config(cfg)
-    caps = tables.captions(cfg["study"], study.benchmarks, study.final, cfg["evaluate"]["bootstrap"],
-                           cfg["seeds"]["bootstrap"], cfg["merge"]["pair_methods"][0], len(study.pairs),
-                           cfg["evaluate"]["flores_examples"], study.branch_steps, len(study.branch_pairs))
+    caps = captions.captions(cfg["study"], study.benchmarks, study.final, cfg["evaluate"]["bootstrap"],
+                             cfg["seeds"]["bootstrap"], cfg["merge"]["pair_methods"][0], len(study.pairs),
+                             cfg["evaluate"]["flores_examples"], study.branch_steps, len(study.branch_pairs))
     for stem, caption in caps.items():
         assert "System Message" not in rst_to_html(caption), stem
 
@@ -360,10 +360,10 @@ CAPTIONS = Path(__file__).parent / "fixtures" / "captions.json"
 
 def _reviewed_captions(paper_config) -> dict[str, str]:
     study = Study.from_config(paper_config)
-    return tables.captions(paper_config["study"], study.benchmarks, study.final, 1000, 1,
-                           paper_config["merge"]["pair_methods"][0], len(study.pairs),
-                           paper_config["evaluate"]["flores_examples"], (16000, 32000), 45,
-                           paper_config["evaluate"]["acc_norm"], paper_config["evaluate"]["flores"]["sampling"])
+    return captions.captions(paper_config["study"], study.benchmarks, study.final, 1000, 1,
+                             paper_config["merge"]["pair_methods"][0], len(study.pairs),
+                             paper_config["evaluate"]["flores_examples"], (16000, 32000), 45,
+                             paper_config["evaluate"]["acc_norm"], paper_config["evaluate"]["flores"]["sampling"])
 
 
 def test_the_captions_read_as_reviewed(paper_config):

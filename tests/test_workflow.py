@@ -29,9 +29,19 @@ def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, merge_j
     linear at the final one, 45 pairs, successive 2..10; in the tiny study's branch family
     Merged10 linear and weight-matched): a job each in the paper config, eight to a job of one
     kind in the tiny study (merge.per_job); one evaluation per expert (branched ones too) and
-    Mixed10 step (and, in the paper config, per external baseline, each fetched once)."""
-    proc = snakemake("-n", "--configfile", str(ROOT / configfile), "--directory", str(tmp_path))
+    Mixed10 step (and, in the paper config, per external baseline, each fetched once).
+
+    Building the DAG imports none of what the jobs compute with (`-X importtime`): torch and
+    the libraries over it cost seconds at every parse, and a Slurm job parses the Snakefile
+    again. pandas is not in the list: Snakemake imports it itself (snakemake.workflow)."""
+    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
+    proc = snakemake("-n", "--configfile", str(ROOT / configfile), "--directory", str(tmp_path), env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    imported = set(re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", proc.stderr, re.M))
+    assert "mergelimits.study" in imported and "snakemake.workflow" in imported
+    heavy = {"torch", "transformers", "lm_eval", "mergekit", "scipy", "matplotlib", "sklearn", "safetensors",
+             "mergelimits.evaluate", "mergelimits.tables", "mergelimits.catalog"}
+    assert not heavy & imported
     outputs = "\n".join(re.findall(r"^\s*output: (.*)$", proc.stdout, re.M))
     records = re.findall(r"results/\w+/models/([^/\s,]+)/step~(\d+)/merge\.json", outputs)
     assert len(records) == len(set(records)) == merged

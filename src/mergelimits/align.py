@@ -28,10 +28,17 @@ Convention: a permutation p says which old unit each new unit is: new[i] = old[p
 from __future__ import annotations
 
 import copy
+import json
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
+from scipy.optimize import linear_sum_assignment
+
+from .modelid import WEIGHTS
 
 LAYER = "model.layers.{}."
 
@@ -128,8 +135,6 @@ def apply(state: dict[str, torch.Tensor], s: Shape, p: Perms) -> dict[str, torch
 
 
 def _assign(similarity: np.ndarray) -> np.ndarray:
-    from scipy.optimize import linear_sum_assignment
-
     rows, cols = linear_sum_assignment(similarity, maximize=True)
     return cols[np.argsort(rows)]
 
@@ -215,14 +220,6 @@ def moved(p: Perms, s: Shape) -> dict[str, float]:
 def align_checkpoints(members: list, out_root) -> tuple[list, list[dict]]:
     """Each member after the first weight-matched to the first, written as a checkpoint under
     `out_root` (weights and config): the paths to merge, and per member what moved."""
-    import json
-    import shutil
-    from pathlib import Path
-
-    from safetensors.torch import load_file, save_file
-
-    from .modelid import WEIGHTS
-
     members = [Path(m) for m in members]
     ref = load_file(members[0] / WEIGHTS)
     shape = Shape.from_config(json.loads((members[0] / "config.json").read_text()))

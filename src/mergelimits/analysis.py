@@ -9,13 +9,13 @@ drop is negative, so a positive correlation means more similar models lose less.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+import zlib
 
-from . import languages, modelid
+import numpy as np
+import pandas as pd
+from scipy import stats as st
 
-if TYPE_CHECKING:  # the Snakefile imports this module: the libraries load with the jobs
-    import pandas as pd
+from . import bootstrap, catalog, languages, modelid
 
 MEASURES = {  # column -> label in Table 8
     "cka_eng": "mean CKA (English)",
@@ -39,13 +39,6 @@ def delta(agg: pd.DataFrame, models: pd.DataFrame, pairs: list[tuple[str, str]],
     Mixed at that step, and their merges. With the per-item `store`, also Δ's 95% CI
     (`delta_ci95`) from a paired bootstrap of the items (bootstrap.paired_difference), seeded
     per pair."""
-    import zlib
-
-    import numpy as np
-    import pandas as pd
-
-    from . import bootstrap, catalog
-
     mb = agg[(agg.benchmark == "multiblimp") & (agg.step == step)].set_index(["model", "lang"])["score"]
     if store is not None:  # once, not per pair: the store holds every model's every item
         store = store[(store.benchmark == "multiblimp") & (store.step == step)]
@@ -74,9 +67,6 @@ def delta(agg: pd.DataFrame, models: pd.DataFrame, pairs: list[tuple[str, str]],
 
 def correlations(measures: pd.DataFrame, columns=MEASURES) -> pd.DataFrame:
     """Pearson r and Spearman ρ with p-values between Δ and each measure."""
-    import pandas as pd
-    from scipy import stats as st
-
     if len(measures) < 3:
         raise ValueError(f"a correlation needs at least three pairs; got {len(measures)}")
     rows = []
@@ -122,28 +112,3 @@ def pair_table(d: pd.DataFrame, cka: pd.DataFrame, parametric: pd.DataFrame, typ
             raise KeyError(f"{name or cols[0]}: no value for pair(s) {', '.join(sorted(missing))}")
         out = out.merge(t, on="key", how="left")
     return out.drop(columns="key")
-
-
-def _flores_texts(path) -> list[str]:
-    from .benchfiles import load
-
-    return list(load("flores", path).sort_values("id")["text"])
-
-
-def cache_activations(model_dir: str | Path, texts: dict[str, str | Path], out: dict[str, str | Path],
-                      batch_size: int, bos: bool = True, max_length: int | None = None) -> None:
-    """Each variant's FLORES devtest (English, own language) through one model, cached as .npy."""
-    import logging
-    import time
-
-    import numpy as np
-
-    from .similarity import activations
-
-    for variant, texts_path in texts.items():
-        t0 = time.perf_counter()
-        acts = activations(model_dir, _flores_texts(texts_path), batch_size, bos, max_length)
-        np.save(out[variant], acts)
-        logging.getLogger("mergelimits.activations").info(
-            "%s, %s: %d layers × %d sentences × %d in %.1f s", model_dir, variant, *acts.shape,
-            time.perf_counter() - t0)

@@ -11,12 +11,10 @@ import csv
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import pandas as pd  # at parse time too, where Snakemake has imported it already
 
 from . import benchmarks
-
-if TYPE_CHECKING:  # bench_files is read when the Snakefile is parsed; pandas loads with the readers
-    import pandas as pd
 
 
 class SchemaError(ValueError):
@@ -45,8 +43,6 @@ def write_jsonl(rows: list[dict], path: str | Path) -> None:
 
 
 def write_tsv(rows: list[dict], path: str | Path) -> None:
-    import pandas as pd
-
     path, tmp = _atomic(path)
     pd.DataFrame(rows).to_csv(tmp, sep="\t", index=False, quoting=csv.QUOTE_MINIMAL)
     os.replace(tmp, path)
@@ -54,8 +50,6 @@ def write_tsv(rows: list[dict], path: str | Path) -> None:
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Any of the formats the hub serves these datasets in, as a DataFrame."""
-    import pandas as pd
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"benchmark file missing: {path}")
@@ -99,8 +93,6 @@ def write_benchmark(bench: str, rows_by_file: dict[str, list[dict]], out_dir: st
 
 def write_file(bench: str, rows: list[dict], path: str | Path) -> Path:
     """Write one benchmark file after checking its rows have the benchmark's columns."""
-    import pandas as pd
-
     path, entry = Path(path), benchmarks.get(bench)
     if path.name not in entry.files:
         raise ValueError(f"{path}: {bench} files are named {', '.join(entry.files)}")

@@ -18,6 +18,7 @@ import zlib
 
 import numpy as np
 import pandas as pd
+from sacrebleu.metrics import CHRF
 
 from . import benchmarks
 
@@ -29,8 +30,6 @@ def bootstrap_se(values: np.ndarray, n: int, rng: np.random.Generator) -> float:
 
 
 def _chrf_metric():
-    from sacrebleu.metrics import CHRF
-
     return CHRF(word_order=2)
 
 

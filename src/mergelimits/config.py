@@ -7,12 +7,18 @@ key it is about, e.g. ``merge.pairs[2]: 'deu+deu' names one language twice``.
 
 from __future__ import annotations
 
+import copy
 from importlib.resources import files
 from pathlib import Path
 
+import jsonschema
 import yaml
 
 from . import benchmarks, languages, registry
+from .benchmarks.flores import source as flores_source
+from .megatron.memory import data_parallel_size
+from .prompts import layouts
+from .study import merged_all_grid
 
 #: package data (importlib.resources): a non-editable install finds it too; workflow/schemas/ links to it
 SCHEMA = files("mergelimits") / "resources" / "config.schema.yaml"
@@ -54,8 +60,6 @@ def load_schema() -> dict:
 
 
 def schema_errors(cfg: dict) -> list[str]:
-    import jsonschema
-
     schema = load_schema()
     validator = jsonschema.Draft202012Validator(schema)
     errors = []
@@ -84,27 +88,33 @@ def _duplicates(items: list[str], key: str) -> list[str]:
     return errors
 
 
-def semantic_errors(cfg: dict) -> list[str]:
-    """The checks a JSON Schema cannot express. They run on a config the schema accepted
-    (validate), so a key it requires is read as required: indexed, never defaulted."""
-    errors: list[str] = []
+def _languages(cfg: dict) -> list[str]:
     known = languages.table()
-    langs = cfg["languages"]
-    for i, code in enumerate(langs):
-        if code not in known:
-            errors.append(f"languages[{i}]: unknown language {code!r}; known: {', '.join(known)}")
-    errors += _duplicates(langs, "languages")
+    errors = [f"languages[{i}]: unknown language {code!r}; known: {', '.join(known)}"
+              for i, code in enumerate(cfg["languages"]) if code not in known]
+    errors += _duplicates(cfg["languages"], "languages")
+    if "flores" in cfg["benchmarks"]:
+        for lang in cfg["languages"]:
+            src = flores_source(lang)
+            if lang in known and src not in cfg["languages"]:
+                errors.append(f"languages: FLORES translates {src}→{lang}, so {src!r} must be configured too "
+                              f"(or drop 'flores' from benchmarks)")
+    return errors
+
+
+def _benchmarks(cfg: dict) -> list[str]:
     benches = cfg["benchmarks"]
-    for i, bench in enumerate(benches):
-        if bench not in benchmarks.BENCHMARKS:
-            errors.append(f"benchmarks[{i}]: unknown benchmark {bench!r}; known: {', '.join(benchmarks.BENCHMARKS)}")
-    errors += _duplicates(benches, "benchmarks")
+    errors = [f"benchmarks[{i}]: unknown benchmark {bench!r}; known: {', '.join(benchmarks.BENCHMARKS)}"
+              for i, bench in enumerate(benches) if bench not in benchmarks.BENCHMARKS]
+    return errors + _duplicates(benches, "benchmarks")
+
+
+def _evaluate(cfg: dict) -> list[str]:
+    errors, langs, benches = [], cfg["languages"], cfg["benchmarks"]
     for bench, per_lang in cfg["evaluate"].get("layouts", {}).items():
         if bench not in benches:
             errors.append(f"evaluate.layouts.{bench}: not one of the configured benchmarks")
             continue
-        from .prompts import layouts
-
         for lang, layout in per_lang.items():
             if lang not in langs:
                 errors.append(f"evaluate.layouts.{bench}.{lang}: not one of the configured languages")
@@ -124,26 +134,25 @@ def semantic_errors(cfg: dict) -> list[str]:
             errors.append(f"{key}.lang: required without {key}.decoding (the evaluation's outputs in it)")
         elif ex["lang"] not in langs:
             errors.append(f"{key}.lang: {ex['lang']!r} is not one of the configured languages")
+    return errors
+
+
+def _tables(cfg: dict) -> list[str]:
+    errors = []
     t1 = cfg.get("tables", {}).get("table1_languages", "all")
     if isinstance(t1, dict):
         key = "tables.table1_languages.experts"
         for i, code in enumerate(t1["experts"]["leave_out"]):
-            if code not in langs:
+            if code not in cfg["languages"]:
                 errors.append(f"{key}.leave_out[{i}]: {code!r} is not one of the configured languages")
         for i, bench in enumerate(t1["experts"]["benchmarks"]):
-            if bench not in benches:
+            if bench not in cfg["benchmarks"]:
                 errors.append(f"{key}.benchmarks[{i}]: {bench!r} is not one of the configured benchmarks")
+    return errors
 
-    if "flores" in benches:
-        from .evaluate import flores_source
 
-        for lang in langs:
-            src = flores_source(lang)
-            if lang in known and src not in langs:
-                errors.append(f"languages: FLORES translates {src}→{lang}, so {src!r} must be configured too "
-                              f"(or drop 'flores' from benchmarks)")
-
-    pairs = cfg["merge"]["pairs"]
+def _pairs(cfg: dict) -> list[str]:
+    errors, langs, pairs = [], cfg["languages"], cfg["merge"]["pairs"]
     if isinstance(pairs, list):
         seen = {}
         for i, pair in enumerate(pairs):
@@ -162,8 +171,11 @@ def semantic_errors(cfg: dict) -> list[str]:
     if n_pairs < 3:  # analysis.correlations
         errors.append(f"merge.pairs: Table 8 correlates Δ with similarity over the bilingual pairs and needs at "
                       f"least three; {n_pairs} configured" + (" (three languages give three)" if pairs == "all" else ""))
+    return errors
 
-    pre = cfg["pretrain"]
+
+def _pretrain(cfg: dict) -> list[str]:
+    errors, pre = [], cfg["pretrain"]
     steps = pre["checkpoints"]
     for i in range(1, len(steps)):
         if steps[i] <= steps[i - 1]:
@@ -185,8 +197,6 @@ def semantic_errors(cfg: dict) -> list[str]:
         if meg is None:
             errors.append("pretrain.megatron: required when pretrain.engine is 'megatron'")
         else:
-            from .megatron.memory import data_parallel_size
-
             ranks = data_parallel_size(meg)
             if ranks < 1 or meg["global_batch"] % (meg["micro_batch"] * ranks):
                 errors.append(f"pretrain.megatron.global_batch: {meg['global_batch']} is not a multiple of "
@@ -201,7 +211,7 @@ def semantic_errors(cfg: dict) -> list[str]:
             errors.append("pretrain.verify_init: required when pretrain.monolingual is 'hplt' (the published "
                           "checkpoint the shared initialisation is checked against)")
         else:
-            if check["lang"] not in langs:
+            if check["lang"] not in cfg["languages"]:
                 errors.append(f"pretrain.verify_init.lang: {check['lang']!r} is not one of the configured languages")
             if check["step"] not in steps:
                 errors.append(f"pretrain.verify_init.step: {check['step']} is not one of pretrain.checkpoints")
@@ -211,8 +221,14 @@ def semantic_errors(cfg: dict) -> list[str]:
     if pre.get("mixed") == "hub" and "mixed_hub" not in pre:
         errors.append("pretrain.mixed_hub: required when pretrain.mixed is 'hub' (the repository of the published "
                       "Mixed checkpoints)")
+    return errors
 
-    merge = cfg["merge"]
+
+def _merge(cfg: dict) -> list[str]:
+    """merge.all's grids, the branch families (pretrain.branch with merge.branch), the
+    published merges and the successive order."""
+    errors, langs, pre, merge = [], cfg["languages"], cfg["pretrain"], cfg["merge"]
+    steps = pre["checkpoints"]
     merge_steps = merge["all"].get("steps", "all")
     per_method = merge_steps if isinstance(merge_steps, dict) else {None: merge_steps}
     for method, spec in per_method.items():
@@ -243,8 +259,6 @@ def semantic_errors(cfg: dict) -> list[str]:
         if a == b or a not in langs or b not in langs:
             errors.append(f"merge.branch.pairs[{i}]: {pair!r} is not a pair of two configured languages")
     if branches and steps and "branch" in merge:
-        from .study import merged_all_grid
-
         at_final = {m for m, s in merged_all_grid(merge_steps, merge["all"]["methods"], tuple(steps))
                     if s == steps[-1]}
         for i, method in enumerate(merge["branch"]["methods"]):
@@ -263,16 +277,21 @@ def semantic_errors(cfg: dict) -> list[str]:
         extra = sorted({c for c in order if c not in langs or order.count(c) > 1})
         errors.append(f"merge.successive.order: must list every configured language once; "
                       f"missing {sorted(set(langs) - set(order)) or 'none'}, not configured or repeated {extra or 'none'}")
+    return errors
 
+
+def _baselines(cfg: dict) -> list[str]:
     base = cfg.get("baselines", [])
-    errors += _duplicates([b["name"] for b in base], "baselines[].name")
-    errors += _duplicates([b["label"] for b in base], "baselines[].label")
+    return (_duplicates([b["name"] for b in base], "baselines[].name")
+            + _duplicates([b["label"] for b in base], "baselines[].label"))
 
-    data = cfg["data"]
+
+def _data(cfg: dict) -> list[str]:
+    errors, data = [], cfg["data"]
     if data["source"] == "generated" and "generated" not in data:
         errors.append("data.generated: required when data.source is 'generated'")
     if data["source"] == "hub":
-        for bench in benches:
+        for bench in cfg["benchmarks"]:
             if bench in benchmarks.BENCHMARKS and bench not in data.get("hub", {}):
                 errors.append(f"data.hub.{bench}: required when data.source is 'hub'")
     tok = data["tokenizer"]
@@ -283,6 +302,17 @@ def semantic_errors(cfg: dict) -> list[str]:
     if tok["source"] == "train" and data["source"] != "generated":
         errors.append("data.tokenizer.source: 'train' needs generated corpora (data.source: generated)")
     return errors
+
+
+#: the checks a JSON Schema cannot express, one per part of the config, in the order their
+#: errors are reported
+SEMANTIC_CHECKS = (_languages, _benchmarks, _evaluate, _tables, _pairs, _pretrain, _merge, _baselines, _data)
+
+
+def semantic_errors(cfg: dict) -> list[str]:
+    """The checks a JSON Schema cannot express. They run on a config the schema accepted
+    (validate), so a key it requires is read as required: indexed, never defaulted."""
+    return [error for check in SEMANTIC_CHECKS for error in check(cfg)]
 
 
 def validate(cfg: dict) -> dict:
@@ -299,8 +329,6 @@ def fill_defaults(cfg: dict, schema: dict | None = None) -> dict:
     """`cfg` with the schema's `default` of every key it leaves out, in place, inside the
     objects it has (an optional block left out stays out): the one place a default is
     decided, so that the rules index keys instead of repeating `.get(key, default)`."""
-    import copy
-
     schema = load_schema() if schema is None else schema
     for key, sub in schema.get("properties", {}).items():
         if key not in cfg and "default" in sub:

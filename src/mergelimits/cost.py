@@ -16,7 +16,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from . import benchmarks
 from .megatron.memory import param_count
+from .study import Study
 
 #: bf16 dense peak of one MI250X GCD (half of AMD's 383 TFLOP/s per MI250X)
 GCD_PEAK_FLOPS = 191.5e12
@@ -121,8 +123,6 @@ def cell_seconds(bench: str) -> float:
     """One (benchmark, language) cell of the evaluation plan; a question-blind control as its
     benchmark (an upper bound: 'blind' drops the context, 'shuffled' swaps in another of
     similar length)."""
-    from . import benchmarks
-
     entry = benchmarks.base(bench)
     seconds = entry.paper_items * entry.requests * entry.tokens / PREFILL
     if entry.kind == "generation":
@@ -141,8 +141,6 @@ class Estimate:
 
 def rule_estimates(cfg: dict, vocab: int = PAPER_VOCAB) -> dict[str, Estimate]:
     """The largest job of every GPU and heavy CPU rule of a paper-shaped config."""
-    from .study import Study
-
     study = Study.from_config(cfg)
     pre, arch = cfg["pretrain"], cfg["pretrain"]["arch"]
     params = param_count(arch, vocab)

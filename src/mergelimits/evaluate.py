@@ -1,9 +1,9 @@
-"""Evaluation with lm-eval: the project's task YAMLs, one harness call per model, and
-per-item scores (the one store every table, CI and figure reads).
+"""Evaluation with lm-eval: one harness call per model on the project's task YAMLs, and
+per-item scores (`scores`: the one store every table, CI and figure reads).
 
 lm-eval lacks several of the paper's tasks (X-CSQA, general FLORES-200, tr/zh HellaSwag,
 cloze Belebele), so `src/mergelimits/benchmarks/<bench>.yaml` holds one template per benchmark;
-`render_tasks` fills in each language's local files. Per item we keep lm-eval's
+`tasks.render_tasks` fills in each language's local files. Per item we keep lm-eval's
 log-likelihoods and generations and compute ourselves: accuracy, character-normalised
 accuracy, token-normalised accuracy (log-likelihood / number of continuation tokens under
 the model's tokenizer: the paper's metric) and sentence chrF++ (sacrebleu).
@@ -11,115 +11,27 @@ the model's tokenizer: the paper's metric) and sentence chrF++ (sacrebleu).
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
+import random
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import yaml
+import numpy as np
+import pandas as pd
+import torch
+from lm_eval.evaluator import evaluate
+from lm_eval.models.huggingface import HFLM
+from lm_eval.models.utils import resolve_max_length
+from lm_eval.tasks import TaskManager
+from sacrebleu.metrics import CHRF
+from transformers import AutoConfig
 
 from . import benchmarks, cost, languages
-
-if TYPE_CHECKING:  # the Snakefile imports this module (through mergelimits.study)
-    import pandas as pd
+from .model import device, load_model
+from .scores import SCORE_COLUMNS, write_scores
+from .tokenizer import load as load_tokenizer
 
 log = logging.getLogger(__name__)
-#: the per-item scores (empty where a benchmark has no such score)
-METRICS = ["acc", "acc_norm_char", "acc_norm_token", "chrf"]
-SCORE_COLUMNS = ["model", "step", "benchmark", "lang", "item", *METRICS, "source", "hypothesis", "reference"]
-
-
-def task_name(bench: str, lang: str) -> str:
-    return f"ml_{bench}_{lang}"
-
-
-def flores_source(lang: str) -> str:
-    """FLORES direction: eng→xxx, and fra→eng for English."""
-    return "fra" if lang == "eng" else "eng"
-
-
-def flores_pairs(src_rows: list[dict], tgt_rows: list[dict], src: str, tgt: str) -> list[dict]:
-    tgt_by_id = {r["id"]: r["text"] for r in tgt_rows}
-    missing = [r["id"] for r in src_rows if r["id"] not in tgt_by_id]
-    if missing:
-        raise ValueError(f"FLORES {src}→{tgt}: {len(missing)} source ids have no target (first: {missing[0]})")
-    return [{"id": r["id"], "source": r["text"], "target": tgt_by_id[r["id"]],
-             "source_name": languages.get(src).name, "target_name": languages.get(tgt).name} for r in src_rows]
-
-
-def layout_of(settings: dict, bench: str, lang: str) -> str:
-    """What one task reads: `evaluate.layouts`'s choice for the benchmark and language (the
-    paper config: the leaderboard template for English HellaSwag), else `evaluate.prompts`."""
-    return settings.get("layouts", {}).get(bench, {}).get(lang, settings["prompts"])
-
-
-def max_items(settings: dict, bench: str) -> int | None:
-    """`evaluate.max_items` for one benchmark: one cap for all, or the benchmark's own (None: every item)."""
-    cap = settings.get("max_items")
-    return cap.get(bench) if isinstance(cap, dict) else cap
-
-
-PROCESSORS = "ml_prompts"  #: the module beside the task YAMLs that their `process_docs` name
-
-
-def render_tasks(files: dict[tuple[str, str], dict[str, str]], out_dir: str | Path, settings: dict,
-                 seed: int) -> list[Path]:
-    """Write one lm-eval task YAML per (benchmark, language), and the module of their
-    `process_docs` hooks (mergelimits.prompts: layout and item selection).
-
-    files: (bench, lang) -> {split name: local data file}; each file must exist.
-    settings: the config's `evaluate` block (prompts, num_fewshot, max_items, flores).
-    seed: seeds.evaluate (the item selection; lm-eval's few-shot order takes it at run time).
-    """
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    hooks = ["# Written by mergelimits.evaluate.render_tasks: each task's process_docs.",
-             "from mergelimits.prompts import processor", ""]
-    written = []
-    for (name, lang), splits in sorted(files.items()):
-        # a control ("xcsqa~blind") is its benchmark's template; prompts.process_docs applies it
-        bench, control = benchmarks.split_variant(name)
-        entry = benchmarks.get(bench)
-        layout = layout_of(settings, bench, lang)
-        template = entry.template
-        for path in splits.values():
-            if not Path(path).exists():
-                raise FileNotFoundError(f"{task_name(name, lang)}: data file missing: {path}")
-        task = yaml.safe_load(template.read_text())
-        # As given: relative to the directory the workflow runs in (each job's working
-        # directory), so the task files of two clones are byte-identical.
-        data_files = {s: str(p) for s, p in splits.items()}
-        if all(p.endswith(".tsv") for p in data_files.values()):
-            # Never read a generated word such as "nan" or "null" as a missing value.
-            task.update(dataset_path="csv", dataset_kwargs={"data_files": data_files, "delimiter": "\t",
-                                                            "keep_default_na": False, "na_filter": False})
-        else:
-            task.update(dataset_path="json", dataset_kwargs={"data_files": data_files})
-        task_id = task_name(name, lang)
-        task["task"] = task_id
-        task["num_fewshot"] = settings["num_fewshot"][bench]
-        if entry.kind == "generation":  # evaluate.flores: the generation settings
-            gen = task["generation_kwargs"]
-            gen["max_gen_toks"] = settings["flores"]["max_gen_toks"]
-            sampling = settings["flores"].get("sampling")
-            if sampling:  # the authors' decoding: sampled, seeded by lm-eval's torch seed
-                gen.update(do_sample=True, **sampling)
-        # cloze: the template's " " before every option, Chinese's included, as the authors'
-        # lighteval runs (multichoice_continuations_start_space=True, Sethjsa/multimerge evaluate.py)
-        if control == "blind" and layout == "bare":
-            task["target_delimiter"] = ""  # nothing before the option: scored as a text of its own
-        hook = task_id.replace(benchmarks.VARIANT_SEP, "__")  # a Python name: "ml_xcsqa__blind_deu"
-        cap = max_items(settings, bench)
-        hooks.append(f"{hook} = processor({name!r}, {lang!r}, {layout!r}, {cap!r}, {seed!r})")
-        path = out_dir / f"{task_id}.yaml"
-        # The !function tag is lm-eval's own YAML extension: a path beside this file.
-        path.write_text(yaml.safe_dump(task, sort_keys=False, allow_unicode=True)
-                        + f"process_docs: !function {PROCESSORS}.{hook}\n")
-        written.append(path)
-    (out_dir / f"{PROCESSORS}.py").write_text("\n".join(hooks) + "\n")
-    return written
 
 
 def check_model_dir(model_dir: str | Path) -> None:
@@ -141,9 +53,6 @@ def harness_settings(model_dir: str | Path, batch_size: int, dev: str) -> tuple[
     cost.EVAL_MAX_TOKENS (None: the model's own context is shorter, lm-eval's default
     stands); on a GPU the batch is cut to what the memory estimate says fits the device
     for the longest input (cost.eval_batch)."""
-    from lm_eval.models.utils import resolve_max_length
-    from transformers import AutoConfig
-
     hf_cfg = AutoConfig.from_pretrained(model_dir)
     model_max = resolve_max_length(hf_cfg)  # as HFLM resolves it
     seq = cost.eval_seq(model_max)
@@ -151,8 +60,6 @@ def harness_settings(model_dir: str | Path, batch_size: int, dev: str) -> tuple[
     dtype = EVAL_DTYPE[dev]
     if dev != "cuda":
         return dtype, batch_size, max_length
-    import torch
-
     model_cfg = hf_cfg.to_dict()
     model_cfg = model_cfg.get("text_config", model_cfg)
     fits = cost.eval_batch(model_cfg, seq, batch_size, torch.cuda.get_device_properties(0).total_memory, 2)
@@ -191,16 +98,6 @@ def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, 
     the environment (`pip list`, lscpu: 1-3 s a call) and git hashes. The study pins its
     environment in pyproject.toml and keeps only the per-item samples.
     """
-    import random
-
-    import numpy as np
-    import torch
-    from lm_eval.evaluator import evaluate
-    from lm_eval.models.huggingface import HFLM
-    from lm_eval.tasks import TaskManager
-
-    from .model import device
-
     check_model_dir(model_dir)
     rendered = {p.stem for p in Path(tasks_dir).glob("*.yaml")}
     unknown = sorted(set(tasks) - rendered)
@@ -226,7 +123,6 @@ def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, 
 
 class TokenCounter:
     """Continuation length in tokens, split exactly as lm-eval's HF model splits it."""
-
     def __init__(self, tokenizer):
         self.tok = tokenizer
 
@@ -243,16 +139,11 @@ class TokenCounter:
 
 
 def _chrf():
-    from sacrebleu.metrics import CHRF
-
     return CHRF(word_order=2)  # chrF++
 
 
 def item_scores(samples: dict[str, list[dict]], tokenizer, model: str, step: int) -> pd.DataFrame:
     """Per-item scores from lm-eval's logged samples (task name -> samples)."""
-    import numpy as np
-    import pandas as pd
-
     count = TokenCounter(tokenizer)
     chrf = _chrf()
     rows = []
@@ -282,8 +173,6 @@ def item_scores(samples: dict[str, list[dict]], tokenizer, model: str, step: int
 def evaluate_model(model_dir: str | Path, model: str, step: int, tasks: list[str], tasks_dir: str | Path,
                    batch_size: int, seed: int, samples_out: str | Path | None = None,
                    backend: str = "hf") -> pd.DataFrame:
-    from .tokenizer import load as load_tokenizer
-
     result = run_harness(model_dir, tasks, tasks_dir, batch_size, seed, backend)
     samples = result["samples"]
     missing = sorted(set(tasks) - set(samples))
@@ -319,12 +208,6 @@ def translate_examples(model_dir: str | Path, source: str, texts: list[dict], ta
     (its rows, joined by id for the reference) after the authors' instruction prompt, by
     beam search without sampling; only the new tokens, special tokens dropped, stripped. No
     stop at a newline, as theirs. One row per target and sentence."""
-    import pandas as pd
-    import torch
-
-    from .model import device, load_model
-    from .tokenizer import load as load_tokenizer
-
     dev = device()
     tok = load_tokenizer(model_dir)
     model = load_model(model_dir, dtype=getattr(torch, EVAL_DTYPE[dev])).to(dev).eval()
@@ -343,27 +226,3 @@ def translate_examples(model_dir: str | Path, source: str, texts: list[dict], ta
             rows.append({"source_lang": source, "target_lang": lang, "item": item, "id": r["id"], "source": r["text"],
                          "reference": refs[r["id"]], "hypothesis": hyp})
     return pd.DataFrame(rows)
-
-
-def write_scores(df: pd.DataFrame, path: str | Path) -> None:
-    """Per-item scores as TSV, every text field quoted: a generation may hold any character,
-    a carriage return among them, which an unquoted TSV reader takes for a line break."""
-    df.to_csv(path, sep="\t", index=False, quoting=csv.QUOTE_NONNUMERIC)
-
-
-def read_scores(path: str | Path) -> pd.DataFrame:
-    import pandas as pd
-
-    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values={c: [""] for c in METRICS})
-
-
-def write_flores_pairs(source: str | Path, target: str | Path, out: str | Path, lang: str) -> int:
-    """Source and target sentences of one language's FLORES direction, as one JSONL file."""
-    from .benchfiles import load, write_jsonl
-
-    src = flores_source(lang)
-    rows = flores_pairs(load("flores", source).to_dict("records"), load("flores", target).to_dict("records"),
-                        src, lang)
-    write_jsonl(rows, out)
-    log.info("%s→%s: %d pairs", src, lang, len(rows))
-    return len(rows)

@@ -9,10 +9,17 @@ tiny study generates. The tests run both against a local hub cache of fixture fi
 from __future__ import annotations
 
 import fnmatch
+import io
+import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+import pyarrow.parquet as pq
+import zstandard
+from huggingface_hub import HfApi, snapshot_download
+from huggingface_hub.errors import LocalEntryNotFoundError, RevisionNotFoundError
 
 from . import benchmarks, languages
 from .benchfiles import check_columns, read_table, write_file
@@ -83,8 +90,6 @@ def fetch(source: Source, patterns: list[str] | None = None) -> Path:
     Returns the snapshot directory; its name is the resolved commit hash, which callers
     record next to their output so that a branch name never hides what was used.
     """
-    from huggingface_hub import snapshot_download
-
     path = snapshot_download(
         source.repo, repo_type=source.repo_type, revision=source.revision,
         allow_patterns=patterns or list(source.files.values()), token=_token(source),
@@ -145,7 +150,7 @@ def fetch_checkpoint(repo: str, revision: str, out_dir: Path, arch: dict | None 
     repository holds its weights in (HPLT's: one `pytorch_model.bin`; its safetensors were
     removed as broken, `resources/hub_manifests/HPLT--hplt2c_checkpoints.json`); only those
     files are downloaded, so a stale file of the other format is never the one loaded."""
-    from huggingface_hub.errors import LocalEntryNotFoundError, RevisionNotFoundError
+    # torch and transformers (seconds) in the jobs that fetch a model, not in those that fetch data
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     from .model import check_arch
@@ -182,7 +187,7 @@ def fetch_init(source: dict, arch: dict, tokenizer_dir: Path, out_dir: Path) -> 
     """A published step 0 (`pretrain.init: hub`; the authors' `checkpoint_0000000`) as one
     local checkpoint with the study's tokenizer, checked against the architecture and the
     tokenizer's vocabulary; `model.record_published_init` then records it as the study's init."""
-    from .model import padded_vocab
+    from .model import padded_vocab  # as fetch_checkpoint's
     from .tokenizer import load as load_tokenizer
 
     tok = load_tokenizer(tokenizer_dir)
@@ -214,8 +219,6 @@ def corpus_files(source: Source, pattern: str, max_files: int | None) -> list[st
     """The corpus shards a fetch will use, chosen before anything is downloaded: the first
     `max_files` of those matching `pattern` in path order. Online, from the repository's
     file list; offline, from the hub cache's snapshot of the revision."""
-    from huggingface_hub import HfApi, snapshot_download
-
     if os.environ.get("HF_HUB_OFFLINE") == "1":
         snap = Path(snapshot_download(source.repo, repo_type=source.repo_type, revision=source.revision,
                                       allow_patterns=[pattern]))
@@ -234,15 +237,9 @@ def _texts(path: Path):
     """The documents of one shard: HPLT 2.0 on the hub is Parquet with a `text` column; the
     project's own release is JSON lines, zstd-compressed."""
     if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
         for batch in pq.ParquetFile(path).iter_batches(columns=["text"], batch_size=4096):
             yield from batch.column(0).to_pylist()
         return
-    import io
-    import json
-
-    import zstandard
 
     with open(path, "rb") as raw:
         stream = zstandard.ZstdDecompressor().stream_reader(raw) if path.suffix == ".zst" else raw
@@ -254,8 +251,6 @@ def fetch_corpus(source: Source, out_path: Path, max_files: int | None = None) -
     """Pre-training text of one language (HPLT 2.0: `<code>/train-NNNNN-of-MMMMM.parquet`) as the data
     stage's JSONL (`{"text": ...}` a line), the same file the tiny study generates. Only the
     shards it uses are downloaded."""
-    import json
-
     files = corpus_files(source, source.files["train.jsonl"], max_files)
     snapshot = fetch(source, files)
     out_path = Path(out_path)

@@ -34,7 +34,7 @@ def check_gpu(rule: str, gpus: int, available: int | None = None) -> None:
     if gpus < 1:
         return
     if available is None:
-        import torch
+        import torch  # every job imports this module; only a GPU job pays for torch
 
         available = torch.cuda.device_count()
     if available < gpus:

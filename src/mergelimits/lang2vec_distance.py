@@ -23,7 +23,7 @@ FEATURE_SETS = ("syntax_knn", "phonology_knn", "inventory_knn")
 def _features(codes: tuple[str, ...], feature_set: str) -> dict[str, np.ndarray]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lang2vec imports the deprecated pkg_resources
-        import lang2vec.lang2vec as l2v
+        import lang2vec.lang2vec as l2v  # seconds: it loads its feature tables on import
 
         feats = l2v.get_features(list(codes), feature_set)
     return {c: np.array([np.nan if v == "--" else float(v) for v in feats[c]]) for c in codes}

@@ -16,9 +16,15 @@ import os
 import shutil
 from pathlib import Path
 
-from safetensors import safe_open
+import mergekit
+import torch
+from mergekit.config import MergeConfiguration
+from mergekit.merge import MergeOptions, run_merge
+from safetensors.torch import load_file, save_file
 
 from . import registry
+from .align import align_checkpoints
+from .model import tensor_shapes
 from .modelid import WEIGHTS
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
@@ -26,17 +32,6 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 
 class MergeError(ValueError):
     pass
-
-
-def tensor_shapes(model_dir: Path) -> dict[str, tuple[int, ...]]:
-    path = Path(model_dir) / WEIGHTS
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint weights missing: {path}")
-    try:
-        with safe_open(path, "pt") as fh:
-            return {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}
-    except Exception as err:
-        raise MergeError(f"corrupt checkpoint {path}: {err}") from err
 
 
 def check_compatible(models: list[Path]) -> None:
@@ -78,12 +73,6 @@ def run(method: str, members: list[str | Path], out_dir: str | Path, *, base: st
         density: float = 0.75, seed: int | None = None, dtype: str = "float32",
         options: dict | None = None) -> dict:
     """Merge `members` into `out_dir` and write `merge.json` beside the weights."""
-    import mergekit
-    import torch
-    from mergekit.config import MergeConfiguration
-    from mergekit.merge import MergeOptions, run_merge
-    from safetensors.torch import load_file
-
     entry = registry.method(method)
     members = [Path(m) for m in members]
     base = Path(base) if base is not None else None
@@ -99,8 +88,6 @@ def run(method: str, members: list[str | Path], out_dir: str | Path, *, base: st
     shutil.rmtree(aligned_dir, ignore_errors=True)
     alignment = None
     if entry.aligned:  # weight matching first: every member onto the first one's units
-        from .align import align_checkpoints
-
         to_merge, alignment = align_checkpoints(members, aligned_dir)
     else:
         to_merge = members
@@ -145,7 +132,7 @@ def merge_and_evaluate(method: str, members: list[Path], base: Path, out_dir: Pa
     (evaluate.evaluate_to_files), its weights deleted unless kept. Everything random is
     seeded here (mergekit's seed, lm-eval's seeds), so a model made after others in the same
     process is the one a fresh process makes (tests/test_workflow.py)."""
-    from . import evaluate
+    from . import evaluate  # lm-eval's import (seconds) in the jobs that evaluate, not in every merge
 
     try:
         record = run(method, members, out_dir, base=base, density=density, seed=seed, dtype=dtype,
@@ -162,8 +149,6 @@ def _single_file(out: Path) -> None:
     """mergekit shards by size; the study's consumers read one model.safetensors."""
     if (out / WEIGHTS).exists():
         return
-    from safetensors.torch import load_file, save_file
-
     shards = sorted(out.glob("model-*.safetensors"))
     if not shards:
         raise MergeError(f"mergekit wrote no weights in {out}")
@@ -184,8 +169,6 @@ def ulp_distance(a, b):
     """Elementwise distance in units in the last place between two tensors of one floating
     dtype (float16, bfloat16, float32): how many representable values lie between them.
     Adjacent values are 1 apart, +0 and -0 are 0 apart."""
-    import torch
-
     bits = {torch.float16: torch.int16, torch.bfloat16: torch.int16, torch.float32: torch.int32}[a.dtype]
     low = torch.iinfo(bits).min
 
@@ -200,9 +183,6 @@ def compare_with_published(ours: str | Path, published: str | Path, dtype: str) 
     """Tensor by tensor, this workflow's merge against a published one, both cast to the
     merge's dtype: elements, elements that differ, largest absolute difference and largest
     distance in ulps. Tied embeddings may be stored once on either side."""
-    import torch
-    from safetensors.torch import load_file
-
     dt = getattr(torch, dtype)
     a, b = load_file(Path(ours) / WEIGHTS), load_file(Path(published) / WEIGHTS)
     for side in (a, b):

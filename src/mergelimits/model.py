@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
+from transformers import AutoConfig, AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
-from .modelid import WEIGHTS  # noqa: F401 - model.WEIGHTS, as callers know it
+from .modelid import WEIGHTS
+from .tokenizer import load as load_tokenizer
 
 RECORD = "init.json"
 
@@ -37,8 +41,6 @@ def padded_vocab(vocab: int, multiple: int) -> int:
 
 
 def llama_config(arch: dict, vocab_size: int, tok=None):
-    from transformers import LlamaConfig
-
     kwargs = {field: arch[key] for key, field in ARCH_FIELDS.items() if key in arch}
     kwargs.setdefault("num_key_value_heads", arch["heads"])
     special = {}
@@ -66,10 +68,6 @@ def weights_sha256(path: str | Path) -> str:
 
 def make_init(arch: dict, tokenizer_dir: str | Path, seed: int, out_dir: str | Path) -> dict:
     """Build, seed and save the shared initialisation; return its record."""
-    from transformers import LlamaForCausalLM
-
-    from .tokenizer import load as load_tokenizer
-
     tok = load_tokenizer(tokenizer_dir)
     cfg = llama_config(arch, len(tok), tok)
     torch.manual_seed(seed)
@@ -96,8 +94,6 @@ def record_published_init(init_dir: str | Path, arch: dict, source: dict) -> dic
 
 def check_arch(model_dir: str | Path, arch: dict) -> None:
     """Refuse a checkpoint whose architecture differs from the config, naming the keys."""
-    from transformers import AutoConfig
-
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").exists():
         raise FileNotFoundError(f"no checkpoint in {model_dir} (config.json missing)")
@@ -110,12 +106,20 @@ def check_arch(model_dir: str | Path, arch: dict) -> None:
         raise ValueError(f"{model_dir} does not match the configured architecture:\n  " + "\n  ".join(diffs))
 
 
+def tensor_shapes(model_dir: str | Path) -> dict[str, tuple[int, ...]]:
+    """Each tensor's shape in a checkpoint's weights, from the header alone."""
+    path = Path(model_dir) / WEIGHTS
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint weights missing: {path}")
+    try:
+        with safe_open(path, "pt") as fh:
+            return {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}
+    except Exception as err:
+        raise ValueError(f"corrupt checkpoint {path}: {err}") from err
+
+
 def param_count(model_dir: str | Path) -> int:
     """Parameters stored in a checkpoint's weights (tied embeddings once), from the header."""
-    import math
-
-    from .merge import tensor_shapes
-
     return sum(math.prod(shape) for shape in tensor_shapes(model_dir).values())
 
 
@@ -126,8 +130,6 @@ def device() -> str:
 
 def load_model(model_dir: str | Path, dtype=torch.float32):
     """Load a checkpoint; a missing or corrupt weights file is named in the error."""
-    from transformers import AutoModelForCausalLM
-
     model_dir = Path(model_dir)
     weights = model_dir / WEIGHTS
     if not weights.exists():

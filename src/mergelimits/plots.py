@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import benchmarks, catalog, modelid
+from .branching import EXPERTS, MIXED, series_label
 
 
 def _save(fig, stem: str) -> list[str]:
@@ -238,8 +239,6 @@ def build_figure4(scores: pd.DataFrame, cka: pd.DataFrame, benches: list[str], m
     experts branched from Mixed (0: the shared init), each with its 95% CI; Mixed-N at the
     final step as a line with its CI band, chance dotted. Last panel: the experts' mean CKA
     (English and in-language) against the branch step, ± the SD over pairs."""
-    from .branching import EXPERTS, MIXED, series_label
-
     families = sorted(int(f) for f in scores["family"].dropna().unique())
     n = len(benches) + 1
     fig, axes = plt.subplots(1, n, figsize=(3.1 * n, 3.6), layout="constrained", squeeze=False)

@@ -25,10 +25,17 @@ order; every item keeps its index in the file as `item`, the key of the per-item
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
+import logging
 import re
 import zlib
 from functools import cache, partial
 from importlib.resources import files
+
+import numpy as np
+
+from . import benchmarks
 
 PROMPT_WORDS = files("mergelimits") / "resources" / "prompt_words.tsv"
 LAYOUTS = ("bare", "cloze")
@@ -78,22 +85,16 @@ def question_answer(lang: str, layout: str, stem: str | None, question: str, opt
 
 def layouts(bench: str) -> tuple[str, ...]:
     """The layouts a benchmark can be read in: every benchmark's, and its module's own (`LAYOUTS`)."""
-    from . import benchmarks
-
     return LAYOUTS + tuple(getattr(benchmarks.get(bench).module, "LAYOUTS", ()))
 
 
 def gold(bench: str, doc: dict) -> int:
-    from . import benchmarks
-
     return benchmarks.get(bench).options(doc)[1]
 
 
 def prompt(bench: str, lang: str, layout: str, doc: dict) -> tuple[str, list[str]]:
     """(context, options) of one item (the benchmark module's layout); lm-eval joins them
     with the task's target delimiter."""
-    from . import benchmarks
-
     entry = benchmarks.get(bench)
     if layout not in layouts(bench):
         raise ValueError(f"{bench}: layout {layout!r} is not one of {', '.join(layouts(bench))}")
@@ -104,8 +105,6 @@ def prompt(bench: str, lang: str, layout: str, doc: dict) -> tuple[str, list[str
 
 def select(n: int, max_items: int | None, seed: int, bench: str) -> list[int]:
     """Indices of the items kept: all, or a seeded sample of `max_items` in file order."""
-    import numpy as np
-
     if not max_items or n <= max_items:
         return list(range(n))
     rng = np.random.default_rng([seed, zlib.crc32(bench.encode())])
@@ -125,8 +124,6 @@ def derangement(n: int, seed: int, bench: str) -> list[int]:
     """For item j, the item whose context it is shown with: a cyclic shift of a seeded
     permutation, so no item keeps its own (n ≥ 2). Seeded by the benchmark, not the
     language: where the languages share items, each is paired with the same other item."""
-    import numpy as np
-
     if n < 2:
         raise ValueError(f"{bench}: a shuffled control needs at least 2 items, not {n}")
     order = np.random.default_rng([seed, zlib.crc32(f"{bench}/shuffled".encode())]).permutation(n)
@@ -140,15 +137,10 @@ def process_docs(dataset, *, bench: str, lang: str, layout: str, max_items: int 
     """lm-eval's `process_docs` hook: the selected items, each with `item`, `query`,
     `options` and `gold` (FLORES: `item` only). A control ("xcsqa~blind", benchmarks.CONTROLS)
     keeps each item's options and answer and changes what is read before them."""
-    import hashlib
-    import json
-    import logging
-
+    # datasets (a second of imports) only where lm-eval runs this hook: the Snakefile imports this module
     import pyarrow as pa
     from datasets import Dataset
     from datasets.table import InMemoryTable
-
-    from . import benchmarks
 
     name = bench
     bench, control = benchmarks.split_variant(name)
@@ -182,5 +174,5 @@ def process_docs(dataset, *, bench: str, lang: str, layout: str, max_items: int 
 
 
 def processor(bench: str, lang: str, layout: str, max_items: int | None, seed: int):
-    """What a rendered task's `process_docs: !function` names (see evaluate.render_tasks)."""
+    """What a rendered task's `process_docs: !function` names (see tasks.render_tasks)."""
     return partial(process_docs, bench=bench, lang=lang, layout=layout, max_items=max_items, seed=seed)

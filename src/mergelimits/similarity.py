@@ -13,16 +13,26 @@ of stable ranks over every matrix, each σmax from 20 power iterations.
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file
+from scipy.sparse.linalg import ArpackError, svds
 
+from .benchfiles import load
+from .model import device as model_device
+from .model import load_model
 from .modelid import WEIGHTS
+from .tokenizer import load as load_tokenizer
+
+log = logging.getLogger("mergelimits.activations")
 
 _LAYER = re.compile(r"^model\.layers\.(\d+)\.")
 
@@ -38,9 +48,6 @@ def spectral_norm(w: torch.Tensor) -> float:
     matrix-vector products where an exact SVD computes every singular value. For a
     2048 × 8192 matrix on two cores: 2.9 s against 37 s, equal to 1e-15 (perf/README.md);
     at paper size it keeps parametric_similarity from an hour of SVDs."""
-    import numpy as np
-    from scipy.sparse.linalg import ArpackError, svds
-
     a = w.detach().double().cpu().numpy()
     if min(a.shape) < 3:  # svds needs k < min(shape); exact is instant here
         return float(np.linalg.norm(a, 2))
@@ -123,8 +130,6 @@ def parametric(models: dict[str, str | Path], init: str | Path) -> tuple[pd.Data
     per-layer Gram matrices of the weights and of the task vectors (float64), from
     which every pair's cosine follows: peak memory is a tensor per model, not the models.
     """
-    from safetensors import safe_open
-
     langs = list(models)
     files = {lang: Path(models[lang]) / WEIGHTS for lang in langs}
     base_file = Path(init) / WEIGHTS
@@ -231,10 +236,6 @@ def activations(model_dir: str | Path, texts: list[str], batch_size: int = 32, b
     """Mean-pooled hidden state of every transformer layer (embedding output skipped) over
     every token the model reads, BOS included when `bos`: an array layers × sentences ×
     hidden, float32."""
-    from .model import device as model_device
-    from .model import load_model
-    from .tokenizer import load as load_tokenizer
-
     device = model_device()
     m = load_model(model_dir).eval().to(device)
     tok = load_tokenizer(model_dir)
@@ -248,6 +249,22 @@ def activations(model_dir: str | Path, texts: list[str], batch_size: int = 32, b
         pooled = torch.stack([(h * mask).sum(1) / mask.sum(1) for h in hidden])  # layers × batch × hidden
         out.append(pooled.float().cpu().numpy())
     return np.concatenate(out, axis=1)
+
+
+def _flores_texts(path) -> list[str]:
+    return list(load("flores", path).sort_values("id")["text"])
+
+
+def cache_activations(model_dir: str | Path, texts: dict[str, str | Path], out: dict[str, str | Path],
+                      batch_size: int, bos: bool = True, max_length: int | None = None) -> None:
+    """Each variant's FLORES devtest (English, own language) through one model, cached as .npy."""
+    for variant, texts_path in texts.items():
+        t0 = time.perf_counter()
+        acts = activations(model_dir, _flores_texts(texts_path), batch_size, bos, max_length)
+        np.save(out[variant], acts)
+        log.info(
+            "%s, %s: %d layers × %d sentences × %d in %.1f s", model_dir, variant, *acts.shape,
+            time.perf_counter() - t0)
 
 
 def cka_pairs(cache: dict[str, np.ndarray]) -> pd.DataFrame:

@@ -5,6 +5,7 @@ plugin at the first submission ("No such file or directory: 'sacct'"), once per 
 the summary, a job Slurm killed for memory is reported as 'FAILED' and nothing more.
 """
 
+import os
 import re
 import shutil
 import subprocess
@@ -31,8 +32,6 @@ def slurm_problem(timeout: float = 30) -> str | None:
 def account_problem(variable: str | None) -> str | None:
     """An explicit account is required (the profile's `account_env`) and its variable is unset.
     Without one, the Slurm executor plugin guesses an account from sacct and bills it."""
-    import os
-
     if variable and not os.environ.get(variable):
         return (f"{variable} is not set: export {variable}=project_<number> (the project to bill); "
                 "no job was submitted.")
@@ -42,8 +41,6 @@ def account_problem(variable: str | None) -> str | None:
 def container_problem(image: str, configured: str, apptainer_args: str = "") -> str | None:
     """The image every job runs in is not there, or its environment variable is unset; or
     a squashfs it mounts (`--bind X.sqsh:...`) is missing."""
-    import os
-
     if "$" in image:
         variable = re.search(r"\$\{?(\w+)", image)[1]
         return (f"{variable} is not set, so the container {configured} names nothing: build the project's "
@@ -61,8 +58,6 @@ def bindings_problem(required: str | None) -> str | None:
     the environment the containers inherit. LUMI's `lumi-aif-singularity-bindings` module sets
     them in SINGULARITY_BIND; without Slingshot's CXI library inside the image RCCL falls back
     to TCP sockets, and nothing says so."""
-    import os
-
     if not required:
         return None
     bound = ",".join(os.environ.get(v, "") for v in ("SINGULARITY_BIND", "APPTAINER_BIND", "SINGULARITY_BINDPATH",
@@ -79,8 +74,6 @@ def bindings_problem(required: str | None) -> str | None:
 def hf_home_warning() -> str | None:
     """The Hugging Face cache under $HOME, whose quota (20 GB, 100k files on LUMI) the
     paper's checkpoints would exhaust."""
-    import os
-
     home = Path(os.path.expanduser("~")).resolve()
     cache = Path(os.environ.get("HF_HOME") or os.path.expanduser("~/.cache/huggingface")).resolve()
     if cache == home or home in cache.parents:

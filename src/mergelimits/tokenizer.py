@@ -11,6 +11,9 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
 BOS, EOS, PAD = "<s>", "</s>", "<pad>"
 
 
@@ -22,9 +25,6 @@ def _texts(paths: list[str | Path]) -> Iterator[str]:
 
 
 def train(corpora: list[str | Path], vocab_size: int, out_dir: str | Path) -> Path:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -53,8 +53,6 @@ def _interleave(iterators: list[Iterator[str]]) -> Iterator[str]:
 
 
 def load(path: str | Path):
-    from transformers import AutoTokenizer
-
     path = Path(path)
     if not (path / "tokenizer_config.json").exists():
         raise FileNotFoundError(f"no tokenizer in {path} (tokenizer_config.json missing)")

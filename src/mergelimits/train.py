@@ -24,6 +24,9 @@ from pathlib import Path
 
 import torch
 
+from .model import load_model
+from .tokenizer import load as load_tokenizer
+
 log = logging.getLogger(__name__)
 
 STATE = "train_state.pt"
@@ -154,9 +157,6 @@ def train(init_dir: str | Path, corpus: str | Path, cfg: TrainConfig, out_dirs: 
     corpus from its step, with its weights, optimiser and schedule (`init_dir` then only
     gives the tokenizer and the architecture).
     """
-    from .model import load_model
-    from .tokenizer import load as load_tokenizer
-
     torch.set_num_threads(cfg.threads)
     torch.use_deterministic_algorithms(True)
     # torch seeds its global generator at random in each process; nothing in the loop draws

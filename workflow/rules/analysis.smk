@@ -3,7 +3,7 @@
 # lang2vec distances, the merge drop Δ of every bilingual pair, and Table 8.
 
 
-TABLE8 = [f"<results>/tables/table8.{ext}" for ext in tables.FORMATS]
+TABLE8 = [f"<results>/tables/table8.{ext}" for ext in captions.FORMATS]
 
 
 # Seconds of work even at paper scale: on a cluster they run where Snakemake runs rather

@@ -67,7 +67,7 @@ use rule table8 as table8_branch with:
         pairs="<results>/analysis/branch~{branch}/pairs.tsv",
         tables=[
             in_report(f"<results>/tables/table8_br{{branch}}.{ext}")
-            for ext in tables.FORMATS
+            for ext in captions.FORMATS
         ],
     log:
         "<logs>/analysis/table8_branch/branch~{branch}.log",

@@ -9,9 +9,9 @@ from snakemake.exceptions import WorkflowError
 
 from mergelimits import config as study_config
 from mergelimits import languages as langtable
-from mergelimits import benchmarks, cost, modelid, provenance, slurm, tables
+from mergelimits import benchmarks, captions, cost, modelid, provenance, slurm
 from mergelimits.benchfiles import bench_files
-from mergelimits.evaluate import task_name
+from mergelimits.benchmarks import task_name
 from mergelimits.study import Study
 from mergelimits.synthetic.grammar import ITEM_DESIGN
 

@@ -5,7 +5,7 @@
 TABLES = [
     f"<results>/tables/{stem}.{ext}"
     for stem in STUDY.table_stems
-    for ext in tables.FORMATS
+    for ext in captions.FORMATS
 ]
 
 

@@ -3,7 +3,7 @@
 
 # Beyond the paper: the branch families' Figure 4, branch table and Tables 8.
 BRANCH_TABLE = [
-    f"<results>/tables/{tables.BRANCH_TABLE}.{ext}" for ext in tables.FORMATS
+    f"<results>/tables/{captions.BRANCH_TABLE}.{ext}" for ext in captions.FORMATS
 ]
 
 BRANCH_OUTPUTS = (
@@ -13,7 +13,7 @@ BRANCH_OUTPUTS = (
         *(
             f"<results>/tables/table8_br{b}.{ext}"
             for b in STUDY.branch_steps
-            for ext in tables.FORMATS
+            for ext in captions.FORMATS
             if STUDY.branch_pairs
         ),
     ]
@@ -93,7 +93,7 @@ rule summary:
         **({"controls": "<results>/tables/controls.csv"} if STUDY.has_controls else {}),
         **(
             {
-                "branch": f"<results>/tables/{tables.BRANCH_TABLE}.csv",
+                "branch": f"<results>/tables/{captions.BRANCH_TABLE}.csv",
                 "branch_scores": "<results>/analysis/branch_scores.tsv",
             }
             if STUDY.branch_steps

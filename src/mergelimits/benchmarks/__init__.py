@@ -158,6 +158,11 @@ CONTROLS = {
 VARIANT_SEP = "~"
 
 
+def task_name(bench: str, lang: str) -> str:
+    """The lm-eval task of one benchmark (or a control's variant) in one language."""
+    return f"ml_{bench}_{lang}"
+
+
 def variant(bench: str, control: str) -> str:
     """The store's and the task's name of a control: "xcsqa~blind"."""
     if control not in CONTROLS:

@@ -3,7 +3,8 @@ answer's text is scored (not its letter, unlike lm-eval's belebele tasks)."""
 
 from __future__ import annotations
 
-from .. import prompts
+from .. import languages, prompts
+from ..synthetic import grammar
 from . import Benchmark
 
 BENCHMARK = Benchmark(
@@ -22,9 +23,6 @@ def prompt(lang: str, layout: str, doc: dict) -> tuple[str, list[str]]:
 
 
 def generate(langs: dict, rng, sizes: dict) -> dict:
-    from ..languages import get as language
-    from ..synthetic import grammar
-
     items = grammar.reading_items(langs, rng("belebele"), sizes["belebele"])
-    return {code: {"test.jsonl": [{**r, "dialect": language(code).source_code("belebele")} for r in rows]}
+    return {code: {"test.jsonl": [{**r, "dialect": languages.get(code).source_code("belebele")} for r in rows]}
             for code, rows in items.items()}

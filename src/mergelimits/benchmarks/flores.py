@@ -4,12 +4,19 @@ tasks read the translation pairs the `flores_pairs` rule builds from these files
 
 from __future__ import annotations
 
+from .. import languages
+from ..synthetic import grammar
 from . import Benchmark
 
 BENCHMARK = Benchmark(
     "flores", "FLORES", "FLORES chrF++", table=6, files=("dev.jsonl", "devtest.jsonl"), columns=("id", "text"),
     split="devtest", metric="chrf", kind="generation", chance=None, paper_items=1000, requests=1,
     tokens=6 * 2 * 35)
+
+
+def source(lang: str) -> str:
+    """The language FLORES translates into `lang` from: English, and French for English."""
+    return "fra" if lang == "eng" else "eng"
 
 
 def options(doc: dict):
@@ -21,14 +28,11 @@ def prompt(lang: str, layout: str, doc: dict):
 
 
 def generate(langs: dict, rng, sizes: dict) -> dict:
-    from ..languages import get as language
-    from ..synthetic import grammar
-
     out: dict = {}
     for split in ("dev", "devtest"):
         sents = grammar.parallel(langs, rng("flores", split), sizes[f"flores_{split}"])
         for code, texts in sents.items():
-            iso, script = language(code).source_code("flores").split("_")
+            iso, script = languages.get(code).source_code("flores").split("_")
             rows = [{"id": i, "iso_639_3": iso, "iso_15924": script, "glottocode": None, "text": t,
                      "url": None, "domain": "generated", "topic": "generated"} for i, t in enumerate(texts)]
             out.setdefault(code, {})[f"{split}.jsonl"] = rows

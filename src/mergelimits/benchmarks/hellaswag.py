@@ -6,6 +6,7 @@ the Open LLM Leaderboard's English template, which the authors ran for English."
 from __future__ import annotations
 
 from .. import prompts
+from ..synthetic import grammar
 from . import Benchmark
 
 BENCHMARK = Benchmark(
@@ -55,7 +56,5 @@ def to_hub(df):
 
 
 def generate(langs: dict, rng, sizes: dict) -> dict:
-    from ..synthetic import grammar
-
     items = grammar.cloze_items(langs, rng("hellaswag"), sizes["hellaswag"])
     return {code: {"validation.jsonl": rows} for code, rows in items.items()}

@@ -4,6 +4,8 @@ own multiblimp tasks: no context, so no few-shot examples and no controls."""
 
 from __future__ import annotations
 
+from .. import benchfiles, languages
+from ..synthetic import grammar
 from . import Benchmark
 
 BENCHMARK = Benchmark(
@@ -23,20 +25,15 @@ def prompt(lang: str, layout: str, doc: dict) -> tuple[str, list[str]]:
 
 
 def check(df, path):
-    from ..benchfiles import SchemaError
-
     if (df["sen"] == df["wrong_sen"]).any():
-        raise SchemaError(f"{path}: a minimal pair whose two sentences are identical")
+        raise benchfiles.SchemaError(f"{path}: a minimal pair whose two sentences are identical")
     return df
 
 
 def generate(langs: dict, rng, sizes: dict) -> dict:
-    from ..languages import get as language
-    from ..synthetic import grammar
-
     out = {}
     for code, lang in langs.items():
         rows = grammar.minimal_pairs(lang, rng("multiblimp", code), sizes["multiblimp"])
-        src = language(code).source_code("multiblimp")
+        src = languages.get(code).source_code("multiblimp")
         out[code] = {"test.tsv": [{**r, "lang": src} for r in rows]}
     return out

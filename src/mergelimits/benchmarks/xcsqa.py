@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from .. import prompts
+from .. import languages, prompts
+from ..synthetic import grammar
 from . import Benchmark
 
 BENCHMARK = Benchmark(
@@ -59,9 +60,6 @@ def check(df, path):
 
 
 def generate(langs: dict, rng, sizes: dict) -> dict:
-    from ..languages import get as language
-    from ..synthetic import grammar
-
     items = grammar.question_items(langs, rng("xcsqa"), sizes["xcsqa"])
-    return {code: {"validation.jsonl": [{**r, "lang": language(code).source_code("xcsqa")} for r in rows]}
+    return {code: {"validation.jsonl": [{**r, "lang": languages.get(code).source_code("xcsqa")} for r in rows]}
             for code, rows in items.items()}

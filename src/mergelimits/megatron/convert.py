@@ -9,7 +9,16 @@ is needed. The logits-equality tests (tests/test_megatron.py) hold these facts t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
+from megatron.core import dist_checkpointing
+from transformers import LlamaForCausalLM
+
+from ..model import llama_config
+from ..tokenizer import load as load_tokenizer
+from . import cpu_compat
+from .model import gpt_model
 
 
 def _dims(arch: dict):
@@ -77,11 +86,6 @@ def load_into_megatron(model, hf_state: dict, arch: dict) -> None:
 
 def save_hf(megatron_state: dict, arch: dict, vocab_size: int, tokenizer_dir, out_dir) -> None:
     """Write a Megatron model's weights as a Hugging Face Llama checkpoint (safetensors)."""
-    from transformers import LlamaForCausalLM
-
-    from ..model import llama_config
-    from ..tokenizer import load as load_tokenizer
-
     tok = load_tokenizer(tokenizer_dir)
     cfg = llama_config(arch, vocab_size, tok)
     cfg.vocab_size = vocab_size
@@ -96,13 +100,6 @@ def export_dist_checkpoint(ckpt_dir, arch: dict, vocab_size: int, tokenizer_dir,
 
     Runs as one process on a CPU node: dist_checkpointing reshards to TP=PP=1 on load.
     """
-    from pathlib import Path
-
-    from megatron.core import dist_checkpointing
-
-    from . import cpu_compat
-    from .model import gpt_model
-
     ckpt_dir = Path(ckpt_dir)
     if not (ckpt_dir / "metadata.json").exists():
         raise FileNotFoundError(f"no Megatron dist checkpoint in {ckpt_dir} (metadata.json missing)")

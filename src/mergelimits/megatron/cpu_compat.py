@@ -24,8 +24,13 @@ and the speed and memory of a GPU.
 from __future__ import annotations
 
 import os
+import socket
 
 import torch
+import torch.distributed as dist
+from megatron.core import parallel_state
+from megatron.core.tensor_parallel import random as mrandom
+from megatron.core.tensor_parallel.random import initialize_rng_tracker
 from torch.overrides import TorchFunctionMode
 
 _CPU_TYPES = {"torch.FloatTensor": "torch.cuda.FloatTensor",
@@ -68,8 +73,6 @@ def enable() -> None:
     torch.cuda.synchronize = lambda *a, **k: None
     # Recomputation (tensor_parallel.checkpoint) saves and restores the "CUDA" generator
     # around the recomputed forward: here that generator is the CPU's.
-    from megatron.core.tensor_parallel import random as mrandom
-
     torch.cuda.random.get_rng_state = lambda device="cuda": torch.get_rng_state()
     mrandom._set_cuda_rng_state = lambda new_state, device=-1, graph_safe=False: torch.set_rng_state(new_state)
     if _mode is None:
@@ -86,8 +89,6 @@ def disable() -> None:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -95,10 +96,6 @@ def _free_port() -> int:
 
 def init_single_process() -> None:
     """One gloo rank, tensor and pipeline parallel size 1, and Megatron's RNG tracker."""
-    import torch.distributed as dist
-    from megatron.core import parallel_state
-    from megatron.core.tensor_parallel.random import initialize_rng_tracker
-
     enable()
     if not dist.is_initialized():
         os.environ["MASTER_ADDR"] = "127.0.0.1"

@@ -12,15 +12,19 @@ import json
 from pathlib import Path
 
 import numpy
+import torch
+from megatron.core.datasets.blended_megatron_dataset_builder import BlendedMegatronDatasetBuilder
+from megatron.core.datasets.gpt_dataset import GPTDataset, GPTDatasetConfig
+from megatron.core.datasets.indexed_dataset import IndexedDatasetBuilder
+
+from ..tokenizer import load as load_tokenizer
 
 
 class HFTokenizer:
     """Megatron's tokenizer interface over a Hugging Face tokenizer (what GPTDataset reads)."""
 
     def __init__(self, tokenizer_dir):
-        from ..tokenizer import load
-
-        self.hf = load(tokenizer_dir)
+        self.hf = load_tokenizer(tokenizer_dir)
         # Megatron hashes these into its dataset cache names.
         self.unique_identifiers = {"class": type(self).__name__, "tokenizer_path": [str(tokenizer_dir)]}
 
@@ -64,8 +68,6 @@ def build_indexed(corpus: str | Path, tokenizer_dir: str | Path, out_prefix: str
     with the Gemma tokenizer, whose `tokenize` adds BOS itself. Evaluation prepends BOS the
     same way (the tokenizer's own), so every model of the study reads text as it was trained.
     """
-    from megatron.core.datasets.indexed_dataset import IndexedDatasetBuilder
-
     tok = HFTokenizer(tokenizer_dir)
     bos = [tok.bos] if tok.bos is not None else []
     # int32 holds Gemma-3's 262k vocabulary; uint16 would suffice for the tiny one but one
@@ -77,8 +79,6 @@ def build_indexed(corpus: str | Path, tokenizer_dir: str | Path, out_prefix: str
 
     def flush(texts):
         nonlocal docs, tokens
-        import torch
-
         for ids in tok.hf(texts, add_special_tokens=False)["input_ids"]:
             ids = bos + ids + [tok.eod]
             builder.add_item(torch.tensor(ids, dtype=torch.int64))
@@ -116,9 +116,6 @@ def check_budget(corpus: str | Path, tokens: int, budget: int, max_epochs: float
 def gpt_train_dataset(prefixes: list[str], weights: list[float] | None, seq_len: int, seed: int,
                       num_samples: int, tokenizer_dir, cache_dir: str | Path | None = None):
     """Megatron's GPT training dataset over a blend of indexed files."""
-    from megatron.core.datasets.blended_megatron_dataset_builder import BlendedMegatronDatasetBuilder
-    from megatron.core.datasets.gpt_dataset import GPTDataset, GPTDatasetConfig
-
     cfg = GPTDatasetConfig(
         random_seed=seed,
         sequence_length=seq_len,

@@ -14,19 +14,25 @@ which draw other numbers. `verify_init` then tells whether the result is HPLT's 
 from __future__ import annotations
 
 import json
+import os
 import random
+import socket
 from pathlib import Path
 
 import numpy as np
 import torch
+from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
 
 from ..model import RECORD, WEIGHTS, padded_vocab, weights_sha256
+from ..tokenizer import load as load_tokenizer
+from . import cpu_compat
+from .convert import save_hf
+from .model import gpt_model
+from .train_gpt import init_distributed
 
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port no process on this node listens on now, chosen by the kernel (bind to 0)."""
-    import socket
-
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
@@ -34,32 +40,20 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def build_step0(arch: dict, tokenizer_dir: str | Path, seed: int, out_dir: str | Path, bf16: bool = True) -> dict:
     """Build, seed and export Megatron's step 0; return its record (as model.make_init's)."""
-    from ..tokenizer import load as load_tokenizer
-    from .convert import save_hf
-    from .model import gpt_model
-
     tok = load_tokenizer(tokenizer_dir)
     vocab = padded_vocab(len(tok), arch.get("vocab_multiple", 1))
     gpu = torch.cuda.is_available()
     if gpu:  # one rank, set up as train_gpt sets up each of its ranks
-        import os
-
-        from .train_gpt import init_distributed
-
         os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
         # small-g shares nodes between jobs: a fixed port collides with another job's step 0
         os.environ.setdefault("MASTER_PORT", str(free_port()))
         init_distributed(1, 1, seed)
     else:
-        from . import cpu_compat
-
         cpu_compat.init_single_process()
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     if gpu:
-        from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
-
         model_parallel_cuda_manual_seed(seed)
     model = gpt_model(arch, vocab, bf16=bf16 and gpu, use_cpu_initialization=not gpu)
     state = {k: v.detach().float().cpu() for k, v in model.state_dict().items() if not k.endswith("_extra_state")}

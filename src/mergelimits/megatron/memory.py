@@ -79,7 +79,7 @@ def configured_bytes(recipe: dict) -> int:
 
 def device_bytes(recipe: dict) -> int:
     """The device's memory: the GPU's own where there is one, else the configured size."""
-    import torch
+    import torch  # the Snakefile imports this module (config, cost): torch only in the training job
 
     if torch.cuda.is_available():
         return torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from megatron.core.models.gpt.gpt_layer_specs import get_gpt_layer_local_spec
+from megatron.core.models.gpt.gpt_model import GPTModel
+from megatron.core.transformer.transformer_config import TransformerConfig
 
 
 def transformer_config(arch: dict, bf16: bool = False, **overrides):
-    from megatron.core.transformer.transformer_config import TransformerConfig
-
     return TransformerConfig(
         num_layers=arch["layers"],
         hidden_size=arch["hidden"],
@@ -37,9 +38,6 @@ def transformer_config(arch: dict, bf16: bool = False, **overrides):
 
 
 def gpt_model(arch: dict, vocab_size: int, bf16: bool = False, **config_overrides):
-    from megatron.core.models.gpt.gpt_layer_specs import get_gpt_layer_local_spec
-    from megatron.core.models.gpt.gpt_model import GPTModel
-
     return GPTModel(
         transformer_config(arch, bf16=bf16, **config_overrides),
         get_gpt_layer_local_spec(normalization="RMSNorm"),

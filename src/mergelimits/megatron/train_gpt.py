@@ -33,15 +33,29 @@ if __name__ == "__main__":
     # The profile's environment (threads, RCCL, libfabric) before torch reads it.
     os.environ.update({k: str(v) for k, v in json.loads(Path(sys.argv[1]).read_text()).get("env", {}).items()})
 
-import logging  # noqa: E402
-import shutil  # noqa: E402
-import time  # noqa: E402
-from functools import partial  # noqa: E402
+import hashlib
+import logging
+import re
+import shutil
+import time
+from functools import partial
 
-import torch  # noqa: E402
-import torch.distributed as dist  # noqa: E402
+import megatron.core.optimizer as mcore_optimizer
+import torch
+import torch.distributed as dist
+from megatron.core import dist_checkpointing, parallel_state
+from megatron.core.distributed import DistributedDataParallel, DistributedDataParallelConfig, finalize_model_grads
+from megatron.core.optimizer import OptimizerConfig, get_megatron_optimizer
+from megatron.core.optimizer_param_scheduler import OptimizerParamScheduler
+from megatron.core.pipeline_parallel import get_forward_backward_func
+from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
+from megatron.core.tensor_parallel.random import initialize_rng_tracker
+from megatron.core.utils import check_param_hashes_across_dp_replicas
+from safetensors.torch import load_file
 
-from . import memory  # noqa: E402
+from ..modelid import WEIGHTS
+from . import convert, cpu_compat, data, memory
+from .model import causal_mask, gpt_model
 
 log = logging.getLogger("mergelimits.megatron")
 EX_TEMPFAIL = 75
@@ -67,8 +81,6 @@ def _env_int(*names: str, default: int) -> int:
 
 def first_host(nodelist: str) -> str:
     """The first host of a Slurm node list: 'nid[005000-005003,005010],x1' -> 'nid005000'."""
-    import re
-
     prefix, first = re.match(r"([^,\[]*)(?:\[([^,\]-]+))?", nodelist).groups()
     return prefix + (first or "")
 
@@ -86,10 +98,6 @@ def rendezvous_env() -> None:
 def init_distributed(tp: int, pp: int, seed: int) -> torch.device:
     """The process group (NCCL/RCCL on GPUs, gloo on CPU), Megatron's parallel state and
     RNG; returns this rank's device."""
-    from megatron.core import parallel_state
-    from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
-    from megatron.core.tensor_parallel.random import initialize_rng_tracker
-
     # torchrun's variables first: inside a Slurm job SLURM_PROCID is the srun task, not the rank.
     rank = _env_int("RANK", "SLURM_PROCID", default=0)
     world = _env_int("WORLD_SIZE", "SLURM_NTASKS", default=1)
@@ -101,8 +109,6 @@ def init_distributed(tp: int, pp: int, seed: int) -> torch.device:
         # so every task sees its own device as device 0 unless it sees them all.
         torch.cuda.set_device(local % torch.cuda.device_count())
     else:
-        from . import cpu_compat
-
         cpu_compat.enable()
     if not dist.is_initialized():
         dist.init_process_group("nccl" if gpu else "gloo", rank=rank, world_size=world)
@@ -184,8 +190,6 @@ def prune(save_dir: Path, keep: set[int], latest: int) -> list[int]:
 def save(save_dir: Path, step: int, model, optimizer, scheduler, rng: dict, keep: set[int] | None = None) -> None:
     """One iteration, complete before the tracker names it; then, with `keep`, the
     iterations that are neither kept nor this one are deleted (prune)."""
-    from megatron.core import dist_checkpointing
-
     path = iter_dir(save_dir, step)
     if dist.get_rank() == 0:  # leftovers of a save killed half-way: never the tracker's step
         shutil.rmtree(path, ignore_errors=True)
@@ -236,8 +240,6 @@ def restore_adam_steps(optimizer) -> None:
 def load(path: Path, model, optimizer, scheduler) -> dict:
     """One saved iteration (its directory) into the model, optimiser and schedule: this
     run's own latest, or, for a branch, the iteration of the run it continues."""
-    from megatron.core import dist_checkpointing
-
     if not (path / "metadata.json").exists():
         raise RunError(f"{path}: no complete checkpoint (metadata.json missing)")
     fresh_adam_state(optimizer)
@@ -285,15 +287,6 @@ def forward_step(data_iterator, model, mask):
 def build(run: dict, device: torch.device, vocab: int):
     """The model (from the shared init), wrapped for data parallelism, its optimizer and
     scheduler, configured as Megatron-LM's `setup_model_and_optimizer` does."""
-    from megatron.core.distributed import DistributedDataParallel, DistributedDataParallelConfig, finalize_model_grads
-    from megatron.core.optimizer import OptimizerConfig, get_megatron_optimizer
-    from megatron.core.optimizer_param_scheduler import OptimizerParamScheduler
-    from safetensors.torch import load_file
-
-    from ..modelid import WEIGHTS
-    from . import convert
-    from .model import gpt_model
-
     arch, rec = run["arch"], run["recipe"]
     bf16 = rec.get("bf16", True)
     model = gpt_model(arch, vocab, bf16=bf16, **memory.layer_options(rec))
@@ -313,8 +306,6 @@ def build(run: dict, device: torch.device, vocab: int):
     # torch's AdamW, whichever the image offers: megatron-core takes Transformer Engine's or
     # Apex's FusedAdam where either is installed, whose state and resume path are not the ones
     # fresh_adam_state / restore_adam_steps handle and tests/test_train_gpt.py checks.
-    import megatron.core.optimizer as mcore_optimizer
-
     mcore_optimizer.USING_PYTORCH_OPTIMIZER = True
     optimizer = get_megatron_optimizer(opt_cfg, [model])
     inner = [type(o.optimizer).__name__ for o in getattr(optimizer, "chained_optimizers", [optimizer])]
@@ -349,12 +340,6 @@ def batches(dataset, first_step: int, steps: int, global_batch: int, micro: int,
 
 
 def train(run: dict, started: float) -> int:
-    from megatron.core import parallel_state
-    from megatron.core.pipeline_parallel import get_forward_backward_func
-
-    from . import data
-    from .model import causal_mask
-
     arch, rec = run["arch"], run["recipe"]
     device = init_distributed(rec.get("tp", 1), rec.get("pp", 1), run["seed"])
     dp = parallel_state.get_data_parallel_world_size()
@@ -479,8 +464,6 @@ def record_attempt(save_dir: Path, **event) -> None:
 
 def weights_digest(model) -> str:
     """SHA-1 over every parameter, in order: equal on every data-parallel replica."""
-    import hashlib
-
     h = hashlib.sha1()
     for name, p in unwrap(model).named_parameters():
         h.update(name.encode())
@@ -491,8 +474,6 @@ def weights_digest(model) -> str:
 def check_replicas(model) -> None:
     """Megatron's own check that the data-parallel replicas hold the same weights
     (`--check-weight-hash-across-dp-replicas-interval` in Megatron-LM)."""
-    from megatron.core.utils import check_param_hashes_across_dp_replicas
-
     same = check_param_hashes_across_dp_replicas([model], cross_check=True)
     log.info("rank %d weights sha1 %s; identical across data-parallel replicas: %s", dist.get_rank(),
              weights_digest(model), same)

@@ -13,6 +13,8 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from .. import benchmarks
+
 #: items of one benchmark and language as (options, index of the right one)
 Items = list[tuple[list[str], int]]
 
@@ -20,8 +22,6 @@ Items = list[tuple[list[str], int]]
 def items(bench: str, rows: list[dict]) -> Items:
     """The options and answer of each row, in the real dataset's schema: the benchmark's own
     `options`, the same the prompts use."""
-    from .. import benchmarks
-
     entry = benchmarks.get(bench)
     if entry.kind != "choice":
         raise KeyError(f"no option-only rules for {bench}")

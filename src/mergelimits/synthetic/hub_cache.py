@@ -29,9 +29,16 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pandas as pd
+import torch
 import yaml
+from snakemake.utils import update_config
+from transformers import GPT2Config, GPT2LMHeadModel
 
-from .. import benchfiles, benchmarks, languages, modelid
+from .. import benchfiles, benchmarks, languages, merge, model, modelid, tokenizer
+from ..hub import resolve, resolve_corpus, resolve_tokenizer
+from ..megatron.init import build_step0
+from ..study import steps_of
 from . import manifests, writers
 
 #: items per language and benchmark: enough for 5-shot prompts and a few scored items
@@ -43,8 +50,6 @@ EXPERT_SHIFT = 0.5
 
 def load_config(paths: list[str | Path]) -> dict:
     """Config files merged as `snakemake --configfile a b` merges them."""
-    from snakemake.utils import update_config
-
     config: dict = {}
     for path in paths:
         update_config(config, yaml.safe_load(Path(path).read_text()))
@@ -89,8 +94,6 @@ def _served_name(repo: str, code: str, pattern: str) -> str:
 
 def _write_raw(bench: str, rows: list[dict], path: Path) -> None:
     """One benchmark file as the hub serves it, the format chosen by its extension."""
-    import pandas as pd
-
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".tsv":
         benchfiles.write_tsv(rows, path)
@@ -104,8 +107,6 @@ def _write_raw(bench: str, rows: list[dict], path: Path) -> None:
 
 
 def publish_benchmarks(config: dict, cache: Path) -> list[str]:
-    from ..hub import resolve
-
     codes, seed = config["languages"], config["seeds"]["data"]
     rows = writers.benchmark_rows(codes, seed, SIZES)
     served = []
@@ -122,10 +123,6 @@ def publish_benchmarks(config: dict, cache: Path) -> list[str]:
 
 def publish_corpus(config: dict, cache: Path) -> None:
     """HPLT 2.0 cleaned: Parquet shards of documents with a text column, per language."""
-    import pandas as pd
-
-    from ..hub import resolve_corpus
-
     for lang in config["languages"]:
         source = resolve_corpus(config["data"]["hub"]["corpus"], lang)
         snap = snapshot(cache, source.repo, source.revision)
@@ -143,9 +140,6 @@ def publish_corpus(config: dict, cache: Path) -> None:
 def publish_tokenizer(config: dict, cache: Path, work: Path) -> Path:
     """A small tokenizer trained on the languages' text, under the paper tokenizer's name and
     file names (Gemma-3's `tokenizer.json` and `tokenizer_config.json`)."""
-    from .. import tokenizer
-    from ..hub import resolve_tokenizer
-
     corpus = work / "tokenizer-corpus.jsonl"
     benchfiles.write_jsonl([{"text": t} for lang in config["languages"]
                             for t in writers.corpus_docs(lang, config["seeds"]["data"], 60, SENTENCES_PER_DOC)], corpus)
@@ -158,8 +152,6 @@ def publish_tokenizer(config: dict, cache: Path, work: Path) -> Path:
 
 
 def _direction(state: dict, seed: int):
-    import torch
-
     g = torch.Generator().manual_seed(seed)
     return {k: torch.randn(v.shape, generator=g) * v.float().std().clamp_min(1e-3) * EXPERT_SHIFT
             for k, v in state.items()}
@@ -169,10 +161,6 @@ def _save(state: dict, init_dir: Path, *targets: tuple[Path, bool]) -> None:
     """A Llama checkpoint with the init's config and tokenizer, saved to each (directory,
     as_hplt) of `targets`: one safetensors file, or as HPLT's repositories hold theirs (the
     recorded listing: one `pytorch_model.bin`, no safetensors)."""
-    import torch
-
-    from .. import model, tokenizer
-
     m = model.load_model(init_dir)
     m.load_state_dict(state)
     tok = tokenizer.load(init_dir)
@@ -197,10 +185,6 @@ def publish_checkpoints(config: dict, cache: Path, tok_dir: Path, work: Path) ->
     """Every checkpoint the config fetches, made from the study's own step 0 (built here as
     `init_model` builds it): HPLT's monolingual branches, and where the config takes them
     from the hub, the published step 0, Mixed model and merges (the authors' repositories)."""
-    from .. import merge, model
-    from ..megatron.init import build_step0
-    from ..study import steps_of
-
     pre = config["pretrain"]
     init_dir = work / "init"
     # a published step 0 is, as the authors', a Megatron run's: the one init_model rebuilds
@@ -246,11 +230,6 @@ def publish_checkpoints(config: dict, cache: Path, tok_dir: Path, work: Path) ->
 def publish_baseline(cache: Path, repo: str, revision: str = "main", with_tokenizer: bool = True,
                      seed: int = 5) -> None:
     """A tiny GPT-2 with a tokenizer of its own: a baseline of another architecture."""
-    import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    from .. import tokenizer
-
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus.jsonl"
         benchfiles.write_jsonl([{"text": t} for c in ("deu", "eng", "fra") for t in writers.corpus_docs(c, seed, 20, 4)],

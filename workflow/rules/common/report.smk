@@ -1,8 +1,8 @@
 # What every stage's tables need to enter `snakemake --report`: their captions and labels.
 
 
-# Each table's caption (tables.captions): written into its files and shown in the report.
-TABLE_CAPTIONS = tables.captions(
+# Each table's caption (captions.captions): written into its files and shown in the report.
+TABLE_CAPTIONS = captions.captions(
     config["study"],
     STUDY.benchmarks,
     STUDY.final,
@@ -35,7 +35,7 @@ def in_report(path):
             "table": (
                 "Table 8, branched at {branch} — Δ vs similarity"
                 if caption != stem
-                else tables.caption_name(TABLE_CAPTIONS[stem])
+                else captions.caption_name(TABLE_CAPTIONS[stem])
             ),
             "format": ext.upper(),
         },
