@@ -95,7 +95,7 @@ def mean_cka(cka: pd.DataFrame, variant: str) -> pd.DataFrame:
     return out
 
 
-def pair_table(d: pd.DataFrame, cka: pd.DataFrame, parametric: pd.DataFrame, typology: pd.DataFrame) -> pd.DataFrame:
+def pair_table(d: pd.DataFrame, cka: pd.DataFrame, parametric: pd.DataFrame, lang2vec: pd.DataFrame) -> pd.DataFrame:
     """One row per pair: Δ and every measure, whatever order each table names the pair in."""
     def key(df):
         return df.apply(lambda r: "+".join(sorted((r.lang_a, r.lang_b))), axis=1)
@@ -103,7 +103,7 @@ def pair_table(d: pd.DataFrame, cka: pd.DataFrame, parametric: pd.DataFrame, typ
     out = d.assign(key=key(d))
     for name, table, cols in (("cka_eng", mean_cka(cka, "eng"), ["cka"]), ("cka_own", mean_cka(cka, "own"), ["cka"]),
                               (None, parametric, [c for c in PARAMETRIC if c in parametric.columns]),
-                              (None, typology, ["lang2vec_knn"])):
+                              (None, lang2vec, ["lang2vec_knn"])):
         t = table.assign(key=key(table))[["key", *cols]]
         if name:
             t = t.rename(columns={"cka": name})
