@@ -43,7 +43,7 @@ def hub_cache(tmp_path_factory, paper_config):
     _put(snap("hellaswag"), "data/de/val.jsonl", FIX / "m_hellaswag_de_val.jsonl")
     rowan = pd.read_json(FIX / "m_hellaswag_de_val.jsonl", lines=True, dtype=False)
     rowan["label"] = rowan["label"].astype(int)  # the original's Parquet stores it as an integer here
-    _put(snap("hellaswag", "eng"), "data/validation-00000-of-00001.parquet", frame=rowan)
+    _put(snap("hellaswag", "eng"), "default/validation/0000.parquet", frame=rowan)
     _put(snap("hellaswag", "tur"), "data/validation-00000-of-00001.parquet",
          frame=pd.read_json(FIX / "hellaswag_tr_validation.jsonl", lines=True, dtype=False))
     # The hub's Parquet conversion of X-CSQA: choices become a struct of lists.

@@ -87,8 +87,8 @@ MUTANTS = [
 ]
 
 
-def run(mutant: Mutant) -> bool:
-    """True when the mutant is caught (its tests fail)."""
+def run(mutant: Mutant) -> tuple[bool, str]:
+    """Whether the mutant is caught (its tests fail), and the first test that failed."""
     with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.name}-") as tmp:
         copy = Path(tmp) / "repo"
         shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", "results", "logs", "benchmarks",
@@ -103,17 +103,18 @@ def run(mutant: Mutant) -> bool:
                                capture_output=True, text=True).stdout
         if not where.startswith(str(copy)):
             raise SystemExit(f"the tests would import mergelimits from {where.strip()}, not the mutated copy")
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not slow",
-                               *mutant.tests], cwd=copy, env=env, capture_output=True, text=True)
-        return proc.returncode != 0
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-rf", "-p", "no:cacheprovider", "-m",
+                               "not slow", *mutant.tests], cwd=copy, env=env, capture_output=True, text=True)
+        failed = [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("FAILED ")]
+        return proc.returncode != 0, failed[0] if failed else ""
 
 
 def main(names: list[str]) -> int:
     chosen = [m for m in MUTANTS if not names or m.name in names]
     survived = []
     for m in chosen:
-        caught = run(m)
-        print(f"{'caught  ' if caught else 'SURVIVED'}  {m.name:32s} {m.path}", flush=True)
+        caught, by = run(m)
+        print(f"{'caught  ' if caught else 'SURVIVED'}  {m.name:32s} {m.path}  {by}", flush=True)
         if not caught:
             survived.append(m.name)
     print(f"{len(chosen) - len(survived)} of {len(chosen)} caught")

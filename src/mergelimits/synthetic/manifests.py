@@ -5,8 +5,9 @@ picture of a repository fails here rather than on LUMI.
 
 Each manifest: `repo` (may hold `{code}`), `revision`, `seen` (date), `sources` (the pages
 read), `what` (the reading, in words), `complete` (whether `files` is the whole listing),
-`files`, and optionally `layout` (the naming rule every listed shard follows) and `folders`
-(folders seen whose files were not).
+`files`, and optionally `layout` (the naming rule every listed shard follows), `folders`
+(folders seen whose files were not) and `single_language` (the code of the one language a
+repository holds, whose file names then name no language).
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def recorded_files(repo: str, code: str) -> list[str]:
     name = for_repo(repo)
     if name is None:
         return []
+    if "single_language" in load(name):
+        return listing(name) if load(name)["single_language"] == code else []
     part = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(code)}(?![A-Za-z0-9_])")
     return [f for f in listing(name) if part.search(f)]
 

@@ -1,0 +1,111 @@
+"""Where a run's job time goes, per rule, and how much of it is start-up (issue 31).
+
+    .venv/bin/python perf/job_seconds.py [.snakemake/log/<run>.snakemake.log] [--repeat 3]
+
+Job-seconds come from Snakemake's own log of the run (the newest under .snakemake/log/
+unless one is named): each job from the timestamp of its start to that of its "Finished
+jobid" line, to the second. Start-up is measured, not inferred: for each rule, a fresh
+interpreter imports what its script imports (Snakemake's script preamble, then every
+top-level import of the script; median of --repeat runs, page cache warm), which is what a
+job of that rule pays before any work. A rule run by `shell:` (the training launcher) is
+timed by its own log only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PREAMBLE = "import snakemake.script"  # what the script preamble Snakemake writes imports
+STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ [\d:]{8} \d{4})\]$")
+
+
+def jobs(log: Path) -> list[tuple[str, int, float]]:
+    """(rule, jobid, seconds) of every job that finished in the run."""
+    now, rule, started, out = None, None, {}, []
+    for line in log.read_text().splitlines():
+        if m := STAMP.match(line):
+            now = datetime.strptime(m[1], "%a %b %d %H:%M:%S %Y")
+        elif m := re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):$", line):
+            rule = m[1]
+        elif (m := re.match(r"^\s+jobid: (\d+)$", line)) and rule:
+            started[int(m[1])] = (rule, now)
+            rule = None
+        elif m := re.match(r"^Finished jobid: (\d+)", line):
+            name, t0 = started.pop(int(m[1]))
+            out.append((name, int(m[1]), (now - t0).total_seconds()))
+    return out
+
+
+def scripts() -> dict[str, Path]:
+    """Rule name (a regex for the rules a loop defines) -> its script."""
+    out = {}
+    for smk in sorted((ROOT / "workflow/rules").rglob("*.smk")):
+        text = smk.read_text()
+        for block in re.split(r"\n(?=\s*(?:rule|checkpoint)\b)", text):
+            name = re.match(r"\s*(?:rule|checkpoint)\s+(\w+)\s*:", block)
+            if not name:
+                name = re.search(r"name:\s*\n\s*f?\"([^\"]+)\"", block)
+            script = re.search(r"script:\s*\n\s*\"([^\"]+)\"", block)
+            if name and script:
+                pattern = re.sub(r"\{[^}]*\}", r"\\w+", name[1])
+                out[pattern] = (smk.parent / script[1]).resolve()
+    return out
+
+
+def imports(script: Path) -> str:
+    """The script's top-level import statements, as one line of code."""
+    tree = ast.parse(script.read_text())
+    return "; ".join(ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)))
+
+
+def startup(code: str, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("log", nargs="?", type=Path)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    log = args.log or max((ROOT / ".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
+    done = jobs(log)
+    by_rule: dict[str, list[float]] = {}
+    for rule, _, s in done:
+        by_rule.setdefault(rule, []).append(s)
+    known = scripts()
+    total = sum(s for *_, s in done)
+    paid = 0.0
+    print(f"{log.name}: {len(done)} jobs, {total:.0f} job-seconds, longest {max(s for *_, s in done):.0f} s\n")
+    print("| rule | jobs | job-seconds | longest | start-up a job | start-up share |")
+    print("| --- | --: | --: | --: | --: | --: |")
+    cache: dict[Path, float] = {}
+    for rule, secs in sorted(by_rule.items(), key=lambda kv: -sum(kv[1])):
+        script = next((p for pat, p in known.items() if re.fullmatch(pat, rule)), None)
+        if script is None:
+            up = ""
+            share = ""
+        else:
+            if script not in cache:
+                cache[script] = startup(f"{PREAMBLE}; {imports(script)}", args.repeat)
+            paid += cache[script] * len(secs)
+            up, share = f"{cache[script]:.2f} s", f"{100 * cache[script] * len(secs) / sum(secs):.0f}%"
+        print(f"| `{rule}` | {len(secs)} | {sum(secs):.0f} | {max(secs):.0f} | {up} | {share} |")
+    print(f"\nstart-up: {paid:.0f} of {total:.0f} job-seconds ({100 * paid / total:.0f}%)")
+
+
+if __name__ == "__main__":
+    main()
