@@ -102,7 +102,8 @@ def main(argv=None):
             if script not in cache:
                 cache[script] = startup(f"{PREAMBLE}; {imports(script)}", args.repeat)
             paid += cache[script] * len(secs)
-            up, share = f"{cache[script]:.2f} s", f"{100 * cache[script] * len(secs) / sum(secs):.0f}%"
+            up = f"{cache[script]:.2f} s"
+            share = f"{100 * cache[script] * len(secs) / sum(secs):.0f}%" if sum(secs) else "–"
         print(f"| `{rule}` | {len(secs)} | {sum(secs):.0f} | {max(secs):.0f} | {up} | {share} |")
     print(f"\nstart-up: {paid:.0f} of {total:.0f} job-seconds ({100 * paid / total:.0f}%)")
 

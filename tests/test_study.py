@@ -210,3 +210,24 @@ def test_no_module_but_study_and_modelid_builds_a_model_id():
     files = [*src.glob("*.py"), *src.glob("benchmarks/*.py"), *(ROOT / "scripts").glob("*.py")]
     offenders = [p.name for p in files if p.name not in ("study.py", "modelid.py") and builders.search(p.read_text())]
     assert offenders == []
+
+
+def test_merge_jobs_hold_each_merge_once_and_a_tables_merged_n_alone(tiny_config):
+    """merge.per_job groups a kind's merges in order, at most per_job a job; a Merged-N
+    scored on every task at the final step (its tables' row) outweighs per_job of its kind's
+    cheapest and has a job of its own."""
+    study = Study.from_config(tiny_config)
+    per_job = tiny_config["merge"]["per_job"]
+    jobs = study.merge_jobs(per_job)
+    made = [m for models in jobs.values() for m in models]
+    assert sorted(made) == sorted(study.merges) and len(made) == len(set(made))
+    assert all(1 <= len(models) <= per_job for models in jobs.values())
+    final_all = [(m, s) for m, s in study.merges if s == study.final and m.endswith(f"-all{len(study.languages)}")]
+    assert len(final_all) == 4  # linear, TIES, DARE-TIES, weight-matched linear
+    for merge in final_all:
+        (job,) = [name for name, models in jobs.items() if merge in models]
+        assert jobs[job] == [merge], job
+    early = [(m, s) for m, s in study.merges if s != study.final]
+    assert len(early) == 3 and [models for models in jobs.values() if early[0] in models] == [early]
+    assert study.merge_jobs(1) == {}
+

@@ -21,14 +21,14 @@ def snakemake(*args, cwd=ROOT, env=None):
 
 
 @pytest.mark.parametrize("configfile,merged,merge_jobs,trained_evals", [
-    ("config/config.yaml", 4 + 2 + 1 + 45 + 9 + 2, {"all": 1, "pair": 6, "succ": 2, "all_br120": 1}, 10 + 4 + 10),
+    ("config/config.yaml", 4 + 2 + 1 + 45 + 9 + 2, {"all": 5, "pair": 6, "succ": 2, "all_br120": 1}, 10 + 4 + 10),
     ("config/paper.yaml", 8 + 2 + 45 + 9, None, 10 + 8 + 3)])
 def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, merge_jobs, trained_evals, tmp_path):
     """The whole DAG of each config: every merged model made once (Merged10 linear at every
     checkpoint, TIES and DARE-TIES at the final one, in the tiny study also the weight-matched
     linear at the final one, 45 pairs, successive 2..10; in the tiny study's branch family
     Merged10 linear and weight-matched): a job each in the paper config, eight to a job of one
-    kind in the tiny study (merge.per_job); one evaluation per expert (branched ones too) and
+    kind in the tiny study (merge.per_job), each Merged10 of the tables alone; one evaluation per expert (branched ones too) and
     Mixed10 step (and, in the paper config, per external baseline, each fetched once).
 
     Building the DAG imports none of what the jobs compute with (`-X importtime`): torch and

@@ -210,11 +210,14 @@ class Study:
                 + [(model, self.final) for b in self.branch_steps for model in self.branch_merges(b)])
 
     def merge_jobs(self, per_job: int) -> dict[str, list[tuple[str, int]]]:
-        """The merges (model, step) grouped into merge_evaluate jobs of at most `per_job`
-        (config merge.per_job), named `<family>_<n>` (a branch family's `<family>_br<step>_<n>`),
-        in the order of `merges`. Jobs never mix kinds or branch families, so that adding one
-        (a branch family, the pairs) leaves every other job as it was. `per_job` 1: none
-        (one job per merged model, the wildcard rule)."""
+        """The merges (model, step) grouped into merge_evaluate jobs (config merge.per_job),
+        named `<family>_<n>` (a branch family's `<family>_br<step>_<n>`), in the order of
+        `merges`. A job holds at most `per_job` merged models; one whose evaluation has more
+        tasks than `per_job` of its kind's cheapest has a job of its own (a Merged-N scored on
+        every task and control at the final step weighs as much as a dozen scored on MultiBLiMP
+        at earlier ones: together they were a run's long tail). Jobs never mix kinds or branch
+        families, so that adding one (a branch family, the pairs) leaves every other job as it
+        was. `per_job` 1: none (one job per merged model, the wildcard rule)."""
         if per_job < 1:
             raise ValueError(f"merge.per_job must be at least 1; got {per_job}")
         if per_job == 1:
@@ -223,8 +226,14 @@ class Study:
         for model, step in self.merges:
             mid = modelid.parse(model)
             groups.setdefault(mid.family + (f"_br{mid.branch}" if mid.branch else ""), []).append((model, step))
-        return {f"{kind}_{i // per_job + 1}": members[i: i + per_job]
-                for kind, members in groups.items() for i in range(0, len(members), per_job)}
+        plan, jobs = self.eval_plan, {}
+        for kind, members in groups.items():
+            cheapest = min(len(plan[m]) for m in members)
+            light = [m for m in members if len(plan[m]) <= per_job * cheapest]
+            chunks = [light[i: i + per_job] for i in range(0, len(light), per_job)]
+            chunks += [[m] for m in members if m not in light]
+            jobs.update({f"{kind}_{i}": chunk for i, chunk in enumerate(chunks, 1)})
+        return jobs
 
     def branch_merges(self, branch: int) -> list[str]:
         """The merges of one branch family (at the final step): Merged-N by method, the
