@@ -5,9 +5,10 @@ picture of a repository fails here rather than on LUMI.
 
 Each manifest: `repo` (may hold `{code}`), `revision`, `seen` (date), `sources` (the pages
 read), `what` (the reading, in words), `complete` (whether `files` is the whole listing),
-`files`, and optionally `layout` (the naming rule every listed shard follows), `folders`
-(folders seen whose files were not) and `single_language` (the code of the one language a
-repository holds, whose file names then name no language).
+`files` (data files), and optionally `layout` (the naming rule every listed shard follows),
+`folders` (folders seen whose files were not), `main_files` (the repository's other files
+seen, where `files` are another branch's or none) and `single_language` (the code of the one
+language a repository holds, whose file names then name no language).
 """
 
 from __future__ import annotations
