@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from mergelimits import joblog, model
+from mergelimits import checkpoint, joblog
 
 log = joblog.from_snakemake(snakemake)
-rows = [{"model": name, "params": model.param_count(Path(path).parent)} for name, path in snakemake.input.items()]
+rows = [{"model": name, "params": checkpoint.param_count(Path(path).parent)} for name, path in snakemake.input.items()]
 pd.DataFrame(rows).to_csv(snakemake.output[0], sep="\t", index=False)
 log.info("%s", ", ".join(f"{r['model']} {r['params']:,}" for r in rows))

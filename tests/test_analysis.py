@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mergelimits import analysis, lang2vec_distance, plots, similarity
+from mergelimits import activations, analysis, lang2vec_distance, plots, similarity
 
 from .conftest import catalog_of
 
@@ -176,7 +176,7 @@ def test_activations_are_each_sentences_mean_hidden_state_with_bos(models):
 
     _, members = models
     texts = ["hallo welt", "ein viel längerer satz mit mehr wörtern als der erste", "ja"]
-    acts = similarity.activations(members[0], texts, batch_size=2, bos=True)
+    acts = activations.activations(members[0], texts, batch_size=2, bos=True)
     m, tok = model.load_model(members[0]).eval(), tokenizer.load(members[0])
     assert acts.shape[:2] == (m.config.num_hidden_layers, 3)
     for i, text in enumerate(texts):
@@ -185,12 +185,12 @@ def test_activations_are_each_sentences_mean_hidden_state_with_bos(models):
             hidden = m(ids, output_hidden_states=True).hidden_states[1:]
         want = np.stack([h[0].mean(0).numpy() for h in hidden])
         assert np.allclose(acts[:, i], want, atol=1e-5), text
-    short = similarity.activations(members[0], texts[1:2], bos=True, max_length=3)
+    short = activations.activations(members[0], texts[1:2], bos=True, max_length=3)
     ids = torch.tensor([[tok.bos_token_id, *tok(texts[1], add_special_tokens=False)["input_ids"][:2]]])
     with torch.no_grad():
         hidden = m(ids, output_hidden_states=True).hidden_states[1:]
     assert np.allclose(short[:, 0], np.stack([h[0].mean(0).numpy() for h in hidden]), atol=1e-5)
-    assert not np.allclose(similarity.activations(members[0], texts[:1], bos=False), acts[:, :1], atol=1e-3)
+    assert not np.allclose(activations.activations(members[0], texts[:1], bos=False), acts[:, :1], atol=1e-3)
 
 
 def test_summary_compares_the_sign_of_table8_with_the_paper():

@@ -16,15 +16,12 @@ import os
 import shutil
 from pathlib import Path
 
-import mergekit
 import torch
-from mergekit.config import MergeConfiguration
-from mergekit.merge import MergeOptions, run_merge
 from safetensors.torch import load_file, save_file
 
 from . import registry
 from .align import align_checkpoints
-from .model import tensor_shapes
+from .checkpoint import tensor_shapes
 from .modelid import WEIGHTS
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
@@ -73,6 +70,11 @@ def run(method: str, members: list[str | Path], out_dir: str | Path, *, base: st
         density: float = 0.75, seed: int | None = None, dtype: str = "float32",
         options: dict | None = None) -> dict:
     """Merge `members` into `out_dir` and write `merge.json` beside the weights."""
+    # mergekit (seconds of imports) in the jobs that merge, not in those that compare merges
+    import mergekit
+    from mergekit.config import MergeConfiguration
+    from mergekit.merge import MergeOptions, run_merge
+
     entry = registry.method(method)
     members = [Path(m) for m in members]
     base = Path(base) if base is not None else None

@@ -8,15 +8,13 @@ beside it (seed, architecture, SHA-256 of the weights), so that a model trained 
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
 from transformers import AutoConfig, AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
+from .checkpoint import param_count, tensor_shapes, weights_sha256  # noqa: F401 - model.* as callers know them
 from .modelid import WEIGHTS
 from .tokenizer import load as load_tokenizer
 
@@ -56,14 +54,6 @@ def llama_config(arch: dict, vocab_size: int, tok=None):
         **kwargs,
         **special,
     )
-
-
-def weights_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def make_init(arch: dict, tokenizer_dir: str | Path, seed: int, out_dir: str | Path) -> dict:
@@ -106,21 +96,7 @@ def check_arch(model_dir: str | Path, arch: dict) -> None:
         raise ValueError(f"{model_dir} does not match the configured architecture:\n  " + "\n  ".join(diffs))
 
 
-def tensor_shapes(model_dir: str | Path) -> dict[str, tuple[int, ...]]:
-    """Each tensor's shape in a checkpoint's weights, from the header alone."""
-    path = Path(model_dir) / WEIGHTS
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint weights missing: {path}")
-    try:
-        with safe_open(path, "pt") as fh:
-            return {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}
-    except Exception as err:
-        raise ValueError(f"corrupt checkpoint {path}: {err}") from err
 
-
-def param_count(model_dir: str | Path) -> int:
-    """Parameters stored in a checkpoint's weights (tied embeddings once), from the header."""
-    return sum(math.prod(shape) for shape in tensor_shapes(model_dir).values())
 
 
 def device() -> str:
