@@ -358,3 +358,57 @@ def test_table7_translations_are_the_authors_prompt_and_beam_search(env):
     assert list(table["Merged"]) == ["…", "…"] and list(table["target"]) == ["fra", "fra"]
     with pytest.raises(ValueError, match="not the others' sentences"):
         tables.translation_examples({"Mixed": df, "Merged": df.iloc[::-1]})
+
+
+def test_each_task_reads_its_languages_layout_and_floress_decoding(env, tmp_path):
+    """The task files as written: `evaluate.layouts` picks one language's layout (the hook
+    names it), every other language reads `evaluate.prompts`; FLORES samples with the
+    configured settings where `evaluate.flores.sampling` is set and is greedy otherwise; the
+    TSV files are read with no word taken for a missing value; the written paths come back."""
+    import yaml
+
+    _, files, _ = env
+    settings = {**SETTINGS, "layouts": {"multiblimp": {"eng": "cloze"}},
+                "flores": {"max_gen_toks": 8, "sampling": {"temperature": 0.7, "top_k": 50}}}
+    chosen = {k: files[k] for k in [("multiblimp", "deu"), ("multiblimp", "eng"), ("flores", "deu")]}
+    written = taskfiles.render_tasks(chosen, tmp_path / "a" / "b", settings, 3)
+    assert written == [tmp_path / "a" / "b" / f"ml_{b}_{lang}.yaml" for b, lang in sorted(chosen)]
+    hooks = (tmp_path / "a" / "b" / f"{taskfiles.PROCESSORS}.py").read_text().splitlines()
+    assert "ml_multiblimp_deu = processor('multiblimp', 'deu', 'bare', None, 3)" in hooks
+    assert "ml_multiblimp_eng = processor('multiblimp', 'eng', 'cloze', None, 3)" in hooks
+    tsv = yaml.safe_load((tmp_path / "a" / "b" / "ml_multiblimp_deu.yaml").read_text().split("process_docs:")[0])
+    assert tsv["dataset_kwargs"]["keep_default_na"] is False and tsv["dataset_kwargs"]["na_filter"] is False
+    gen = yaml.safe_load((tmp_path / "a" / "b" / "ml_flores_deu.yaml").read_text().split("process_docs:")[0])
+    assert {k: gen["generation_kwargs"][k] for k in ("do_sample", "temperature", "top_k", "max_gen_toks")} == \
+        {"do_sample": True, "temperature": 0.7, "top_k": 50, "max_gen_toks": 8}
+    taskfiles.render_tasks({("flores", "deu"): files[("flores", "deu")]}, tmp_path / "greedy", SETTINGS, 3)
+    greedy = yaml.safe_load((tmp_path / "greedy" / "ml_flores_deu.yaml").read_text().split("process_docs:")[0])
+    assert greedy["generation_kwargs"] == {"until": ["\n"], "do_sample": False, "temperature": 0.0, "max_gen_toks": 8}
+    assert taskfiles.layout_of(settings, "multiblimp", "eng") == "cloze"
+    assert taskfiles.layout_of(settings, "multiblimp", "deu") == taskfiles.layout_of(SETTINGS, "multiblimp", "eng") == "bare"
+
+
+def test_flores_pairs_join_by_id_and_name_a_missing_target():
+    src = [{"id": 1, "text": "one"}, {"id": 2, "text": "two"}]
+    assert taskfiles.flores_pairs(src, [{"id": 2, "text": "deux"}, {"id": 1, "text": "un"}], "eng", "fra") == [
+        {"id": 1, "source": "one", "target": "un", "source_name": "English", "target_name": "French"},
+        {"id": 2, "source": "two", "target": "deux", "source_name": "English", "target_name": "French"}]
+    with pytest.raises(ValueError, match=r"^FLORES eng→fra: 2 source ids have no target \(first: 1\)$"):
+        taskfiles.flores_pairs(src, [{"id": 3, "text": "trois"}], "eng", "fra")
+
+
+def test_the_score_store_keeps_any_text_and_no_index(tmp_path):
+    """A generation with a carriage return, a tab, quotes or the word "nan" comes back as
+    written; an empty score is missing, not zero; the file has exactly the store's columns."""
+    df = pd.DataFrame([{"model": "m", "step": 1, "benchmark": "flores", "lang": "deu", "item": 0, "acc": np.nan,
+                        "acc_norm_char": np.nan, "acc_norm_token": np.nan, "chrf": 12.5, "source": "a\tb",
+                        "hypothesis": 'x\r\ny "q"', "reference": "nan"},
+                       {"model": "m", "step": 1, "benchmark": "multiblimp", "lang": "deu", "item": 1, "acc": 1.0,
+                        "acc_norm_char": np.nan, "acc_norm_token": np.nan, "chrf": np.nan, "source": "",
+                        "hypothesis": "", "reference": ""}], columns=store.SCORE_COLUMNS)
+    store.write_scores(df, tmp_path / "s.tsv")
+    assert (tmp_path / "s.tsv").read_text().splitlines()[0].split("\t") == [f'"{c}"' for c in store.SCORE_COLUMNS]
+    back = store.read_scores(tmp_path / "s.tsv")
+    assert back.loc[0, "hypothesis"] == 'x\r\ny "q"' and back.loc[0, "source"] == "a\tb"
+    assert back.loc[0, "reference"] == "nan" and back.loc[1, "reference"] == ""
+    assert np.isnan(back.loc[0, "acc"]) and back.loc[1, "acc"] == 1.0 and back.loc[0, "chrf"] == 12.5

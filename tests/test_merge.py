@@ -179,6 +179,47 @@ def test_missing_member_is_named(models, tmp_path):
         merge.run("linear", [models[1][0], tmp_path / "nope"], tmp_path / "x")
 
 
+def test_the_merge_record_and_directory_are_exactly_what_the_study_reads(models, tmp_path):
+    """merge.json says how the model was made, key by key (method, members in order, base and
+    density only where the method uses them, seed, dtype, device, mergekit's version and its
+    config); the directory holds the one weights file, the config, the members' tokenizer and
+    the record, and nothing is left beside it."""
+    import json
+    from importlib import metadata
+
+    init, members = models
+    for method, base, density in [("linear", None, None), ("dare_ties", init, 0.5)]:
+        out = tmp_path / method
+        rec = merge.run(method, members[:2], out, base=init, density=0.5, seed=7, dtype="float32")
+        assert json.loads((out / "merge.json").read_text()) == rec
+        assert rec == {"method": method, "members": [str(m) for m in members[:2]],
+                       "base": str(base) if base else None, "density": density, "seed": 7, "dtype": "float32",
+                       "device": "cpu", "mergekit": metadata.version("mergekit"),
+                       "mergekit_config": merge.mergekit_config(method, members[:2], init, 0.5, "float32")}
+        assert sorted(p.name for p in out.iterdir()) == sorted(
+            ["config.json", WEIGHTS, "merge.json", *[f for f in merge.TOKENIZER_FILES if (members[0] / f).exists()]])
+        assert {p.name for p in tmp_path.iterdir()} <= {"linear", "dare_ties"}  # no .tmp, no .aligned
+
+
+def test_a_merge_of_nothing_or_at_density_zero_is_refused(models, tmp_path):
+    init, members = models
+    with pytest.raises(merge.MergeError, match="^nothing to merge$"):
+        merge.run("linear", [], tmp_path / "x")
+    with pytest.raises(merge.MergeError, match=r"density must lie in \(0, 1\]; got 0"):
+        merge.run("ties", members, tmp_path / "x", base=init, density=0)
+
+
+def test_the_base_is_checked_only_where_the_method_reads_it(models, tmp_path):
+    """A linear merge ignores its base (of another shape here); TIES takes task vectors
+    against it and refuses it, naming it."""
+    init, members = models
+    other = tmp_path / "other"
+    model.make_init({**ARCH, "ffn": 48}, init, 0, other)
+    merge.run("linear", members[:2], tmp_path / "lin", base=other)
+    with pytest.raises(merge.MergeError, match=f"{other}"):
+        merge.run("ties", members[:2], tmp_path / "ties", base=other)
+
+
 @pytest.mark.parametrize("text", ["init", "mono-deu", "mixed10", "ties-all10", "linear-deu+nld",
                                   "dare_ties-succ4", "task_arithmetic-all3"])
 def test_model_id_round_trip(text):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from importlib import metadata
 from pathlib import Path
 
 import torch
@@ -71,7 +72,6 @@ def run(method: str, members: list[str | Path], out_dir: str | Path, *, base: st
         options: dict | None = None) -> dict:
     """Merge `members` into `out_dir` and write `merge.json` beside the weights."""
     # mergekit (seconds of imports) in the jobs that merge, not in those that compare merges
-    import mergekit
     from mergekit.config import MergeConfiguration
     from mergekit.merge import MergeOptions, run_merge
 
@@ -112,7 +112,7 @@ def run(method: str, members: list[str | Path], out_dir: str | Path, *, base: st
                   # DARE's drops come from the device's generator: the same seed on another device
                   # gives other drops, so the device is part of what reproduces a merge.
                   "device": opts["device"],
-                  "mergekit": getattr(mergekit, "__version__", "0.1.5"), "mergekit_config": cfg}
+                  "mergekit": metadata.version("mergekit"), "mergekit_config": cfg}
         if alignment is not None:
             record["alignment"] = alignment
         (tmp / "merge.json").write_text(json.dumps(record, indent=2) + "\n")
