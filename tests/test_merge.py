@@ -201,6 +201,37 @@ def test_the_merge_record_and_directory_are_exactly_what_the_study_reads(models,
         assert {p.name for p in tmp_path.iterdir()} <= {"linear", "dare_ties"}  # no .tmp, no .aligned
 
 
+def test_a_merge_mergekit_writes_in_shards_is_joined_into_one_file(models, tmp_path):
+    """At paper size mergekit shards its output; the study reads one model.safetensors, equal
+    to what one shard would hold, and no shard or index is left."""
+    _, members = models
+    merge.run("linear", members, tmp_path / "one")
+    merge.run("linear", members, tmp_path / "sharded", options={"out_shard_size": 2000})
+    one, joined = weights(tmp_path / "one"), weights(tmp_path / "sharded")
+    assert one.keys() == joined.keys() and all(torch.equal(one[k], joined[k]) for k in one)
+    left = [p.name for p in (tmp_path / "sharded").iterdir() if p.name.startswith("model") and p.name != WEIGHTS]
+    assert left == []  # no shard, no index
+
+
+def test_members_with_other_tensors_or_several_other_shapes_are_named(models, tmp_path):
+    init, members = models
+    fewer = tmp_path / "fewer"
+    fewer.mkdir()
+    for f in members[0].iterdir():
+        (fewer / f.name).write_bytes(f.read_bytes())
+    sd = load_file(fewer / WEIGHTS)
+    del sd["model.norm.weight"]
+    save_file(sd, fewer / WEIGHTS, metadata={"format": "pt"})
+    with pytest.raises(merge.MergeError, match=rf"^cannot merge {members[0]} and {fewer}: different tensors "
+                                               r"\(model\.norm\.weight \.\.\.\)$"):
+        merge.run("linear", [members[0], fewer], tmp_path / "x")
+    wider = tmp_path / "wider"
+    model.make_init({**ARCH, "ffn": 48}, init, 0, wider)
+    with pytest.raises(merge.MergeError, match=r"mlp\.down_proj\.weight has shape \(\d+, \d+\) vs \(\d+, 48\) "
+                                               r"\(and \d+ more\)$"):
+        merge.run("linear", [members[0], wider], tmp_path / "x")
+
+
 def test_a_merge_of_nothing_or_at_density_zero_is_refused(models, tmp_path):
     init, members = models
     with pytest.raises(merge.MergeError, match="^nothing to merge$"):
