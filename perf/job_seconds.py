@@ -58,7 +58,11 @@ def scripts() -> dict[str, Path]:
             if name and script:
                 pattern = re.sub(r"\{[^}]*\}", r"\\w+", name[1])
                 out[pattern] = (smk.parent / script[1]).resolve()
-    return out
+    for smk in sorted((ROOT / "workflow/rules").rglob("*.smk")):  # `use rule a as b`: a's script
+        for parent, child in re.findall(r"^\s*use rule (\w+) as (\w+)", smk.read_text(), re.M):
+            if parent in out:
+                out.setdefault(child, out[parent])
+    return dict(sorted(out.items(), key=lambda kv: "\\w" in kv[0]))  # exact names before patterns
 
 
 def imports(script: Path) -> str:

@@ -1,5 +1,6 @@
-"""Snakemake adapter: an expert's evaluation (one lm-eval call for all its tasks), then its
-activations on English and own-language FLORES for CKA, in the one process."""
+"""Snakemake adapter: each expert's evaluation (one lm-eval call for all its tasks), then its
+activations on English and own-language FLORES for CKA, in the one process; one expert (rule
+evaluate_expert) or several in turn (evaluate.per_job)."""
 
 from pathlib import Path
 
@@ -7,10 +8,13 @@ from mergelimits import activations, evaluate, joblog
 
 log = joblog.from_snakemake(snakemake)
 smk, p = snakemake, snakemake.params
-model_dir = Path(smk.input.weights).parent
-evaluate.evaluate_to_files(model_dir, smk.wildcards.model, int(smk.wildcards.step), p.tasks,
-                           Path(smk.input.tasks[0]).parent, p.batch_size, p.seed, smk.output.scores,
-                           smk.output.samples, p.backend)
-activations.cache_activations(model_dir, {"eng": smk.input.eng, "own": smk.input.own},
-                             {"eng": smk.output.eng, "own": smk.output.own}, p.analysis["batch_size"],
-                             p.analysis["bos"], p.analysis["max_length"])
+inp, out = smk.input, smk.output
+tasks_dir = Path(inp.tasks[0]).parent
+for i, job in enumerate(p.models):
+    model_dir = Path(inp[f"weights_{i}"]).parent
+    evaluate.evaluate_to_files(model_dir, job["model"], job["step"], job["tasks"], tasks_dir, p.batch_size, p.seed,
+                               out[f"scores_{i}"], out[f"samples_{i}"], p.backend)
+    activations.cache_activations(model_dir, {"eng": inp.eng, "own": inp[f"own_{i}"]},
+                                  {"eng": out[f"eng_{i}"], "own": out[f"own_{i}"]}, p.analysis["batch_size"],
+                                  p.analysis["bos"], p.analysis["max_length"])
+    log.info("%s (%d of %d): %d tasks", job["model"], i + 1, len(p.models), len(job["tasks"]))

@@ -1,20 +1,22 @@
-"""Snakemake adapter: train one model on CPU (tiny study), from the shared init or, for a
-branched expert, from Mixed's kept training state."""
+"""Snakemake adapter: train models on CPU (tiny study), from the shared init or, for branched
+experts, from Mixed's kept training state; one model a job (rules pretrain_torch,
+pretrain_torch_mixed, pretrain_branch) or several in turn (pretrain.per_job)."""
 
 from pathlib import Path
 
 from mergelimits import joblog, model, train
 
 log = joblog.from_snakemake(snakemake)
-p = snakemake.params.train
-cfg = train.TrainConfig(
-    steps=p["steps"], batch_size=p["batch_size"], seq_len=p["arch"]["seq_len"], lr=p["lr"],
-    seed=snakemake.params.seed, checkpoints=tuple(snakemake.params.checkpoints), threads=snakemake.threads,
-    keep_state=tuple(snakemake.params.keep_state),
-)
-outs = {step: Path(path).parent for step, path in zip(cfg.checkpoints, snakemake.output.checkpoints)}
-init_dir = Path(snakemake.input.init).parent
+smk = snakemake
+p, inp, out = smk.params.train, smk.input, smk.output
+init_dir = Path(inp.init).parent
 model.verify_init(init_dir, p["arch"])
-result = train.train(init_dir, snakemake.input.corpus, cfg, outs, snakemake.params.state,
-                     branch_from=snakemake.input.get("branch_from"))
-log.info("done: %s", result)
+for i, job in enumerate(smk.params.models):
+    cfg = train.TrainConfig(
+        steps=p["steps"], batch_size=p["batch_size"], seq_len=p["arch"]["seq_len"], lr=p["lr"],
+        seed=smk.params.seed, checkpoints=tuple(job["checkpoints"]), threads=smk.threads,
+        keep_state=tuple(job["keep_state"]),
+    )
+    outs = {step: Path(path).parent for step, path in zip(cfg.checkpoints, out[f"checkpoints_{i}"])}
+    result = train.train(init_dir, inp[f"corpus_{i}"], cfg, outs, job["state"], branch_from=inp.get("branch_from"))
+    log.info("%s (%d of %d) done: %s", job["model"], i + 1, len(smk.params.models), result)

@@ -117,14 +117,16 @@ def mini_config(tiny_config: dict, steps: int = MINI_STEPS) -> dict:
     branched from Mixed half-way), its Merged3 (linear, and DARE-TIES: task vectors against
     that Mixed) and its three pairs. Two merged models a
     job (merge.per_job), so that a job makes a model after another (pairs: deu+eng with
-    deu+fra, then eng+fra alone)."""
+    deu+fra, then eng+fra alone); the experts' evaluations a job per family, as the tiny
+    study's (evaluate.per_job); a training job per model (pretrain.per_job 1: the Slurm test
+    cancels one expert's training and times another out)."""
     cfg = copy.deepcopy(tiny_config)
     cfg["languages"] = ["deu", "eng", "fra"]
     cfg["benchmarks"] = ["multiblimp", "flores"]
     cfg["data"]["generated"].update(pretrain_docs=60, sentences_per_doc=4, flores={"dev": 2, "devtest": 4},
                                     items={"multiblimp": 12, "belebele": 4, "hellaswag": 4, "xcsqa": 4})
     cfg["data"]["tokenizer"]["vocab_size"] = 400
-    cfg["pretrain"].update(steps=steps, batch_size=2, checkpoints=[steps // 2, steps])
+    cfg["pretrain"].update(steps=steps, batch_size=2, checkpoints=[steps // 2, steps], per_job=1)
     cfg["pretrain"]["arch"].update(hidden=32, ffn=64)
     cfg["merge"].update(all={"methods": ["linear", "ties", "dare_ties"], "steps": [steps]},
                         pair_methods=["linear"], successive={"methods": ["linear"]},

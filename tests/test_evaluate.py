@@ -97,9 +97,10 @@ def test_token_normalisation_counts_continuation_tokens(env):
 
 
 def test_item_scores_from_samples_by_hand():
-    class Tok:
+    class Tok:  # a token a word; one text or a batch, as a Hugging Face tokenizer
         def __call__(self, text, add_special_tokens=False):
-            return {"input_ids": list(range(len(text.split())))}
+            ids = [list(range(len(t.split()))) for t in ([text] if isinstance(text, str) else text)]
+            return {"input_ids": ids[0] if isinstance(text, str) else ids}
 
     samples = {"ml_xcsqa_deu": [{"doc_id": 0, "doc": {"item": 7}, "target": 1, "arguments": [["Q", " a b c"], ["Q", " d"]],
                                  "filtered_resps": [[-3.0, False], [-2.0, False]]},

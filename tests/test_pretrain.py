@@ -170,6 +170,32 @@ def test_resume_under_another_config_is_refused(setup, tmp_path):
         train.train(init, corpus, changed, {6: tmp_path / "o"}, tmp_path / "s")
 
 
+GROUP_SCRIPT = """
+import sys
+from mergelimits import train
+init, *runs = sys.argv[1:]
+cfg = train.TrainConfig(steps=8, batch_size=2, seq_len=32, lr=3e-3, seed=4, checkpoints=(8,), threads=1)
+for corpus, out in zip(runs[::2], runs[1::2]):
+    train.train(init, corpus, cfg, {8: out + "/step~8"}, out + "/state")
+"""
+
+
+def test_a_model_trained_after_another_in_its_process_is_the_one_a_fresh_process_trains(setup, tmp_path):
+    """pretrain.per_job: one process trains its experts in turn. The second, trained after
+    another on another corpus, is byte for byte the one a process of its own trains."""
+    root, corpus, init = setup
+    other = root / "eng_group.jsonl"
+    benchfiles.write_jsonl([{"text": d} for d in writers.corpus_docs("eng", 3, 200, 4)], other)
+    after, alone = tmp_path / "after", tmp_path / "alone"
+    for runs in ([other, tmp_path / "first", corpus, after], [corpus, alone]):
+        proc = subprocess.run([sys.executable, "-c", GROUP_SCRIPT, str(init), *map(str, runs)], capture_output=True,
+                              text=True)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    first = (tmp_path / "first/step~8" / model.WEIGHTS).read_bytes()
+    assert first != (alone / "step~8" / model.WEIGHTS).read_bytes()  # another model came first
+    assert (after / "step~8" / model.WEIGHTS).read_bytes() == (alone / "step~8" / model.WEIGHTS).read_bytes()
+
+
 def test_a_branch_on_the_same_corpus_is_the_uninterrupted_run(setup, tmp_path):
     """A run branched from another's kept state at step 6 continues it exactly: on the same
     corpus it ends bit-identical to the run it left, and it starts from the kept step (its

@@ -231,3 +231,24 @@ def test_merge_jobs_hold_each_merge_once_and_a_tables_merged_n_alone(tiny_config
     assert len(early) == 3 and [models for models in jobs.values() if early[0] in models] == [early]
     assert study.merge_jobs(1) == {}
 
+
+
+def test_expert_evaluations_and_trainings_are_grouped_a_family_a_job_in_language_order(tiny_config):
+    """evaluate.per_job and pretrain.per_job: every expert (the shared init's, then each branch
+    family's) in exactly one job of at most per_job, never beside another family's, in the
+    order of the languages; Mixed trains alone; 1 means a job per model (no groups)."""
+    study = Study.from_config(tiny_config)
+    langs = list(study.languages)
+    evals = study.expert_eval_jobs(5)
+    assert evals == {"expert_1": study.experts()[:5], "expert_2": study.experts()[5:],
+                     "expert_br120_1": study.experts(120)[:5], "expert_br120_2": study.experts(120)[5:]}
+    assert [modelid.mono_lang(m) for m in evals["expert_2"]] == langs[5:]
+    trains = study.train_jobs(4)
+    assert list(trains) == ["mono_1", "mono_2", "mono_3", "br120_1", "br120_2", "br120_3"]
+    assert [m for k in ("mono_1", "mono_2", "mono_3") for m in trains[k]] == study.mono
+    assert [len(v) for v in trains.values()] == [4, 4, 2, 4, 4, 2]
+    assert study.mixed not in {m for v in trains.values() for m in v}
+    assert study.expert_eval_jobs(1) == study.train_jobs(1) == {}
+    assert study.corpus_of(study.experts(120)[0]) == study.mono[0] and study.corpus_of(study.mixed) == study.mixed
+    with pytest.raises(ValueError, match=r"^pretrain\.per_job must be at least 1; got 0$"):
+        study.train_jobs(0)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from datasets import config as datasets_config
 from lm_eval.evaluator import evaluate
 from lm_eval.models.huggingface import HFLM
 from lm_eval.models.utils import resolve_max_length
@@ -42,6 +43,10 @@ def check_model_dir(model_dir: str | Path) -> None:
     if not (model_dir / "tokenizer_config.json").exists():
         raise FileNotFoundError(f"{model_dir} has no tokenizer (tokenizer_config.json missing)")
 
+
+# The task files are local: `datasets` would otherwise report each load of them to the hub
+# (a HEAD request a task, datasets/load.py `increase_load_count`) unless HF_HUB_OFFLINE is set.
+datasets_config.HF_UPDATE_DOWNLOAD_COUNTS = False
 
 #: the dtype a model is evaluated in: bf16 on a GPU, as the authors' vLLM runs (docs/fidelity.md);
 #: fp32 on a CPU, where bf16 matmuls are slow and the tiny study's numbers are fp32's
@@ -129,13 +134,26 @@ class TokenCounter:
     def encode(self, text: str) -> list[int]:
         return self.tok(text, add_special_tokens=False)["input_ids"]
 
-    def __call__(self, context: str, continuation: str) -> int:
-        if context == "":
-            return len(self.encode(continuation))
+    @staticmethod
+    def _split(context: str, continuation: str) -> tuple[str, str]:
+        """(context, whole) as lm-eval encodes them: the context's trailing spaces go with the
+        continuation; `whole` is the context and continuation together."""
         n_spaces = len(context) - len(context.rstrip())
         if n_spaces:
             continuation, context = context[-n_spaces:] + continuation, context[:-n_spaces]
-        return len(self.encode(context + continuation)) - len(self.encode(context))
+        return context, context + continuation
+
+    def __call__(self, context: str, continuation: str) -> int:
+        return self.counts([(context, continuation)])[0]
+
+    def counts(self, pairs: list[tuple[str, str]]) -> list[int]:
+        """Each (context, continuation)'s continuation length, the tokenizer called once on
+        every distinct text (an item's options share its context): one call a text cost a
+        tenth of a large evaluation."""
+        split = [self._split(ctx, cont) if ctx else ("", cont) for ctx, cont in pairs]
+        texts = list(dict.fromkeys(t for ctx, whole in split for t in (ctx, whole) if t))
+        ids = dict(zip(texts, self.tok(texts, add_special_tokens=False)["input_ids"])) if texts else {}
+        return [len(ids[whole]) - (len(ids[ctx]) if ctx else 0) for ctx, whole in split]
 
 
 def _chrf():
@@ -146,6 +164,10 @@ def item_scores(samples: dict[str, list[dict]], tokenizer, model: str, step: int
     """Per-item scores from lm-eval's logged samples (task name -> samples)."""
     count = TokenCounter(tokenizer)
     chrf = _chrf()
+    # every option's token count at once, in the order the loop below reads them
+    lengths = iter(count.counts([(a[0], a[1]) for task, items in samples.items()
+                                 if benchmarks.base(task.split("_", 2)[1]).kind != "generation"
+                                 for s in items for a in s["arguments"]]))
     rows = []
     for task, items in samples.items():
         _, bench, lang = task.split("_", 2)
@@ -162,7 +184,7 @@ def item_scores(samples: dict[str, list[dict]], tokenizer, model: str, step: int
                 args = [(a[0], a[1]) for a in s["arguments"]]
                 gold = int(s["target"])
                 chars = np.array([len(cont) for _, cont in args])
-                toks = np.array([count(ctx, cont) for ctx, cont in args])
+                toks = np.array([next(lengths) for _ in args])
                 row.update(acc=float(np.argmax(lls) == gold),
                            acc_norm_char=float(np.argmax(lls / chars) == gold),
                            acc_norm_token=float(np.argmax(lls / toks) == gold))

@@ -133,10 +133,24 @@ def derangement(n: int, seed: int, bench: str) -> list[int]:
     return source
 
 
+#: process_docs' results in this process, by the dataset's fingerprint and the hook's arguments:
+#: lm-eval calls the hook each time it reads a task's documents (five times a task), and a job
+#: that evaluates several models builds the same tasks again for each.
+_PROCESSED: dict[tuple, object] = {}
+
+
 def process_docs(dataset, *, bench: str, lang: str, layout: str, max_items: int | None, seed: int):
     """lm-eval's `process_docs` hook: the selected items, each with `item`, `query`,
     `options` and `gold` (FLORES: `item` only). A control ("xcsqa~blind", benchmarks.CONTROLS)
     keeps each item's options and answer and changes what is read before them."""
+    key = (dataset._fingerprint, bench, lang, layout, max_items, seed)
+    if key not in _PROCESSED:
+        _PROCESSED[key] = _process_docs(dataset, bench=bench, lang=lang, layout=layout, max_items=max_items,
+                                        seed=seed)
+    return _PROCESSED[key]
+
+
+def _process_docs(dataset, *, bench: str, lang: str, layout: str, max_items: int | None, seed: int):
     # datasets (a second of imports) only where lm-eval runs this hook: the Snakefile imports this module
     import pyarrow as pa
     from datasets import Dataset
@@ -147,14 +161,15 @@ def process_docs(dataset, *, bench: str, lang: str, layout: str, max_items: int 
     entry = benchmarks.get(bench)
     # Selected first, then filtered: the selection stays the same in every language, and a
     # language's unscorable items (benchmarks' `keep`) drop out of it alone.
-    selected = select(len(dataset), max_items, seed, bench)
-    kept = [i for i in selected if entry.keep(dataset[i])]
+    docs = dataset.to_list()  # one conversion: a row read from a Dataset costs 50 µs
+    selected = select(len(docs), max_items, seed, bench)
+    kept = [i for i in selected if entry.keep(docs[i])]
     logging.getLogger("mergelimits.prompts").info(
         "%s/%s: %d of %d items (evaluate.max_items %s; %d not scorable), %s prompts", name, lang, len(kept),
-        len(dataset), max_items, len(selected) - len(kept), layout)
+        len(docs), max_items, len(selected) - len(kept), layout)
     rows = []
     for i in kept:
-        doc = dict(dataset[i])
+        doc = dict(docs[i])
         doc["item"] = i
         if entry.kind == "choice":
             doc["query"], doc["options"] = prompt(bench, lang, layout, doc)

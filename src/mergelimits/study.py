@@ -53,6 +53,26 @@ def merged_all_grid(spec, methods, checkpoints) -> tuple[tuple[str, int], ...]:
     return tuple((m, s) for m in methods for s in steps_of(per.get(m, "all"), checkpoints))
 
 
+def _jobs(section: str, groups: dict[str, list], per_job: int, weight) -> dict[str, list]:
+    """Each group's members in jobs of at most `per_job`, named `<group>_<n>` in order; a
+    member that weighs more than `per_job` of its group's lightest gets a job of its own
+    (one long job would hold the run up). `per_job` 1: no jobs (the rules' wildcards)."""
+    if per_job < 1:
+        raise ValueError(f"{section}.per_job must be at least 1; got {per_job}")
+    if per_job == 1:
+        return {}
+    jobs: dict[str, list] = {}
+    for kind, members in groups.items():
+        if not members:
+            continue
+        lightest = min(weight(m) for m in members)
+        light = [m for m in members if weight(m) <= per_job * lightest]
+        chunks = [light[i: i + per_job] for i in range(0, len(light), per_job)]
+        chunks += [[m] for m in members if m not in light]
+        jobs.update({f"{kind}_{i}": chunk for i, chunk in enumerate(chunks, 1)})
+    return jobs
+
+
 @dataclass(frozen=True)
 class Study:
     languages: tuple[str, ...]
@@ -168,6 +188,11 @@ class Study:
             return self.mono
         return [modelid.mono(modelid.mono_lang(model))]
 
+    def corpus_of(self, model: str) -> str:
+        """The corpus a trained model reads, named as a model: its own; a branched expert's,
+        its language's (Mixed saw them all before the branch)."""
+        return model if model == self.mixed else modelid.mono(modelid.mono_lang(model))
+
     def corpus_languages(self, corpus: str) -> list[str]:
         """The languages of a pre-training corpus (named as the model trained on it)."""
         return list(self.languages) if corpus == self.mixed else [modelid.mono_lang(corpus)]
@@ -218,22 +243,29 @@ class Study:
         at earlier ones: together they were a run's long tail). Jobs never mix kinds or branch
         families, so that adding one (a branch family, the pairs) leaves every other job as it
         was. `per_job` 1: none (one job per merged model, the wildcard rule)."""
-        if per_job < 1:
-            raise ValueError(f"merge.per_job must be at least 1; got {per_job}")
-        if per_job == 1:
-            return {}
         groups: dict[str, list[tuple[str, int]]] = {}
         for model, step in self.merges:
             mid = modelid.parse(model)
             groups.setdefault(mid.family + (f"_br{mid.branch}" if mid.branch else ""), []).append((model, step))
-        plan, jobs = self.eval_plan, {}
-        for kind, members in groups.items():
-            cheapest = min(len(plan[m]) for m in members)
-            light = [m for m in members if len(plan[m]) <= per_job * cheapest]
-            chunks = [light[i: i + per_job] for i in range(0, len(light), per_job)]
-            chunks += [[m] for m in members if m not in light]
-            jobs.update({f"{kind}_{i}": chunk for i, chunk in enumerate(chunks, 1)})
-        return jobs
+        plan = self.eval_plan
+        return _jobs("merge", groups, per_job, lambda m: len(plan[m]))
+
+    def expert_eval_jobs(self, per_job: int) -> dict[str, list[str]]:
+        """The experts' evaluations at the final step (with their activations for CKA)
+        grouped into jobs (config evaluate.per_job), a branch family each: `expert_<n>`,
+        `expert_br<step>_<n>`, in the order of the languages. `per_job` 1: none (the
+        wildcard rule, a job per expert)."""
+        groups = {"expert" + (f"_br{b}" if b else ""): self.experts(b) for b in self.families}
+        plan = self.eval_plan
+        return _jobs("evaluate", groups, per_job, lambda m: len(plan[(m, self.final)]))
+
+    def train_jobs(self, per_job: int) -> dict[str, list[str]]:
+        """The experts this workflow trains, grouped into jobs (config pretrain.per_job) a
+        family each: `mono_<n>` from the shared init, `br<step>_<n>` from Mixed's checkpoint,
+        in the order of the languages. Mixed trains alone. `per_job` 1: none."""
+        groups = {"mono": self.mono} if self.train_monolingual else {}
+        groups.update({f"br{b}": self.experts(b) for b in self.branch_steps})
+        return _jobs("pretrain", groups, per_job, lambda m: 1)
 
     def branch_merges(self, branch: int) -> list[str]:
         """The merges of one branch family (at the final step): Merged-N by method, the

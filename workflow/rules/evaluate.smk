@@ -122,27 +122,36 @@ rule evaluate_model:
         "../../scripts/evaluate_model.py"
 
 
+# evaluate.per_job > 1: the experts' evaluations grouped into jobs, a rule each (below).
+EXPERT_JOBS = STUDY.expert_eval_jobs(config["evaluate"]["per_job"])
+# What every expert-evaluation job evaluates with (its params besides the models).
+EXPERT_SETTINGS = dict(
+    batch_size=config["evaluate"]["batch_size"],
+    seed=config["seeds"]["evaluate"],
+    backend=config["evaluate"]["backend"],
+    analysis=config["analysis"],
+)
+
+
 rule evaluate_expert:
     # An expert at the final step: its evaluation and, in the same process, its activations
     # on English and own-language FLORES for CKA. One model-loading process instead of two:
     # each pays about 5 s of imports on a CPU (perf/README.md).
     input:
-        weights=checkpoint_path("{model}", "{step}"),
-        tasks=eval_task_yamls,
-        eng="<results>/data/benchmarks/flores/lang~eng/devtest.jsonl",
-        own=lambda wc: f"<results>/data/benchmarks/flores/lang~{modelid.mono_lang(wc.model)}/devtest.jsonl",
+        **expert_inputs(["{model}"]),
     output:
-        scores="<results>/eval/{model}/step~{step}/scores.tsv",
-        samples="<results>/eval/{model}/step~{step}/samples.jsonl",
-        eng="<results>/analysis/activations/{model}/step~{step}/eng.npy",
-        own="<results>/analysis/activations/{model}/step~{step}/own.npy",
+        **expert_outputs(["{model}"]),
     log:
-        "<logs>/evaluate/{model}/step~{step}.log",
+        f"<logs>/evaluate/{{model}}/step~{STUDY.final}.log",
     benchmark:
-        "<benchmarks>/evaluate/{model}/step~{step}.tsv"
+        f"<benchmarks>/evaluate/{{model}}/step~{STUDY.final}.tsv"
     wildcard_constraints:
-        model=alternatives([*STUDY.mono, *STUDY.branched]),
-        step=str(STUDY.final),
+        # evaluate.per_job > 1: every expert is evaluated by one of the rules below
+        model=(
+            alternatives([])
+            if EXPERT_JOBS
+            else alternatives([*STUDY.mono, *STUDY.branched])
+        ),
     conda:
         "../../envs/mergelimits.yaml"
     resources:
@@ -150,13 +159,39 @@ rule evaluate_expert:
         mem_mb=16000,
         gpu=GPU,
     params:
-        tasks=eval_task_names,
-        batch_size=config["evaluate"]["batch_size"],
-        seed=config["seeds"]["evaluate"],
-        backend=config["evaluate"]["backend"],
-        analysis=config["analysis"],
+        **EXPERT_SETTINGS,
+        models=expert_params(["{model}"]),
     script:
         "../../scripts/evaluate_expert.py"
+
+
+# evaluate.per_job > 1: several experts per job and process, in turn, each evaluated as the
+# rule above does it; the imports are paid once a job (as merge_evaluate_<job>, merge.smk).
+# Snakemake prefers a rule without wildcards to evaluate_model for the same file.
+for job, models in EXPERT_JOBS.items():
+
+    rule:
+        name:
+            f"evaluate_{job}"
+        input:
+            **expert_inputs(models),
+        output:
+            **expert_outputs(models),
+        log:
+            f"<logs>/evaluate/job~{job}.log",
+        benchmark:
+            f"<benchmarks>/evaluate/job~{job}.tsv"
+        conda:
+            "../../envs/mergelimits.yaml"
+        resources:
+            runtime=120 * len(models),
+            mem_mb=16000,
+            gpu=GPU,
+        params:
+            **EXPERT_SETTINGS,
+            models=expert_params(models),
+        script:
+            "../../scripts/evaluate_expert.py"
 
 
 # An expert's evaluation at the final step also caches its activations.

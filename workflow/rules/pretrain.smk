@@ -4,8 +4,11 @@
 
 
 # The recipe every pre-trained model shares, as its jobs' params: adding a branch family
-# adds models and changes none, so no finished training reruns for it.
-PRETRAIN = {k: v for k, v in config["pretrain"].items() if k != "branch"}
+# adds models and changes none, so no finished training reruns for it; nor does a new
+# grouping of the jobs (per_job).
+PRETRAIN = {
+    k: v for k, v in config["pretrain"].items() if k not in ("branch", "per_job")
+}
 
 
 rule pretrain:
