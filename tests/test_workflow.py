@@ -21,17 +21,17 @@ def snakemake(*args, cwd=ROOT, env=None):
 
 
 @pytest.mark.parametrize("configfile,merged,merge_jobs,trained_evals,expert_evals,expert_jobs", [
-    ("config/config.yaml", 4 + 2 + 1 + 45 + 9 + 2, {"all": 5, "pair": 6, "succ": 2, "all_br120": 1}, 10 + 4 + 10, 20,
-     {"evaluate_expert_1": 1, "evaluate_expert_2": 1, "evaluate_expert_br120_1": 1, "evaluate_expert_br120_2": 1}),
+    ("config/config.yaml", 4 + 2 + 1 + 45 + 9 + 2, {"all": 5, "pair": 3, "succ": 1, "all_br120": 1}, 10 + 4 + 10, 20,
+     {"evaluate_expert_1": 1, "evaluate_expert_br120_1": 1}),
     ("config/paper.yaml", 8 + 2 + 45 + 9, None, 10 + 8 + 3, 10, {"evaluate_expert": 10})])
 def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, merge_jobs, trained_evals, expert_evals,
                                                       expert_jobs, tmp_path):
     """The whole DAG of each config: every merged model made once (Merged10 linear at every
     checkpoint, TIES and DARE-TIES at the final one, in the tiny study also the weight-matched
     linear at the final one, 45 pairs, successive 2..10; in the tiny study's branch family
-    Merged10 linear and weight-matched): a job each in the paper config, eight to a job of one
+    Merged10 linear and weight-matched): a job each in the paper config, sixteen to a job of one
     kind in the tiny study (merge.per_job), each Merged10 of the tables alone; one evaluation
-    per expert (branched ones too; five of a family a job in the tiny study, evaluate.per_job)
+    per expert (branched ones too; a family's ten a job in the tiny study, evaluate.per_job)
     and Mixed10 step (and, in the paper config, per external baseline, each fetched once).
 
     Building the DAG imports none of what the jobs compute with (`-X importtime`): torch and
@@ -59,7 +59,7 @@ def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, merge_j
             kinds[kind] = kinds.get(kind, 0) + n
         assert kinds == merge_jobs
     # an expert at the final step: evaluate_expert (its activations too); in the tiny study
-    # five experts of one family a job (evaluate.per_job)
+    # a family's ten experts a job (evaluate.per_job)
     evaluated = re.findall(r"results/\w+/eval/([^/\s,]+)/step~(\d+)/scores\.tsv", outputs)
     assert len(evaluated) == len(set(evaluated)) == merged + trained_evals
     activations = re.findall(r"analysis/activations/[^/\s,]+/step~\d+/eng\.npy", outputs)

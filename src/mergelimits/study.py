@@ -53,10 +53,16 @@ def merged_all_grid(spec, methods, checkpoints) -> tuple[tuple[str, int], ...]:
     return tuple((m, s) for m in methods for s in steps_of(per.get(m, "all"), checkpoints))
 
 
+#: A member whose evaluation has more than this many times the tasks of its group's lightest
+#: has a job of its own (a Merged-N scored on every task and control weighs as much as a dozen
+#: scored on MultiBLiMP alone: in one job together they were a run's long tail).
+HEAVY = 4
+
+
 def _jobs(section: str, groups: dict[str, list], per_job: int, weight) -> dict[str, list]:
     """Each group's members in jobs of at most `per_job`, named `<group>_<n>` in order; a
-    member that weighs more than `per_job` of its group's lightest gets a job of its own
-    (one long job would hold the run up). `per_job` 1: no jobs (the rules' wildcards)."""
+    member heavier than HEAVY times its group's lightest has a job of its own. `per_job` 1:
+    no jobs (the rules' wildcards)."""
     if per_job < 1:
         raise ValueError(f"{section}.per_job must be at least 1; got {per_job}")
     if per_job == 1:
@@ -66,7 +72,7 @@ def _jobs(section: str, groups: dict[str, list], per_job: int, weight) -> dict[s
         if not members:
             continue
         lightest = min(weight(m) for m in members)
-        light = [m for m in members if weight(m) <= per_job * lightest]
+        light = [m for m in members if weight(m) <= HEAVY * lightest]
         chunks = [light[i: i + per_job] for i in range(0, len(light), per_job)]
         chunks += [[m] for m in members if m not in light]
         jobs.update({f"{kind}_{i}": chunk for i, chunk in enumerate(chunks, 1)})
@@ -238,11 +244,10 @@ class Study:
         """The merges (model, step) grouped into merge_evaluate jobs (config merge.per_job),
         named `<family>_<n>` (a branch family's `<family>_br<step>_<n>`), in the order of
         `merges`. A job holds at most `per_job` merged models; one whose evaluation has more
-        tasks than `per_job` of its kind's cheapest has a job of its own (a Merged-N scored on
-        every task and control at the final step weighs as much as a dozen scored on MultiBLiMP
-        at earlier ones: together they were a run's long tail). Jobs never mix kinds or branch
-        families, so that adding one (a branch family, the pairs) leaves every other job as it
-        was. `per_job` 1: none (one job per merged model, the wildcard rule)."""
+        than HEAVY times the tasks of its kind's cheapest has a job of its own (a Merged-N of
+        the tables, scored on every task and control at the final step). Jobs never mix kinds
+        or branch families, so that adding one (a branch family, the pairs) leaves every other
+        job as it was. `per_job` 1: none (one job per merged model, the wildcard rule)."""
         groups: dict[str, list[tuple[str, int]]] = {}
         for model, step in self.merges:
             mid = modelid.parse(model)
