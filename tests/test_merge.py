@@ -330,6 +330,27 @@ def test_parametric_similarity_table(models):
     assert (pairs["layers"] == ARCH["layers"]).all() and list(pairs.lang_a) == ["a", "a", "b"]
 
 
+def test_parametric_names_the_model_whose_tensors_differ(models, tmp_path):
+    """Every model is checked against the first, the second one included; the per-layer rows
+    name their pair."""
+    import shutil
+
+    from safetensors.torch import save_file
+
+    from mergelimits import similarity
+
+    init, members = models
+    odd = tmp_path / "odd"
+    shutil.copytree(members[1], odd)
+    w = weights(odd)
+    w.pop(sorted(k for k in w if k.startswith("model.layers.0."))[0])
+    save_file(w, str(odd / WEIGHTS), metadata={"format": "pt"})
+    with pytest.raises(ValueError, match=rf"^{members[0] / WEIGHTS} and {odd / WEIGHTS} have different tensors$"):
+        similarity.parametric({"a": members[0], "b": odd, "c": members[0]}, init)
+    layers = similarity.parametric({"a": members[0], "b": members[1]}, init)[1]
+    assert {"lang_a", "lang_b"} <= set(layers.columns) and set(zip(layers.lang_a, layers.lang_b)) == {("a", "b")}
+
+
 def test_parametric_differences_equal_a_hand_computation_in_either_order(models):
     """stable-rank and L2-norm differences are mean absolute differences over the layers'
     matrices, computed here from singular values; the pair's order does not change them."""

@@ -1,6 +1,8 @@
 """Property-based tests (hypothesis) of the numbers the study reports: CKA's invariances,
 the bootstrap SE against the analytic one, Table 1's μ and CV against numpy."""
 
+import zlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -169,10 +171,16 @@ def test_a_mean_over_languages_sharing_items_keeps_their_dependence():
 
 
 def test_aggregate_file_keeps_means_apart(tmp_path):
-    agg = bootstrap.aggregate(_bernoulli_store("multiblimp", ["deu", "eng"], 20, shared=False), n=50, seed=0)
+    """The means follow the per-language rows (one index, no gaps) with the metric that
+    evaluate.acc_norm names, or are left out; read_aggregate gives either part as written."""
+    store = _bernoulli_store("belebele", ["deu", "eng"], 20, shared=False).assign(acc_norm_char=1.0)
+    agg = bootstrap.aggregate(store, n=50, seed=0, acc_norm="char")
+    assert list(agg.index) == [0, 1, 2] and set(agg.metric) == {"acc_norm_char"} and set(agg.score) == {100.0}
+    assert bootstrap.MEAN not in set(bootstrap.aggregate(store, n=50, seed=0, means=False).lang)
     agg.to_csv(tmp_path / "a.tsv", sep="\t", index=False)
-    assert list(bootstrap.read_aggregate(tmp_path / "a.tsv").lang) == ["deu", "eng"]
-    assert list(bootstrap.read_aggregate(tmp_path / "a.tsv", means=True).lang) == [bootstrap.MEAN]
+    per, means = bootstrap.read_aggregate(tmp_path / "a.tsv"), bootstrap.read_aggregate(tmp_path / "a.tsv", means=True)
+    assert list(per.lang) == ["deu", "eng"] and list(means.lang) == [bootstrap.MEAN]
+    assert list(per.columns) == list(agg.columns) and list(means.index) == [0]
 
 
 def _pair_store(n: int, agree: float, seed: int) -> pd.DataFrame:
@@ -222,3 +230,113 @@ def test_a_pairs_delta_ci_needs_the_same_items():
     with pytest.raises(KeyError, match="not the same items"):
         analysis.delta(agg, catalog_of(["deu", "nld"], [("deu", "nld")]), [("deu", "nld")], "linear", 240,
                        store=short, n=20)
+
+
+class Draws:
+    """numpy's Generator as far as the bootstrap uses it (`integers`), returning resamples the
+    test chose, in turn: the statistic over given resamples is then checked by hand, which
+    seeded draws cannot show exactly. Each call's range is kept: every item must be drawable."""
+
+    def __init__(self, *draws):
+        self.draws, self.ranges = [np.asarray(d) for d in draws], []
+
+    def integers(self, low, high=None, size=None):
+        self.ranges.append((0, low) if high is None else (low, high))
+        drawn = self.draws.pop(0)
+        assert drawn.shape == size
+        return drawn
+
+
+def _draws_for_every_cell(monkeypatch, *draws) -> tuple[list, list[Draws]]:
+    """default_rng, in the bootstrap module, answering with Draws (one per cell, in turn);
+    the seeds asked for kept."""
+    seeds, rngs = [], [Draws(*d) for d in draws]
+    given = iter(rngs)
+    monkeypatch.setattr(bootstrap.np.random, "default_rng", lambda seed: seeds.append(seed) or next(given))
+    return seeds, rngs
+
+
+def test_a_cells_se_is_the_sample_sd_of_its_resampled_means(monkeypatch):
+    """aggregate(): SE = the sample SD (ddof 1) of the score over the resamples, in points;
+    each cell's generator seeded by (seed, the cell); every item drawable."""
+    acc = np.array([1.0, 0.0, 0.0, 1.0])
+    store = pd.DataFrame({"model": "m", "step": 3, "benchmark": "multiblimp", "lang": "deu", "item": range(4),
+                          "acc": acc})
+    idx = np.array([[0, 0, 0, 0], [0, 1, 2, 3], [1, 2, 2, 0]])
+    seeds, (rng,) = _draws_for_every_cell(monkeypatch, [idx])
+    cell = bootstrap.aggregate(store, n=3, seed=7).iloc[0]
+    assert seeds == [[7, zlib.crc32(b"m/3/multiblimp/deu")]] and rng.ranges == [(0, 4)]
+    assert cell.score == 50.0 and cell.se == pytest.approx(np.std(100 * acc[idx].mean(axis=1), ddof=1))
+
+
+def test_a_mean_over_languages_is_the_sd_of_the_resampled_mean_by_hand(monkeypatch):
+    """language_means over resamples the test chose: a benchmark with items of its own per
+    language (MultiBLiMP) draws each language's items on their own; one with shared items
+    (Belebele) draws item ids once, and a language without a drawn item scores the rest of
+    the resample. Single-language groups give no mean and stop nothing; rows come by model
+    whatever the store's order; the store's row order within a language does not matter."""
+    mb = pd.DataFrame({"model": "m", "step": 1, "benchmark": "multiblimp", "lang": ["deu"] * 3 + ["eng"] * 2,
+                       "item": [2, 1, 0, 1, 0], "acc": [1.0, 0.0, 0.0, 1.0, 1.0]})
+    lone = mb[mb.lang == "deu"].assign(model="a")  # sorts first: one language, no mean
+    bb = pd.DataFrame({"model": "m", "step": 1, "benchmark": "belebele", "lang": ["deu"] * 3 + ["eng"] * 2,
+                       "item": [0, 1, 2, 0, 2], "acc": 0.0, "acc_norm_token": [1.0, 0.0, 1.0, 0.0, 1.0],
+                       "acc_norm_char": 0.0})
+    store = pd.concat([mb, bb, lone], ignore_index=True)
+    agg = bootstrap.aggregate(store, n=20, seed=0, means=False)
+    deu_idx, eng_idx = np.array([[0, 0, 0], [1, 2, 0], [2, 2, 2]]), np.array([[0, 0], [0, 1], [1, 1]])
+    shared = np.array([[0, 1, 1], [2, 2, 0], [1, 1, 2]])  # item ids: eng lacks item 1
+    seeds, rngs = _draws_for_every_cell(monkeypatch, [shared], [deu_idx, eng_idx])
+    means = bootstrap.language_means(store, agg, n=3, seed=5)
+    assert [r.ranges for r in rngs] == [[(0, 3)], [(0, 3), (0, 2)]]
+    assert list(means.columns) == list(agg.columns) and list(means.benchmark) == ["belebele", "multiblimp"]
+    assert seeds == [[5, zlib.crc32(f"m/1/{b}/mean".encode())] for b in ("belebele", "multiblimp")]
+    mb_deu, mb_eng = np.array([0.0, 0.0, 1.0]), np.array([1.0, 1.0])  # by item id
+    by_hand = (100 * mb_deu[deu_idx].mean(axis=1) + 100 * mb_eng[eng_idx].mean(axis=1)) / 2
+    bb_deu = np.array([1.0, 0.0, 1.0])
+    bb_eng = np.array([[0.0], [1.0, 1.0, 0.0], [1.0]], dtype=object)  # each resample's eng items (0 and 2)
+    bb_by_hand = (100 * bb_deu[shared].mean(axis=1) + 100 * np.array([np.mean(r) for r in bb_eng])) / 2
+    bb_row, mb_row = means.iloc[0], means.iloc[1]
+    assert mb_row.se == pytest.approx(np.std(by_hand, ddof=1)) and mb_row.metric == "acc"
+    assert bb_row.se == pytest.approx(np.std(bb_by_hand, ddof=1)) and bb_row.metric == "acc_norm_token"
+    assert mb_row.score == pytest.approx((100 / 3 + 100) / 2) and mb_row["items"] == 5
+    assert np.allclose(means.ci95, 1.96 * means.se)
+
+
+def test_a_resampled_chrf_is_sacrebleus_corpus_chrf_of_the_drawn_sentences():
+    """FLORES's mean over languages: each resample's chrF++ is the corpus chrF++ (sacrebleu's)
+    of the sentences it drew, a sentence drawn twice counted twice, one the language lacks
+    (-1) left out."""
+    hyps, refs = ["der Hund schläft", "ein Haus", "", "sehr gut"], ["der Hund schläft", "das Haus", "gut", "gut"]
+    g = pd.DataFrame({"hypothesis": [*hyps[:2], None, hyps[3]], "reference": refs, "chrf": 0.0})
+    idx = np.array([[0, 1, 2, 3], [3, 3, -1, 1], [0, 0, 0, -1], [-1, 2, 2, 2]])
+    got = bootstrap._resampled(g, "flores", "chrf", idx)
+    expected = [bootstrap.chrf_corpus([hyps[i] for i in row if i >= 0], [refs[i] for i in row if i >= 0])
+                for row in idx]
+    assert got == pytest.approx(expected)
+    acc = pd.DataFrame({"acc": [1.0, 0.0, 0.0, 1.0]})
+    assert bootstrap._resampled(acc, "multiblimp", "acc", idx) == pytest.approx([50.0, 200 / 3, 100.0, 0.0])
+
+
+def test_a_pairs_difference_over_chosen_resamples_by_hand():
+    """paired_difference(): per language the items' differences (by item id), their mean over
+    languages, and the sample SD of the resampled means; rows of another benchmark or step
+    never enter; a language a model lacks is an error naming both models."""
+    rows = []
+    for lang, expert, merged in (("deu", [1, 1, 0, 1], [1, 0, 0, 0]), ("nld", [0, 1, 1], [1, 1, 0])):
+        for model, acc in ((f"mono-{lang}", expert), ("merged", merged)):
+            rows += [{"model": model, "step": 9, "benchmark": "multiblimp", "lang": lang, "item": i, "acc": a}
+                     for i, a in enumerate(acc)]
+    store = pd.DataFrame(rows)
+    decoys = pd.concat([store.assign(step=8, acc=1.0 - store.acc), store.assign(benchmark="belebele", acc=0.5)])
+    store = pd.concat([decoys, store.iloc[::-1]], ignore_index=True)
+    refs = {"deu": "mono-deu", "nld": "mono-nld"}
+    d_deu, d_nld = 100 * np.array([0, -1, 0, -1]), 100 * np.array([1, 0, -1])
+    i_deu, i_nld = np.array([[0, 1, 2, 3], [1, 1, 3, 3], [0, 0, 2, 2]]), np.array([[0, 0, 0], [1, 2, 2], [0, 1, 2]])
+    rng = Draws(i_deu, i_nld)
+    delta, se = bootstrap.paired_difference(store, "merged", refs, 9, "multiblimp", 3, rng)
+    assert rng.ranges == [(0, 4), (0, 3)]
+    assert delta == pytest.approx((d_deu.mean() + d_nld.mean()) / 2)
+    assert se == pytest.approx(np.std((d_deu[i_deu].mean(axis=1) + d_nld[i_nld].mean(axis=1)) / 2, ddof=1))
+    lacking = store[~((store.model == "mono-nld") & (store.step == 9) & (store.benchmark == "multiblimp"))]
+    with pytest.raises(KeyError, match=r"^'merged and mono-nld on multiblimp/nld at step 9: no scores"):
+        bootstrap.paired_difference(lacking, "merged", refs, 9, "multiblimp", 3, Draws(i_deu, i_nld))
