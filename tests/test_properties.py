@@ -309,12 +309,12 @@ def test_a_resampled_chrf_is_sacrebleus_corpus_chrf_of_the_drawn_sentences():
     hyps, refs = ["der Hund schläft", "ein Haus", "", "sehr gut"], ["der Hund schläft", "das Haus", "gut", "gut"]
     g = pd.DataFrame({"hypothesis": [*hyps[:2], None, hyps[3]], "reference": refs, "chrf": 0.0})
     idx = np.array([[0, 1, 2, 3], [3, 3, -1, 1], [0, 0, 0, -1], [-1, 2, 2, 2]])
-    got = bootstrap._resampled(g, "flores", "chrf", idx)
+    got = bootstrap._resampled(g, "chrf", idx)
     expected = [bootstrap.chrf_corpus([hyps[i] for i in row if i >= 0], [refs[i] for i in row if i >= 0])
                 for row in idx]
     assert got == pytest.approx(expected)
     acc = pd.DataFrame({"acc": [1.0, 0.0, 0.0, 1.0]})
-    assert bootstrap._resampled(acc, "multiblimp", "acc", idx) == pytest.approx([50.0, 200 / 3, 100.0, 0.0])
+    assert bootstrap._resampled(acc, "acc", idx) == pytest.approx([50.0, 200 / 3, 100.0, 0.0])
 
 
 def test_a_pairs_difference_over_chosen_resamples_by_hand():

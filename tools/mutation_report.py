@@ -18,7 +18,10 @@ def main() -> None:
     status = dict(re.findall(r"^\s*(\S+): (.+)$", mutmut("results", "--all", "true"), re.M))
     per = defaultdict(Counter)
     for name, state in status.items():
-        per[name.split(".x_")[0]][state] += 1
+        # a function's mutants are module.x_name__mutmut_N, a method's module.xǁClassǁname__mutmut_N
+        per[re.split(r"\.x[_ǁ]", name)[0]][state] += 1
+    # modules this run left out (every mutant "not checked") are not in its table
+    per = {module: c for module, c in per.items() if set(c) != {"not checked"}}
     print("| module | mutants | killed | survived | other | killed % |")
     print("| --- | --: | --: | --: | --: | --: |")
     for module, c in sorted(per.items()):
@@ -32,7 +35,7 @@ def main() -> None:
     print(f"| all | {n} | {total['killed']} | {total['survived']} | {n - total['killed'] - total['survived']} | "
           f"{100 * total['killed'] / max(n, 1):.0f} |\n")
     for name, state in sorted(status.items()):
-        if state == "killed":
+        if state in ("killed", "not checked"):
             continue
         diff = [line for line in mutmut("show", name).splitlines() if re.match(r"^[-+](?![-+])", line)]
         print(f"- `{name}` ({state}):\n\n  ```diff\n" + "\n".join(f"  {line}" for line in diff) + "\n  ```")

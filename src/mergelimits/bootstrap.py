@@ -50,7 +50,7 @@ def chrf_bootstrap(hyps: list[str], refs: list[str], n: int, rng: np.random.Gene
 MEAN = "mean"  #: the `lang` of a mean over languages
 
 
-def _resampled(g: pd.DataFrame, bench: str, metric: str, idx: np.ndarray) -> np.ndarray:
+def _resampled(g: pd.DataFrame, metric: str, idx: np.ndarray) -> np.ndarray:
     """The statistic of one language on every resample; idx (resamples × items) indexes
     g's rows, -1 where a resample drew an item this language lacks."""
     valid = idx >= 0
@@ -75,20 +75,19 @@ def language_means(store: pd.DataFrame, agg: pd.DataFrame, n: int = 1000, seed: 
         langs = sorted(g["lang"].unique())
         if len(langs) < 2:
             continue
-        entry = benchmarks.base(bench)
-        base, metric = entry.name, benchmarks.metric(bench, acc_norm)
+        metric = benchmarks.metric(bench, acc_norm)
         rng = np.random.default_rng([seed, zlib.crc32(f"{model}/{int(step)}/{bench}/{MEAN}".encode())])
         per_lang = {lang: g[g["lang"] == lang].sort_values("item").reset_index(drop=True) for lang in langs}
         boots = []
-        if entry.parallel:
+        if benchmarks.base(bench).parallel:
             ids = np.array(sorted(set(g["item"])))
             drawn = ids[rng.integers(0, len(ids), size=(n, len(ids)))]
             for d in per_lang.values():
                 pos = pd.Series(np.arange(len(d)), index=d["item"]).reindex(ids).fillna(-1).astype(int).to_numpy()
-                boots.append(_resampled(d, base, metric, pos[np.searchsorted(ids, drawn)]))
+                boots.append(_resampled(d, metric, pos[np.searchsorted(ids, drawn)]))
         else:
             for d in per_lang.values():
-                boots.append(_resampled(d, base, metric, rng.integers(0, len(d), size=(n, len(d)))))
+                boots.append(_resampled(d, metric, rng.integers(0, len(d), size=(n, len(d)))))
         cells = agg[(agg["model"] == model) & (agg["step"] == int(step)) & (agg["benchmark"] == bench)]
         se = float(np.mean(boots, axis=0).std(ddof=1))
         rows.append({"model": model, "step": int(step), "benchmark": bench, "lang": MEAN, "metric": metric,
