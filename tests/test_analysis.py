@@ -367,3 +367,41 @@ def test_figure4_scores_are_means_of_the_stored_scores_and_name_what_is_missing(
     with pytest.raises(KeyError, match="no multiblimp scores of mono-eng-br60 on eng"):
         branching.family_scores(store[store.model != "mono-eng-br60"], means, models, [0, 60], ["linear"],
                                 ["deu", "eng"], ["multiblimp"], "mixed2", 120, 200, 0)
+
+
+def test_delta_of_a_branch_family_reads_its_own_experts_and_merge():
+    """branch=60: the experts branched from Mixed at step 60 and their merge, never the
+    shared-init family's models scored beside them; Δ's CI drawn the same on every call."""
+    from mergelimits import bootstrap, modelid
+
+    items = []
+    for f, (expert, merged) in ((0, (90, 50)), (60, (80, 75))):
+        for lang in ("deu", "nld"):
+            for model, acc in ((modelid.mono(lang, f), expert), (modelid.merged_pair("linear", "deu", "nld", f), merged)):
+                items += [{"model": model, "step": 10, "benchmark": "multiblimp", "lang": lang, "item": i,
+                           "acc": float(i < acc // 5)} for i in range(20)]
+    store = pd.DataFrame(items)
+    agg = bootstrap.aggregate(store, n=50, seed=0, means=False)
+    models = catalog_of(["deu", "nld"], [("deu", "nld")], families=(0, 60))
+    d = analysis.delta(agg, models, [("deu", "nld")], "linear", 10, branch=60, store=store, n=200)
+    assert d.delta.item() == pytest.approx(75 - 80)
+    assert d.equals(analysis.delta(agg, models, [("deu", "nld")], "linear", 10, branch=60, store=store, n=200))
+
+
+def test_correlations_count_the_pairs_and_name_a_missing_measure():
+    pairs = pd.DataFrame({"delta": [10, 20, 30, 35.0], "cka_eng": [0.9, 0.7, 0.5, 0.52]})
+    corr = analysis.correlations(pairs, {"cka_eng": "mean CKA (English)"})
+    assert list(corr.columns) == ["measure", "pearson_r", "pearson_p", "spearman_rho", "spearman_p", "pairs"]
+    assert corr.iloc[0]["measure"] == "mean CKA (English)" and corr.iloc[0]["pairs"] == 4
+    with pytest.raises(KeyError, match=r"^\"measure 'cosine' missing from the pair table\"$"):
+        analysis.correlations(pairs, {"cka_eng": "x", "cosine": "y"})
+
+
+def test_pair_table_names_every_pair_a_parametric_table_lacks():
+    d = pd.DataFrame({"lang_a": ["deu", "deu", "eng"], "lang_b": ["nld", "eng", "nld"],
+                      "pair": ["deu+nld", "deu+eng", "eng+nld"], "delta": [1.0, 2.0, 3.0]})
+    cka = pd.DataFrame([{"model_a": f"mono-{a}", "model_b": f"mono-{b}", "layer": 0, "cka": 0.5, "variant": v}
+                        for a, b in (("deu", "nld"), ("deu", "eng"), ("eng", "nld")) for v in ("eng", "own")])
+    par = pd.DataFrame({"lang_a": ["nld"], "lang_b": ["deu"], "cosine": [1.0], "cosine_task_vector": [1.0]})
+    with pytest.raises(KeyError, match=r"^'cosine: no value for pair\(s\) deu\+eng, eng\+nld'$"):
+        analysis.pair_table(d, cka, par, pd.DataFrame({"lang_a": ["deu"], "lang_b": ["nld"], "lang2vec_knn": [0.1]}))

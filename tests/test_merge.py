@@ -211,6 +211,10 @@ def test_a_merge_mergekit_writes_in_shards_is_joined_into_one_file(models, tmp_p
     assert one.keys() == joined.keys() and all(torch.equal(one[k], joined[k]) for k in one)
     left = [p.name for p in (tmp_path / "sharded").iterdir() if p.name.startswith("model") and p.name != WEIGHTS]
     assert left == []  # no shard, no index
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "sharded" / WEIGHTS), "pt") as h:  # as mergekit writes it: transformers reads it
+        assert h.metadata() == {"format": "pt"}
 
 
 def test_members_with_other_tensors_or_several_other_shapes_are_named(models, tmp_path):
@@ -227,13 +231,23 @@ def test_members_with_other_tensors_or_several_other_shapes_are_named(models, tm
         merge.run("linear", [members[0], fewer], tmp_path / "x")
     wider = tmp_path / "wider"
     model.make_init({**ARCH, "ffn": 48}, init, 0, wider)
+    # gate, up and down projections of every layer: the first named, the others counted
     with pytest.raises(merge.MergeError, match=r"mlp\.down_proj\.weight has shape \(\d+, \d+\) vs \(\d+, 48\) "
-                                               r"\(and \d+ more\)$"):
+                                               rf"\(and {3 * ARCH['layers'] - 1} more\)$"):
         merge.run("linear", [members[0], wider], tmp_path / "x")
+    sd = load_file(members[0] / WEIGHTS)
+    sd["model.norm.weight"] = torch.ones(5)
+    save_file(sd, fewer / WEIGHTS, metadata={"format": "pt"})
+    with pytest.raises(merge.MergeError, match=rf"^cannot merge {members[0]} and {fewer}: model\.norm\.weight has "
+                                               r"shape \(\d+,\) vs \(5,\)$"):
+        merge.run("linear", [members[0], fewer], tmp_path / "x")
 
 
 def test_a_merge_of_nothing_or_at_density_zero_is_refused(models, tmp_path):
     init, members = models
+    with pytest.raises(merge.MergeError, match=r"^ties needs a base model \(the shared initialisation\)$"):
+        merge.mergekit_config("ties", members, None, 0.5)
+    assert merge.mergekit_config("linear", members, None, 1.0)["dtype"] == "float32"  # the CPU study's, unless given
     with pytest.raises(merge.MergeError, match="^nothing to merge$"):
         merge.run("linear", [], tmp_path / "x")
     with pytest.raises(merge.MergeError, match=r"density must lie in \(0, 1\]; got 0"):
@@ -485,3 +499,60 @@ def test_a_merge_of_copies_of_one_model_is_that_model(models, tmp_path, method):
     for k in ref:
         torch.testing.assert_close(got[k], ref[k], atol=1e-6, rtol=0, msg=k)
     assert all(not any(m.get("moved", {}).values()) for m in rec.get("alignment", []))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_ulp_distance_is_the_count_of_values_between(dtype):
+    """Against every finite value of the 16-bit format, sorted (+0 and -0 one value): the
+    distance of two values is how far apart they sit in that list."""
+    every = torch.arange(-(2**15), 2**15, dtype=torch.int32).to(torch.int16).view(dtype)
+    line = torch.unique(every[torch.isfinite(every)].float())  # sorted; -0 == +0
+    g = torch.Generator().manual_seed(0)
+    x, y = (line[torch.randint(len(line), (2000,), generator=g)] for _ in range(2))
+    x, y = torch.cat([x, torch.tensor([0.0, -0.0, 1.0])]), torch.cat([y, torch.tensor([-0.0, 0.0, -1.0])])
+    want = (torch.searchsorted(line, x) - torch.searchsorted(line, y)).abs()
+    assert torch.equal(merge.ulp_distance(x.to(dtype), y.to(dtype)), want)
+
+
+def test_ulp_distance_in_float32_steps_one_value_at_a_time():
+    start = torch.tensor([-2.0 ** -149, 0.0, 1.0, -3.5, 1e30], dtype=torch.float32)
+    x = start
+    for k in range(1, 6):
+        x = torch.nextafter(x, torch.tensor(float("inf")))
+        assert merge.ulp_distance(x, start).tolist() == [k] * 5
+    assert merge.ulp_distance(torch.tensor([2.0 ** -149]), torch.tensor([-(2.0 ** -149)])).item() == 2
+
+
+def test_compare_with_published_counts_each_tensors_differences(tmp_path):
+    """Both sides cast to the merge's dtype, tensor by tensor in name order; a tied lm_head
+    stored once on either side compares as the embedding; other tensors or another shape are
+    named."""
+    emb = torch.linspace(-1, 1, 12).reshape(4, 3)
+    norm = torch.ones(3)
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    ours.mkdir(), theirs.mkdir()
+    save_file({"model.embed_tokens.weight": emb, "model.norm.weight": norm}, str(ours / WEIGHTS))
+    bumped = norm.to(torch.bfloat16).clone()
+    bumped[0] = torch.tensor(1.0078125, dtype=torch.bfloat16)  # bfloat16's next value above 1
+    bumped[1] = torch.tensor(1.015625, dtype=torch.bfloat16)  # two values above
+    save_file({"model.embed_tokens.weight": emb, "lm_head.weight": emb.clone(), "model.norm.weight": bumped.float()},
+              str(theirs / WEIGHTS))
+    rows = merge.compare_with_published(ours, theirs, "bfloat16")
+    assert [r["tensor"] for r in rows] == ["lm_head.weight", "model.embed_tokens.weight", "model.norm.weight"]
+    assert rows[0] == {"tensor": "lm_head.weight", "elements": 12, "differing": 0, "max_abs_diff": 0.0, "max_ulp": 0}
+    assert rows[2] == {"tensor": "model.norm.weight", "elements": 3, "differing": 2, "max_abs_diff": 0.015625,
+                       "max_ulp": 2}
+    # one float32 step apart: the same in bfloat16, apart in float32
+    save_file({"model.embed_tokens.weight": emb, "model.norm.weight": torch.nextafter(norm, torch.tensor(2.0))},
+              str(theirs / WEIGHTS))
+    assert merge.compare_with_published(ours, theirs, "bfloat16")[2]["differing"] == 0
+    assert merge.compare_with_published(ours, theirs, "float32")[2] == {
+        "tensor": "model.norm.weight", "elements": 3, "differing": 3, "max_abs_diff": pytest.approx(2.0 ** -23),
+        "max_ulp": 1}
+    save_file({"model.embed_tokens.weight": emb, "model.bias": norm}, str(theirs / WEIGHTS))
+    with pytest.raises(merge.MergeError, match=rf"^{theirs} holds other tensors than the merge {ours}: "
+                                               r"model\.bias, model\.norm\.weight$"):
+        merge.compare_with_published(ours, theirs, "float32")
+    save_file({"model.embed_tokens.weight": emb, "model.norm.weight": torch.ones(1, 3)}, str(theirs / WEIGHTS))
+    with pytest.raises(merge.MergeError, match=rf"^model\.norm\.weight: shape \(3,\) in {ours}, \(1, 3\) in {theirs}$"):
+        merge.compare_with_published(ours, theirs, "float32")
