@@ -190,6 +190,9 @@ def test_the_merge_record_and_directory_are_exactly_what_the_study_reads(models,
     init, members = models
     for method, base, density in [("linear", None, None), ("dare_ties", init, 0.5)]:
         out = tmp_path / method
+        for left in (".tmp", ".aligned"):  # what a killed merge left: cleared, never carried into the model
+            (tmp_path / f"{method}{left}").mkdir()
+            (tmp_path / f"{method}{left}" / "stale.bin").write_bytes(b"x")
         rec = merge.run(method, members[:2], out, base=init, density=0.5, seed=7, dtype="float32")
         assert json.loads((out / "merge.json").read_text()) == rec
         assert rec == {"method": method, "members": [str(m) for m in members[:2]],
@@ -542,6 +545,12 @@ def test_compare_with_published_counts_each_tensors_differences(tmp_path):
     assert rows[0] == {"tensor": "lm_head.weight", "elements": 12, "differing": 0, "max_abs_diff": 0.0, "max_ulp": 0}
     assert rows[2] == {"tensor": "model.norm.weight", "elements": 3, "differing": 2, "max_abs_diff": 0.015625,
                        "max_ulp": 2}
+    # an untied head on both sides is compared as it is, not as the embedding
+    for side, head in ((ours, 2 * emb), (theirs, 2 * emb + 1)):
+        save_file({"model.embed_tokens.weight": emb, "lm_head.weight": head, "model.norm.weight": norm},
+                  str(side / WEIGHTS))
+    assert merge.compare_with_published(ours, theirs, "float32")[0]["differing"] == 12
+    save_file({"model.embed_tokens.weight": emb, "model.norm.weight": norm}, str(ours / WEIGHTS))
     # one float32 step apart: the same in bfloat16, apart in float32
     save_file({"model.embed_tokens.weight": emb, "model.norm.weight": torch.nextafter(norm, torch.tensor(2.0))},
               str(theirs / WEIGHTS))
