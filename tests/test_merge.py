@@ -565,3 +565,15 @@ def test_compare_with_published_counts_each_tensors_differences(tmp_path):
     save_file({"model.embed_tokens.weight": emb, "model.norm.weight": torch.ones(1, 3)}, str(theirs / WEIGHTS))
     with pytest.raises(merge.MergeError, match=rf"^model\.norm\.weight: shape \(3,\) in {ours}, \(1, 3\) in {theirs}$"):
         merge.compare_with_published(ours, theirs, "float32")
+
+
+def test_a_bfloat16_merge_is_made_and_stored_in_bfloat16(models, tmp_path):
+    """The paper's merges are bfloat16 (merge.dtype): mergekit is told so, and the weights
+    written are the members' mean rounded to bfloat16."""
+    _, members = models
+    rec = merge.run("linear", members[:2], tmp_path / "bf16", dtype="bfloat16")
+    got, ins = weights(tmp_path / "bf16"), [weights(m) for m in members[:2]]
+    assert rec["mergekit_config"]["dtype"] == "bfloat16" and {t.dtype for t in got.values()} == {torch.bfloat16}
+    k = "model.layers.0.mlp.up_proj.weight"
+    mean = (ins[0][k].bfloat16().float() + ins[1][k].bfloat16().float()) / 2
+    assert torch.allclose(got[k].float(), mean, rtol=2**-7, atol=0)
