@@ -109,7 +109,10 @@ def test_item_scores_from_samples_by_hand():
                                  "arguments": [["Q", " aaaaaaaaaa"], ["Q", " b c d"]],
                                  "filtered_resps": [[-4.0, False], [-4.5, False]]}],
                "ml_flores_deu": [{"doc_id": 0, "target": "das ist gut", "filtered_resps": ["das ist gut"],
-                                  "doc": {"item": 0, "source": "this is good"}}]}
+                                  "doc": {"item": 0, "source": "this is good"}},
+                                 # lm-eval logs a generation as a list or as the string itself
+                                 {"doc_id": 1, "target": "ein Haus", "filtered_resps": "das Haus",
+                                  "doc": {"item": 3, "source": "a house"}}]}
     df = evaluate.item_scores(samples, Tok(), "m", 1)
     x = df[df.benchmark == "xcsqa"].iloc[0]
     # raw: -2 > -3 → choice 1 (gold); per char: -3/6 = -0.5 > -2/2 = -1 → choice 0; per token: -1 > -2 → 0
@@ -118,8 +121,13 @@ def test_item_scores_from_samples_by_hand():
     # raw: -4 > -4.5 → 0; per char: -4/11 > -4.5/6 → 0; per token: -4/1 < -4.5/3 → 1 (gold)
     assert (y.acc, y.acc_norm_char, y.acc_norm_token) == (0.0, 0.0, 1.0)
     assert list(df[df.benchmark == "xcsqa"]["item"]) == [7, 9]  # the item's index in its file, not lm-eval's
-    f = df[df.benchmark == "flores"].iloc[0]
+    f, g = df[df.benchmark == "flores"].iloc[0], df[df.benchmark == "flores"].iloc[1]
     assert f.chrf == pytest.approx(100.0) and f.source == "this is good"
+    from sacrebleu.metrics import CHRF
+
+    assert (g["item"], g.source, g.hypothesis, g.reference) == (3, "a house", "das Haus", "ein Haus")
+    assert g.chrf == pytest.approx(CHRF(word_order=2).sentence_score("das Haus", ["ein Haus"]).score) and g.chrf < 100
+    assert list(df.columns) == store.SCORE_COLUMNS and set(df.model) == {"m"} and set(df.step) == {1}
     # evaluate.acc_norm picks the column the tables report: item 9 counts under tokens only
     for norm, score in (("token", 50.0), ("char", 0.0)):
         cell = bootstrap.aggregate(df, 10, 0, acc_norm=norm).set_index("benchmark").loc["xcsqa"]
