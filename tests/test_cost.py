@@ -1,6 +1,7 @@
 """The cost model behind the Slurm limits (mergelimits.cost) and the retry policy it sets."""
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -120,6 +121,88 @@ def test_harness_settings_cut_the_batch_on_a_gpu_and_keep_cpu_runs_as_they_were(
     assert evaluate.harness_settings(tmp_path, 16, "cpu")[2] == cost.EVAL_MAX_TOKENS
 
 
+def test_harness_settings_read_a_nested_text_config_name_the_cut_and_refuse_what_cannot_fit(tmp_path, monkeypatch,
+                                                                                             caplog):
+    """A Gemma-3-style checkpoint keeps its language model's shape under `text_config`: the
+    batch is the flat config's. The visible device (index 0, as Slurm's binding leaves one) is
+    asked for its memory; a cut batch is logged, a kept one is not; a model that fits no
+    sequence stops with the estimate named."""
+    import logging
+    from types import SimpleNamespace
+
+    import torch
+
+    from mergelimits import evaluate
+
+    def props(index):
+        assert index == 0, "a job sees its one device as device 0"
+        return SimpleNamespace(total_memory=GCD)
+
+    monkeypatch.setattr(torch.cuda, "get_device_properties", props)
+    flat, nested = tmp_path / "flat", tmp_path / "nested"
+    for d in (flat, nested):
+        d.mkdir()
+    (flat / "config.json").write_text(json.dumps({**HPLT_CFG, "model_type": "gemma3_text"}))
+    (nested / "config.json").write_text(json.dumps({"model_type": "gemma3",
+                                                    "text_config": {**HPLT_CFG, "model_type": "gemma3_text"}}))
+    with caplog.at_level(logging.INFO, logger="mergelimits.evaluate"):
+        want = evaluate.harness_settings(flat, 64, "cuda")
+        assert want[1] < 64 and evaluate.harness_settings(nested, 64, "cuda")[1] == want[1]
+        assert caplog.messages == [f"batch 64 → {want[1]}: the longest input's logits would not fit the device "
+                                   "(cost.eval_batch)"] * 2
+        caplog.clear()
+        assert evaluate.harness_settings(flat, want[1], "cuda")[1] == want[1] and caplog.messages == []
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: SimpleNamespace(total_memory=2**30))
+    with pytest.raises(RuntimeError, match=rf"^{flat}: one sequence of 2048 tokens does not fit the device by the "
+                                           r"memory estimate \(mergelimits.cost.eval_peak_bytes\)$"):
+        evaluate.harness_settings(flat, 8, "cuda")
+
+
+def test_the_vllm_backend_gets_the_studys_settings_under_vllms_own_parameter_names(tmp_path, monkeypatch):
+    """What the harness hands lm-eval's vLLM model (which needs a GPU and vLLM, absent here):
+    the model's path, bf16, the batch, the seed, the memory share the estimate leaves and,
+    past the input cap, the cap as vLLM's context length. Each keyword is a parameter of the
+    installed lm-eval's VLLM class, read from its source, or one it hands vLLM's engine."""
+    import ast
+    import sys
+    import types
+
+    import lm_eval.models
+
+    from mergelimits import evaluate
+
+    source = Path(lm_eval.models.__file__).parent / "vllm_causallms.py"
+    cls = next(n for n in ast.walk(ast.parse(source.read_text())) if isinstance(n, ast.ClassDef) and n.name == "VLLM")
+    init = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    params = {a.arg for a in init.args.args + init.args.kwonlyargs}
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    class VLLM:
+        def __init__(self, **kwargs):
+            seen.append(kwargs)
+            raise Stop
+
+    monkeypatch.setitem(sys.modules, "lm_eval.models.vllm_causallms", types.SimpleNamespace(VLLM=VLLM))
+    (tmp_path / "model.safetensors").touch()
+    (tmp_path / "tokenizer_config.json").touch()
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "tasks" / "t.yaml").touch()
+    for context, cap in ((2048, {}), (32768, {"max_model_len": cost.EVAL_MAX_TOKENS})):
+        (tmp_path / "config.json").write_text(json.dumps({**HPLT_CFG, "model_type": "llama",
+                                                          "max_position_embeddings": context}))
+        with pytest.raises(Stop):
+            evaluate.run_harness(tmp_path, ["t"], tmp_path / "tasks", 24, 7, backend="vllm")
+        assert seen.pop() == {"pretrained": str(tmp_path), "dtype": "bfloat16", "batch_size": 24, "seed": 7,
+                              "gpu_memory_utilization": cost.DEVICE_HEADROOM, **cap}
+    assert {"pretrained", "dtype", "batch_size", "seed", "max_model_len"} <= params
+    # not lm-eval's own: its **kwargs go on to vLLM's engine arguments, which name it
+    assert "gpu_memory_utilization" not in params and init.args.kwarg.arg == "kwargs"
+    assert "self.model_args.update(kwargs)" in source.read_text()
+
+
 # --- the LUMI profile's limits against the estimates -----------------------------------------
 
 LIMITS = yaml.safe_load((ROOT / "profiles/lumi/limits.yaml").read_text())
@@ -204,6 +287,6 @@ def test_the_vllm_backend_without_vllm_stops_in_one_line_naming_the_key(tmp_path
     (tmp_path / "tasks" / "t.yaml").touch()
     with pytest.raises(RuntimeError, match=r"^evaluate.backend is vllm, but vLLM cannot be imported here .*"
                                            r"evaluate.backend: hf$"):
-        evaluate.run_harness(tmp_path, ["t"], tmp_path / "tasks", backend="vllm")
+        evaluate.run_harness(tmp_path, ["t"], tmp_path / "tasks", 8, 0, backend="vllm")
     with pytest.raises(ValueError, match=r"evaluate.backend: 'onnx' is not one of hf, vllm"):
-        evaluate.run_harness(tmp_path, ["t"], tmp_path / "tasks", backend="onnx")
+        evaluate.run_harness(tmp_path, ["t"], tmp_path / "tasks", 8, 0, backend="onnx")

@@ -107,12 +107,20 @@ def test_item_scores_from_samples_by_hand():
                                 # one long token against three short ones: characters and tokens disagree
                                 {"doc_id": 1, "doc": {"item": 9}, "target": 1,
                                  "arguments": [["Q", " aaaaaaaaaa"], ["Q", " b c d"]],
-                                 "filtered_resps": [[-4.0, False], [-4.5, False]]}],
+                                 "filtered_resps": [[-4.0, False], [-4.5, False]]},
+                                # characters pick the gold option, the raw log-likelihood does not
+                                {"doc_id": 2, "doc": {"item": 4}, "target": 1, "arguments": [["Q", " a"], ["Q", " bbbbbb"]],
+                                 "filtered_resps": [[-1.0, False], [-3.0, False]]},
+                                # the context's trailing space belongs to the continuation (lm-eval's
+                                # _encode_pair): "Q a b c" counts 3 tokens after "Q", "Q d" one
+                                {"doc_id": 3, "doc": {"item": 5}, "target": 1,
+                                 "arguments": [["Q ", "a b c"], ["Q ", "d"]],
+                                 "filtered_resps": [[-2.0, False], [-0.5, False]]}],
                "ml_flores_deu": [{"doc_id": 0, "target": "das ist gut", "filtered_resps": ["das ist gut"],
                                   "doc": {"item": 0, "source": "this is good"}},
                                  # lm-eval logs a generation as a list or as the string itself
-                                 {"doc_id": 1, "target": "ein Haus", "filtered_resps": "das Haus",
-                                  "doc": {"item": 3, "source": "a house"}}]}
+                                 {"doc_id": 1, "target": "ein altes Haus am Fluss", "filtered_resps": "das alte Haus am Fluss",
+                                  "doc": {"item": 3, "source": "an old house by the river"}}]}
     df = evaluate.item_scores(samples, Tok(), "m", 1)
     x = df[df.benchmark == "xcsqa"].iloc[0]
     # raw: -2 > -3 → choice 1 (gold); per char: -3/6 = -0.5 > -2/2 = -1 → choice 0; per token: -1 > -2 → 0
@@ -120,21 +128,34 @@ def test_item_scores_from_samples_by_hand():
     y = df[df.benchmark == "xcsqa"].iloc[1]
     # raw: -4 > -4.5 → 0; per char: -4/11 > -4.5/6 → 0; per token: -4/1 < -4.5/3 → 1 (gold)
     assert (y.acc, y.acc_norm_char, y.acc_norm_token) == (0.0, 0.0, 1.0)
-    assert list(df[df.benchmark == "xcsqa"]["item"]) == [7, 9]  # the item's index in its file, not lm-eval's
+    z = df[df.benchmark == "xcsqa"].iloc[2]
+    # raw: -1 > -3 → 0; per char: -1/2 < -3/7 → 1 (gold); per token: -1 > -3 → 0
+    assert (z.acc, z.acc_norm_char, z.acc_norm_token) == (0.0, 1.0, 0.0)
+    w = df[df.benchmark == "xcsqa"].iloc[3]
+    # per token: -2/3 < -0.5/1 → 1 (gold); per char: -2/5 > -0.5/1 → 0
+    assert (w.acc, w.acc_norm_char, w.acc_norm_token) == (1.0, 0.0, 1.0)
+    assert list(df[df.benchmark == "xcsqa"]["item"]) == [7, 9, 4, 5]  # the item's index in its file, not lm-eval's
     f, g = df[df.benchmark == "flores"].iloc[0], df[df.benchmark == "flores"].iloc[1]
     assert f.chrf == pytest.approx(100.0) and f.source == "this is good"
     from sacrebleu.metrics import CHRF
 
-    assert (g["item"], g.source, g.hypothesis, g.reference) == (3, "a house", "das Haus", "ein Haus")
-    assert g.chrf == pytest.approx(CHRF(word_order=2).sentence_score("das Haus", ["ein Haus"]).score) and g.chrf < 100
+    assert (g["item"], g.source, g.hypothesis, g.reference) == (3, "an old house by the river", "das alte Haus am Fluss",
+                                                                "ein altes Haus am Fluss")
+    # chrF++: character 6-grams and word bigrams (CHRF's word_order 2; a trigram would score otherwise)
+    chrf_pp = CHRF(word_order=2).sentence_score(g.hypothesis, [g.reference]).score
+    assert g.chrf == pytest.approx(chrf_pp) != pytest.approx(CHRF(word_order=3).sentence_score(g.hypothesis, [g.reference]).score)
     assert list(df.columns) == store.SCORE_COLUMNS and set(df.model) == {"m"} and set(df.step) == {1}
-    # evaluate.acc_norm picks the column the tables report: item 9 counts under tokens only
-    for norm, score in (("token", 50.0), ("char", 0.0)):
+    # evaluate.acc_norm picks the column the tables report: items 9 and 5 count under tokens, 4 under characters
+    for norm, score in (("token", 50.0), ("char", 25.0)):
         cell = bootstrap.aggregate(df, 10, 0, acc_norm=norm).set_index("benchmark").loc["xcsqa"]
         assert (cell.metric, cell.score) == (f"acc_norm_{norm}", score)
         caption = captions.captions("s", ["xcsqa"], 1, 10, 0, "linear", 3, {"lang": "deu", "n": 3}, acc_norm=norm)["table5_xcsqa"]
         assert f"divided by its number of {'tokens' if norm == 'token' else 'characters'}" in caption
     assert bootstrap.aggregate(df, 10, 0, acc_norm="char").set_index("benchmark").loc["flores", "metric"] == "chrf"
+    # one kind of task alone: the store's columns all the same, in its order
+    for only in ("ml_xcsqa_deu", "ml_flores_deu"):
+        alone = evaluate.item_scores({only: samples[only]}, Tok(), "m", 1)
+        assert list(alone.columns) == store.SCORE_COLUMNS and len(alone) == len(samples[only])
 
 
 
@@ -258,9 +279,12 @@ def test_missing_inputs_are_named_before_the_harness(env, tmp_path):
     for f in ("config.json", "model.safetensors"):
         (bare / f).write_bytes((root / "model" / f).read_bytes())
     with pytest.raises(FileNotFoundError, match="has no tokenizer"):
-        evaluate.run_harness(bare, ["ml_multiblimp_deu"], root / "tasks")
+        evaluate.run_harness(bare, ["ml_multiblimp_deu"], root / "tasks", 8, 0)
+    (bare / "model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match=f"^{bare}: model.safetensors missing$"):
+        evaluate.run_harness(bare, ["ml_multiblimp_deu"], root / "tasks", 8, 0)
     with pytest.raises(KeyError, match="no task YAML .* ml_multiblimp_zho"):
-        evaluate.run_harness(root / "model", ["ml_multiblimp_zho"], root / "tasks")
+        evaluate.run_harness(root / "model", ["ml_multiblimp_zho"], root / "tasks", 8, 0)
 
 
 def test_cloze_few_shot_and_max_items_reach_lm_eval(env, tmp_path):
@@ -357,6 +381,10 @@ def test_table7_translations_are_the_authors_prompt_and_beam_search(env):
     m = AutoModelForCausalLM.from_pretrained(root / "model").eval()
     prompt = "Translate the following sentence from German to French.\nGerman: Der Hund schläft.\nFrench:"
     assert evaluate.TRANSLATE_PROMPT.format(source="German", target="French", text="Der Hund schläft.") == prompt
+    assert list(df.columns) == ["source_lang", "target_lang", "item", "id", "source", "reference", "hypothesis", "prompt"]
+    assert df["prompt"].tolist() == [prompt, prompt.replace("Der Hund schläft.", "Die Katze läuft.")]
+    assert (df["source_lang"].tolist(), df["target_lang"].tolist(), df["item"].tolist()) == (["deu"] * 2, ["fra"] * 2,
+                                                                                            [0, 1])
     ids = tok(prompt, return_tensors="pt")
     with torch.no_grad():
         out = m.generate(**ids, max_new_tokens=5, do_sample=False, num_beams=2,
@@ -421,3 +449,156 @@ def test_the_score_store_keeps_any_text_and_no_index(tmp_path):
     assert back.loc[0, "hypothesis"] == 'x\r\ny "q"' and back.loc[0, "source"] == "a\tb"
     assert back.loc[0, "reference"] == "nan" and back.loc[1, "reference"] == ""
     assert np.isnan(back.loc[0, "acc"]) and back.loc[1, "acc"] == 1.0 and back.loc[0, "chrf"] == 12.5
+
+
+def _copy_model(src, dst, dtype):
+    """The model at `src` stored again in `dtype` at `dst`, with its tokenizer."""
+    import shutil
+
+    m = model.load_model(src).to(dtype)
+    m.save_pretrained(dst)
+    for f in src.iterdir():
+        if f.name.startswith(("tokenizer", "special_tokens")):
+            shutil.copy(f, dst / f.name)
+    return dst
+
+
+def test_token_counts_are_lm_evals_own_split_with_a_bos_adding_tokenizer_too(env):
+    """TokenCounter against lm-eval's HFLM on the same tokenizer: _encode_pair's continuation
+    for a context, and the continuation encoded without special tokens for an empty context
+    (lm-eval scores it after the prefix token). A tokenizer that adds BOS (Gemma-3's does)
+    must not count it as a token of the option."""
+    from lm_eval.models.huggingface import HFLM
+    from tokenizers.processors import TemplateProcessing
+
+    root, _, _ = env
+    plain = tokenizer.load(root / "model")
+    with_bos = tokenizer.load(root / "model")
+    with_bos.backend_tokenizer.post_processor = TemplateProcessing(
+        single=f"{with_bos.bos_token} $A", special_tokens=[(with_bos.bos_token, with_bos.bos_token_id)])
+    assert with_bos("Hallo")["input_ids"][0] == with_bos.bos_token_id != plain("Hallo")["input_ids"][0]
+    pairs = [("Was trinkt man?", " Kaffee und Kuchen"), ("Frage ", "Antwort"), ("Q:  ", "a b"), ("", "Hallo welt."),
+             ("", " Kaffee")]
+    for tok in (plain, with_bos):
+        lm = HFLM(pretrained=str(root / "model"), tokenizer=tok, device="cpu", batch_size=1)
+        want = []
+        for ctx, cont in pairs:
+            if ctx:
+                want.append(len(lm._encode_pair(ctx, cont)[1]))
+            else:
+                enc = lm.tok_encode(cont, add_special_tokens=False)
+                want.append(len(enc) - (enc[0] == lm.prefix_token_id))
+        assert evaluate.TokenCounter(tok).counts(pairs) == want
+
+
+def test_evaluate_to_files_writes_the_scores_its_samples_give(env, tmp_path, caplog):
+    """One checkpoint's evaluation: the scores TSV holds what item_scores makes of the samples
+    JSONL written beside it (one line per item, its task named), for the model and step
+    given, and the log counts its cells."""
+    import logging
+
+    root, _, _ = env
+    tasks = ["ml_multiblimp_deu", "ml_flores_eng"]
+    with caplog.at_level(logging.INFO, logger="mergelimits.evaluate"):
+        df = evaluate.evaluate_to_files(root / "model", "mono-eng", 9, tasks, root / "tasks", 4, 0,
+                                        tmp_path / "scores.tsv", tmp_path / "samples.jsonl")
+    lines = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
+    samples = {}
+    for s in lines:
+        samples.setdefault(s.pop("task"), []).append(s)
+    assert sorted(samples) == sorted(tasks) and len(lines) == len(df)
+    again = evaluate.item_scores(samples, tokenizer.load(root / "model"), "mono-eng", 9)
+    store.write_scores(again, tmp_path / "again.tsv")
+    assert (tmp_path / "scores.tsv").read_bytes() == (tmp_path / "again.tsv").read_bytes()
+    pd.testing.assert_frame_equal(df.reset_index(drop=True), again)
+    back = store.read_scores(tmp_path / "scores.tsv")
+    assert set(back.model) == {"mono-eng"} and set(back.step) == {9}
+    cells = back.groupby(["benchmark", "lang"]).ngroups
+    assert f"harness call: {root / 'model'}, 2 tasks" in caplog.messages
+    assert f"mono-eng step 9: {len(back)} items in {cells} benchmark × language cells" in caplog.messages
+
+
+def test_samples_are_written_as_lm_eval_returns_them_and_a_task_without_any_stops(env, tmp_path, monkeypatch):
+    """The samples file keeps any text as it is (UTF-8, not \\u escapes) and values JSON has no
+    type for as their text; a task lm-eval returned nothing for is named, nothing written."""
+    root, _, _ = env
+    sample = {"doc_id": 0, "doc": {"item": 0, "source": "Straße 猫", "when": np.datetime64("2026-12-05")},
+              "target": "Maß", "filtered_resps": ["Maß"], "resps": [[np.float32(0.5)]]}
+    monkeypatch.setattr(evaluate, "run_harness", lambda *a: {"samples": {"ml_flores_deu": [sample]}})
+    df = evaluate.evaluate_model(root / "model", "m", 3, ["ml_flores_deu"], root / "tasks", 4, 0, tmp_path / "s.jsonl")
+    text = (tmp_path / "s.jsonl").read_text(encoding="utf-8")
+    assert "Straße 猫" in text and "\\u" not in text
+    assert json.loads(text)["doc"]["when"] == "2026-12-05" and json.loads(text)["resps"] == [["0.5"]]
+    assert (df["model"].tolist(), df["step"].tolist(), df["hypothesis"].tolist()) == (["m"], [3], ["Maß"])
+    with pytest.raises(RuntimeError, match="^lm-eval returned no samples for ml_belebele_deu, ml_xcsqa_deu$"):
+        evaluate.evaluate_model(root / "model", "m", 3, ["ml_flores_deu", "ml_xcsqa_deu", "ml_belebele_deu"],
+                                root / "tasks", 4, 0, tmp_path / "t.jsonl")
+    assert not (tmp_path / "t.jsonl").exists()
+
+
+def test_run_harness_seeds_and_scores_as_lm_evals_simple_evaluate(env, tmp_path):
+    """run_harness is lm-eval's simple_evaluate without its environment report: the same
+    few-shot examples, log-likelihoods and state of Python's, numpy's and torch's generators
+    for the same seed, no bootstrap of lm-eval's own (the study bootstraps the items)."""
+    import random
+
+    import lm_eval
+    from lm_eval.models.huggingface import HFLM
+    from lm_eval.tasks import TaskManager
+
+    root, files, _ = env
+    settings = {**SETTINGS, "prompts": "cloze", "num_fewshot": {**SETTINGS["num_fewshot"], "belebele": 2}}
+    taskfiles.render_tasks({("belebele", "deu"): files[("belebele", "deu")]}, tmp_path, settings, 0)
+
+    def states():
+        return random.getstate(), np.random.get_state()[1].tolist(), torch.get_rng_state().tolist()
+
+    lm = HFLM(pretrained=str(root / "model"), dtype="float32", device="cpu", batch_size=8)
+    theirs = lm_eval.simple_evaluate(model=lm, tasks=["ml_belebele_deu"], log_samples=True, bootstrap_iters=0,
+                                     task_manager=TaskManager(include_path=str(tmp_path), include_defaults=False),
+                                     random_seed=11, numpy_random_seed=11, torch_random_seed=11,
+                                     fewshot_random_seed=11)
+    after = states()
+    ours = evaluate.run_harness(root / "model", ["ml_belebele_deu"], tmp_path, 8, 11)
+    assert states() == after
+    a, b = (sorted(r["samples"]["ml_belebele_deu"], key=lambda s: s["doc_id"]) for r in (ours, theirs))
+    assert [s["arguments"] for s in a] == [s["arguments"] for s in b]
+    assert [s["filtered_resps"] for s in a] == [s["filtered_resps"] for s in b]
+    other = evaluate.run_harness(root / "model", ["ml_belebele_deu"], tmp_path, 8, 12)["samples"]["ml_belebele_deu"]
+    assert [s["arguments"] for s in sorted(other, key=lambda s: s["doc_id"])] != [s["arguments"] for s in a]
+    assert ours["results"]["ml_belebele_deu"]["acc_stderr,none"] == "N/A"
+
+
+def test_a_bfloat16_checkpoint_is_scored_and_decoded_in_float32_on_a_cpu(env, tmp_path):
+    """EVAL_DTYPE: on a CPU every model is evaluated in float32 whatever its stored dtype, so a
+    bf16 checkpoint scores exactly as its float32 copy (bf16 values are float32 values)."""
+    root, _, _ = env
+    half = _copy_model(root / "model", tmp_path / "bf16", torch.bfloat16)
+    full = _copy_model(half, tmp_path / "fp32", torch.float32)
+    task = ["ml_multiblimp_deu"]
+    got = [evaluate.run_harness(d, task, root / "tasks", 4, 0)["samples"][task[0]] for d in (half, full)]
+    assert [s["filtered_resps"] for s in got[0]] == [s["filtered_resps"] for s in got[1]]
+    native = model.load_model(half, dtype=torch.bfloat16)  # what bf16 arithmetic would have given instead
+    assert native.dtype == torch.bfloat16
+    src = [{"id": 0, "text": "Der Hund schläft im Garten."}]
+    out = [evaluate.translate_examples(d, "deu", src, {"fra": [{"id": 0, "text": "x"}]}, 1, 2, 6) for d in (half, full)]
+    assert out[0]["hypothesis"].tolist() == out[1]["hypothesis"].tolist()
+
+
+def test_the_input_cap_reaches_lm_eval(env, monkeypatch):
+    """cost.EVAL_MAX_TOKENS below a model's context: lm-eval keeps the last `cap` tokens of
+    every longer input, so those items score otherwise, the others alike."""
+    from mergelimits import cost
+
+    root, _, _ = env
+    task, cap = ["ml_belebele_deu"], 70
+    full = evaluate.run_harness(root / "model", task, root / "tasks", 4, 0)["samples"][task[0]]
+    monkeypatch.setattr(cost, "EVAL_MAX_TOKENS", cap)
+    cut = evaluate.run_harness(root / "model", task, root / "tasks", 4, 0)["samples"][task[0]]
+    tok = tokenizer.load(root / "model")
+    longs = []
+    for a, b in zip(sorted(full, key=lambda s: s["doc_id"]), sorted(cut, key=lambda s: s["doc_id"])):
+        for (ctx, cont), x, y in zip(a["arguments"], a["filtered_resps"], b["filtered_resps"]):
+            longs.append(len(tok(ctx + cont, add_special_tokens=False)["input_ids"]) > cap + 1)
+            assert (x[0] != y[0]) == longs[-1]
+    assert any(longs) and not all(longs)

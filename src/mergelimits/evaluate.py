@@ -94,8 +94,8 @@ def vllm_model(model_dir: str | Path, batch_size: int, seed: int, max_length: in
                 gpu_memory_utilization=cost.DEVICE_HEADROOM, **kwargs)
 
 
-def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, batch_size: int = 32,
-                seed: int = 0, backend: str = "hf") -> dict:
+def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, batch_size: int, seed: int,
+                backend: str = "hf") -> dict:
     """One lm-eval call for all tasks of one model (the model is loaded once).
 
     lm-eval's `evaluate` with the seeding and few-shot defaults of its `simple_evaluate`
@@ -131,9 +131,6 @@ class TokenCounter:
     def __init__(self, tokenizer):
         self.tok = tokenizer
 
-    def encode(self, text: str) -> list[int]:
-        return self.tok(text, add_special_tokens=False)["input_ids"]
-
     @staticmethod
     def _split(context: str, continuation: str) -> tuple[str, str]:
         """(context, whole) as lm-eval encodes them: the context's trailing spaces go with the
@@ -150,7 +147,7 @@ class TokenCounter:
         """Each (context, continuation)'s continuation length, the tokenizer called once on
         every distinct text (an item's options share its context): one call a text cost a
         tenth of a large evaluation."""
-        split = [self._split(ctx, cont) if ctx else ("", cont) for ctx, cont in pairs]
+        split = [self._split(ctx, cont) for ctx, cont in pairs]
         texts = list(dict.fromkeys(t for ctx, whole in split for t in (ctx, whole) if t))
         ids = dict(zip(texts, self.tok(texts, add_special_tokens=False)["input_ids"])) if texts else {}
         return [len(ids[whole]) - (len(ids[ctx]) if ctx else 0) for ctx, whole in split]
@@ -165,12 +162,13 @@ def item_scores(samples: dict[str, list[dict]], tokenizer, model: str, step: int
     count = TokenCounter(tokenizer)
     chrf = _chrf()
     # every option's token count at once, in the order the loop below reads them
+    names = {task: task.split("_", 2)[1:] for task in samples}  # ml_<bench>_<lang>: names are letters only
     lengths = iter(count.counts([(a[0], a[1]) for task, items in samples.items()
-                                 if benchmarks.base(task.split("_", 2)[1]).kind != "generation"
+                                 if benchmarks.base(names[task][0]).kind != "generation"
                                  for s in items for a in s["arguments"]]))
     rows = []
     for task, items in samples.items():
-        _, bench, lang = task.split("_", 2)
+        bench, lang = names[task]
         for s in items:
             # the item's index in its file (mergelimits.prompts keeps it when items are selected)
             row = {"model": model, "step": step, "benchmark": bench, "lang": lang, "item": s["doc"]["item"]}
@@ -181,10 +179,9 @@ def item_scores(samples: dict[str, list[dict]], tokenizer, model: str, step: int
                            reference=ref)
             else:
                 lls = np.array([float(r[0]) for r in s["filtered_resps"]])
-                args = [(a[0], a[1]) for a in s["arguments"]]
                 gold = int(s["target"])
-                chars = np.array([len(cont) for _, cont in args])
-                toks = np.array([next(lengths) for _ in args])
+                chars = np.array([len(a[1]) for a in s["arguments"]])
+                toks = np.array([next(lengths) for _ in s["arguments"]])
                 row.update(acc=float(np.argmax(lls) == gold),
                            acc_norm_char=float(np.argmax(lls / chars) == gold),
                            acc_norm_token=float(np.argmax(lls / toks) == gold))
@@ -246,5 +243,5 @@ def translate_examples(model_dir: str | Path, source: str, texts: list[dict], ta
                                      pad_token_id=pad)
             hyp = tok.decode(out[0][ids["input_ids"].shape[-1]:], skip_special_tokens=True).strip()
             rows.append({"source_lang": source, "target_lang": lang, "item": item, "id": r["id"], "source": r["text"],
-                         "reference": refs[r["id"]], "hypothesis": hyp})
+                         "reference": refs[r["id"]], "hypothesis": hyp, "prompt": prompt})
     return pd.DataFrame(rows)
