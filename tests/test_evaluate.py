@@ -602,3 +602,45 @@ def test_the_input_cap_reaches_lm_eval(env, monkeypatch):
             longs.append(len(tok(ctx + cont, add_special_tokens=False)["input_ids"]) > cap + 1)
             assert (x[0] != y[0]) == longs[-1]
     assert any(longs) and not all(longs)
+
+
+def test_merge_and_evaluate_is_the_merge_then_its_evaluation_and_drops_the_weights(env, tmp_path):
+    """The workflow's merge job (merge.merge_and_evaluate) for one DARE-TIES model in bf16:
+    the same record, weights, scores and samples as merge.run followed by
+    evaluate.evaluate_to_files with the same seeds; its weights deleted afterwards unless
+    kept, and deleted too when the evaluation fails."""
+    from safetensors.torch import load_file, save_file
+
+    from mergelimits import merge
+
+    root, _, _ = env
+    members = []
+    for i in (1, 2):  # two experts: the shared init moved two ways
+        d = _copy_model(root / "model", tmp_path / f"m{i}", torch.float32)
+        weights = load_file(d / "model.safetensors")
+        g = torch.Generator().manual_seed(i)
+        save_file({k: v + 0.05 * torch.randn(v.shape, generator=g) for k, v in weights.items()}, d / "model.safetensors",
+                  metadata={"format": "pt"})
+        members.append(d)
+    tasks = ["ml_multiblimp_deu", "ml_flores_deu"]
+    kw = dict(density=0.5, seed=5, dtype="bfloat16")
+    by_hand = merge.run("dare_ties", members, tmp_path / "by_hand", base=root / "model", options={"device": "cpu"}, **kw)
+    evaluate.evaluate_to_files(tmp_path / "by_hand", "m", 6, tasks, root / "tasks", 4, 3, tmp_path / "want.tsv",
+                               tmp_path / "want.jsonl")
+    for keep in (True, False):
+        out = tmp_path / f"job_{keep}"
+        record = merge.merge_and_evaluate("dare_ties", members, root / "model", out, "m", 6, tasks, root / "tasks",
+                                          scores=tmp_path / f"s_{keep}.tsv", samples=tmp_path / f"s_{keep}.jsonl",
+                                          batch_size=4, eval_seed=3, keep_weights=keep, **kw)
+        assert record == by_hand
+        assert (tmp_path / f"s_{keep}.tsv").read_bytes() == (tmp_path / "want.tsv").read_bytes()
+        assert (tmp_path / f"s_{keep}.jsonl").read_bytes() == (tmp_path / "want.jsonl").read_bytes()
+        assert (out / "model.safetensors").exists() == keep
+        if keep:
+            assert (out / "model.safetensors").read_bytes() == (tmp_path / "by_hand" / "model.safetensors").read_bytes()
+    with pytest.raises(KeyError, match="ml_multiblimp_zho"):
+        merge.merge_and_evaluate("dare_ties", members, root / "model", tmp_path / "failed", "m", 6, ["ml_multiblimp_zho"],
+                                 root / "tasks", scores=tmp_path / "f.tsv", samples=tmp_path / "f.jsonl", batch_size=4,
+                                 eval_seed=3, keep_weights=False, **kw)
+    assert (tmp_path / "failed" / "merge.json").exists() and not (tmp_path / "failed" / "model.safetensors").exists()
+    assert not (tmp_path / "f.tsv").exists()
