@@ -644,3 +644,10 @@ def test_merge_and_evaluate_is_the_merge_then_its_evaluation_and_drops_the_weigh
                                  eval_seed=3, keep_weights=False, **kw)
     assert (tmp_path / "failed" / "merge.json").exists() and not (tmp_path / "failed" / "model.safetensors").exists()
     assert not (tmp_path / "f.tsv").exists()
+    # a merge that fails before writing any weights: its own error, not the clean-up's
+    weights = load_file(members[1] / "model.safetensors")
+    save_file({k: v[:-1] if v.dim() == 2 else v for k, v in weights.items()}, members[1] / "model.safetensors")
+    with pytest.raises(merge.MergeError, match="has shape"):
+        merge.merge_and_evaluate("dare_ties", members, root / "model", tmp_path / "never", "m", 6, tasks,
+                                 root / "tasks", scores=tmp_path / "n.tsv", samples=tmp_path / "n.jsonl", batch_size=4,
+                                 eval_seed=3, keep_weights=False, **kw)
