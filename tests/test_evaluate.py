@@ -434,6 +434,27 @@ def test_flores_pairs_join_by_id_and_name_a_missing_target():
         taskfiles.flores_pairs(src, [{"id": 3, "text": "trois"}], "eng", "fra")
 
 
+def test_write_flores_pairs_pairs_a_languages_own_source_in_its_file(env, tmp_path, caplog):
+    """The flores_pairs job for one language: its configured source language's sentences
+    (English for German, French for English) joined by id with its own, written as JSONL; the
+    count returned and logged."""
+    import logging
+
+    root, _, _ = env
+    bench = root / "bench" / "flores"
+    for lang, src in (("deu", "eng"), ("eng", "fra")):
+        out = tmp_path / f"{lang}.jsonl"
+        with caplog.at_level(logging.INFO, logger="mergelimits.tasks"):
+            n = taskfiles.write_flores_pairs(bench / f"lang~{src}" / "devtest.jsonl",
+                                             bench / f"lang~{lang}" / "devtest.jsonl", out, lang)
+        want = taskfiles.flores_pairs(benchfiles.load("flores", bench / f"lang~{src}" / "devtest.jsonl").to_dict("records"),
+                                      benchfiles.load("flores", bench / f"lang~{lang}" / "devtest.jsonl").to_dict("records"),
+                                      src, lang)
+        assert flores.source(lang) == src and n == len(want) == SIZES["flores_devtest"]
+        assert [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] == want
+        assert caplog.messages[-1] == f"{src}→{lang}: {n} pairs"
+
+
 def test_the_score_store_keeps_any_text_and_no_index(tmp_path):
     """A generation with a carriage return, a tab, quotes or the word "nan" comes back as
     written; an empty score is missing, not zero; the file has exactly the store's columns."""
