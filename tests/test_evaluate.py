@@ -271,7 +271,7 @@ def test_table1_is_recomputed_from_the_store():
 
 def test_missing_inputs_are_named_before_the_harness(env, tmp_path):
     root, files, _ = env
-    with pytest.raises(FileNotFoundError, match="data file missing"):
+    with pytest.raises(FileNotFoundError, match="^ml_multiblimp_deu: data file missing: "):
         taskfiles.render_tasks({("multiblimp", "deu"): {"test": str(tmp_path / "none.tsv")}}, tmp_path / "t",
                               SETTINGS, 0)
     bare = tmp_path / "bare"
@@ -312,10 +312,13 @@ def test_every_cloze_option_starts_with_a_space_chinese_too(env, tmp_path):
     sentences: the requests lm-eval builds for a Chinese task (German items, Chinese words)."""
     root, files, _ = env
     settings = {**SETTINGS, "prompts": "cloze"}
-    taskfiles.render_tasks({("xcsqa", "zho"): files[("xcsqa", "deu")]}, tmp_path, settings, 0)
-    samples = evaluate.run_harness(root / "model", ["ml_xcsqa_zho"], tmp_path, 8, 0)["samples"]["ml_xcsqa_zho"]
-    for s in samples:
+    taskfiles.render_tasks({("xcsqa", "zho"): files[("xcsqa", "deu")], ("xcsqa~blind", "zho"): files[("xcsqa", "deu")]},
+                          tmp_path, settings, 0)
+    out = evaluate.run_harness(root / "model", ["ml_xcsqa_zho", "ml_xcsqa~blind_zho"], tmp_path, 8, 0)["samples"]
+    for s in out["ml_xcsqa_zho"]:
         assert s["arguments"][0][0].endswith("答案：")
+        assert [a[1] for a in s["arguments"]] == [" " + o for o in s["doc"]["options"]]
+    for s in out["ml_xcsqa~blind_zho"]:  # a cloze control keeps the space: only the bare layout drops it
         assert [a[1] for a in s["arguments"]] == [" " + o for o in s["doc"]["options"]]
 
 
@@ -336,6 +339,7 @@ def test_controls_reach_lm_eval_as_variants_of_the_task(env, tmp_path):
     for item, s in real.items():
         options = s["doc"]["options"]
         assert [a[1] for a in blind[item]["arguments"]] == options  # no delimiter: nothing precedes
+        assert [a[1] for a in s["arguments"]] == [" " + o for o in options]  # the real task keeps its delimiter
         assert all(a[0] == "" for a in blind[item]["arguments"])
         assert float(blind[item]["filtered_resps"][0][0]) == pytest.approx(_logp(m, tok, "", options[0]), abs=1e-3)
         assert shuffled[item]["doc"]["gold"] == s["doc"]["gold"]

@@ -401,3 +401,23 @@ def test_table7_shows_each_rows_output_for_the_first_sentences_of_its_language()
         {"source": "src0", "reference": "ref0", "Experts": "deu0", "Mixed3": "mix0", "GPT": "gpt0"},
         {"source": "src1", "reference": "ref1", "Experts": tables.DASH, "Mixed3": "mix1", "GPT": tables.DASH},
     ]
+
+
+def test_table7s_caption_says_how_the_evaluation_decoded_and_titles_name_the_normalisation():
+    """Without decoding of its own (the tiny study) Table 7 shows the evaluation's outputs: its
+    caption says greedy, or sampled with the configured temperature and top-k. A length-normalised
+    accuracy's title names its normalisation, token by default; other metrics keep the title."""
+    from mergelimits import benchmarks
+    from mergelimits.study import FLORES_EXAMPLES
+
+    def table7(sampling):
+        return captions.captions("s", ["flores"], 8, 10, 0, "linear", 3, {"lang": "deu", "n": 3},
+                                 flores_sampling=sampling)[FLORES_EXAMPLES]
+
+    assert "each model's greedy output in the evaluation" in table7(None)
+    assert "each model's sampled (temperature 0.7) output in the evaluation" in table7({"temperature": 0.7})
+    assert "each model's sampled (temperature 0.7, top-k 50) output" in table7({"temperature": 0.7, "top_k": 50})
+    label = benchmarks.get("xcsqa").label
+    assert captions.title("xcsqa") == f"{label} token-normalised accuracy"
+    assert captions.title("xcsqa", "char") == f"{label} character-normalised accuracy"
+    assert captions.title("multiblimp", "char") == benchmarks.get("multiblimp").title
