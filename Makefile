@@ -17,9 +17,15 @@ define new-venv
 	$(BIN)/pip install --quiet --upgrade pip
 endef
 
+# The project's bytecode, written ahead: an editable install leaves none, and where
+# PYTHONDONTWRITEBYTECODE is set (container images often set it) every job's process would
+# compile the package again (0.15-0.4 s a process here). Incremental: unchanged files are skipped.
+BYTECODE = $(BIN)/python -m compileall -q src
+
 $(STAMP): pyproject.toml
 	$(new-venv)
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BYTECODE)
 	touch $@
 
 install: $(STAMP)
@@ -38,6 +44,7 @@ install-login: $(LOGIN_STAMP)
 # Runs the tiny study (config/config.yaml), offline, through the same DAG as the paper.
 # Its headline numbers then go into README.md (between the results markers) from the tables.
 study: $(STAMP)
+	$(BYTECODE)
 	PATH="$(abspath $(BIN)):$$PATH" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/snakemake --profile profiles/local --cores $(CORES)
 	$(BIN)/python tools/readme_results.py results/tiny
 
@@ -94,6 +101,7 @@ lint: $(STAMP)
 # is made once): the Slurm session mostly waits on Slurm while the other worker computes.
 test: $(STAMP) lint
 	tools/ensure-chromium.sh
+	$(BYTECODE)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q -n $(CORES) --dist loadgroup --no-loadscope-reorder --durations=15
 
 # The Slurm tests alone.
