@@ -603,8 +603,9 @@ def test_a_bfloat16_checkpoint_is_scored_and_decoded_in_float32_on_a_cpu(env, tm
     task = ["ml_multiblimp_deu"]
     got = [evaluate.run_harness(d, task, root / "tasks", 4, 0)["samples"][task[0]] for d in (half, full)]
     assert [s["filtered_resps"] for s in got[0]] == [s["filtered_resps"] for s in got[1]]
-    native = model.load_model(half, dtype=torch.bfloat16)  # what bf16 arithmetic would have given instead
-    assert native.dtype == torch.bfloat16
+    from safetensors.torch import load_file
+
+    assert {t.dtype for t in load_file(half / "model.safetensors").values()} == {torch.bfloat16}  # stored as bf16
     src = [{"id": 0, "text": "Der Hund schläft im Garten."}]
     out = [evaluate.translate_examples(d, "deu", src, {"fra": [{"id": 0, "text": "x"}]}, 1, 2, 6) for d in (half, full)]
     assert out[0]["hypothesis"].tolist() == out[1]["hypothesis"].tolist()
@@ -629,32 +630,28 @@ def test_the_input_cap_reaches_lm_eval(env, monkeypatch):
     assert any(longs) and not all(longs)
 
 
-def test_merge_and_evaluate_is_the_merge_then_its_evaluation_and_drops_the_weights(env, tmp_path):
+def test_merge_and_evaluate_is_the_merge_then_its_evaluation_and_drops_the_weights(env, models, tmp_path):
     """The workflow's merge job (merge.merge_and_evaluate) for one DARE-TIES model in bf16:
     the same record, weights, scores and samples as merge.run followed by
     evaluate.evaluate_to_files with the same seeds; its weights deleted afterwards unless
     kept, and deleted too when the evaluation fails."""
+    import shutil
+
     from safetensors.torch import load_file, save_file
 
     from mergelimits import merge
 
     root, _, _ = env
-    members = []
-    for i in (1, 2):  # two experts: the shared init moved two ways
-        d = _copy_model(root / "model", tmp_path / f"m{i}", torch.float32)
-        weights = load_file(d / "model.safetensors")
-        g = torch.Generator().manual_seed(i)
-        save_file({k: v + 0.05 * torch.randn(v.shape, generator=g) for k, v in weights.items()}, d / "model.safetensors",
-                  metadata={"format": "pt"})
-        members.append(d)
+    init, experts = models  # the shared init moved two ways, evaluated on env's tasks
+    members = experts[:2]
     tasks = ["ml_multiblimp_deu", "ml_flores_deu"]
     kw = dict(density=0.5, seed=5, dtype="bfloat16")
-    by_hand = merge.run("dare_ties", members, tmp_path / "by_hand", base=root / "model", options={"device": "cpu"}, **kw)
+    by_hand = merge.run("dare_ties", members, tmp_path / "by_hand", base=init, options={"device": "cpu"}, **kw)
     evaluate.evaluate_to_files(tmp_path / "by_hand", "m", 6, tasks, root / "tasks", 4, 3, tmp_path / "want.tsv",
                                tmp_path / "want.jsonl")
     for keep in (True, False):
         out = tmp_path / f"job_{keep}"
-        record = merge.merge_and_evaluate("dare_ties", members, root / "model", out, "m", 6, tasks, root / "tasks",
+        record = merge.merge_and_evaluate("dare_ties", members, init, out, "m", 6, tasks, root / "tasks",
                                           scores=tmp_path / f"s_{keep}.tsv", samples=tmp_path / f"s_{keep}.jsonl",
                                           batch_size=4, eval_seed=3, keep_weights=keep, **kw)
         assert record == by_hand
@@ -664,15 +661,16 @@ def test_merge_and_evaluate_is_the_merge_then_its_evaluation_and_drops_the_weigh
         if keep:
             assert (out / "model.safetensors").read_bytes() == (tmp_path / "by_hand" / "model.safetensors").read_bytes()
     with pytest.raises(KeyError, match="ml_multiblimp_zho"):
-        merge.merge_and_evaluate("dare_ties", members, root / "model", tmp_path / "failed", "m", 6, ["ml_multiblimp_zho"],
+        merge.merge_and_evaluate("dare_ties", members, init, tmp_path / "failed", "m", 6, ["ml_multiblimp_zho"],
                                  root / "tasks", scores=tmp_path / "f.tsv", samples=tmp_path / "f.jsonl", batch_size=4,
                                  eval_seed=3, keep_weights=False, **kw)
     assert (tmp_path / "failed" / "merge.json").exists() and not (tmp_path / "failed" / "model.safetensors").exists()
     assert not (tmp_path / "f.tsv").exists()
     # a merge that fails before writing any weights: its own error, not the clean-up's
-    weights = load_file(members[1] / "model.safetensors")
-    save_file({k: v[:-1] if v.dim() == 2 else v for k, v in weights.items()}, members[1] / "model.safetensors")
+    broken = shutil.copytree(members[1], tmp_path / "broken")
+    weights = load_file(broken / "model.safetensors")
+    save_file({k: v[:-1] if v.dim() == 2 else v for k, v in weights.items()}, broken / "model.safetensors")
     with pytest.raises(merge.MergeError, match="has shape"):
-        merge.merge_and_evaluate("dare_ties", members, root / "model", tmp_path / "never", "m", 6, tasks,
+        merge.merge_and_evaluate("dare_ties", [members[0], broken], init, tmp_path / "never", "m", 6, tasks,
                                  root / "tasks", scores=tmp_path / "n.tsv", samples=tmp_path / "n.jsonl", batch_size=4,
                                  eval_seed=3, keep_weights=False, **kw)
