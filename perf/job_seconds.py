@@ -6,9 +6,10 @@ Job-seconds come from Snakemake's own log of the run (the newest under .snakemak
 unless one is named): each job from the timestamp of its start to that of its "Finished
 jobid" line, to the second. Start-up is measured, not inferred: for each rule, a fresh
 interpreter imports what its script imports (Snakemake's script preamble, then every
-top-level import of the script; median of --repeat runs, page cache warm), which is what a
-job of that rule pays before any work. A rule run by `shell:` (the training launcher) is
-timed by its own log only.
+top-level import of the script, then what `joblog.from_snakemake` does before the work,
+freezing those imports out of the garbage collector's reach; median of --repeat runs, page
+cache warm), which is what a job of that rule pays before any work and at its exit. A rule
+run by `shell:` (the training launcher) is timed by its own log only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PREAMBLE = "import snakemake.script"  # what the script preamble Snakemake writes imports
+SETUP = "from mergelimits import joblog; joblog.freeze_imports()"  # every script's first call does this
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ [\d:]{8} \d{4})\]$")
 
 
@@ -104,7 +106,7 @@ def main(argv=None):
             share = ""
         else:
             if script not in cache:
-                cache[script] = startup(f"{PREAMBLE}; {imports(script)}", args.repeat)
+                cache[script] = startup(f"{PREAMBLE}; {imports(script)}; {SETUP}", args.repeat)
             paid += cache[script] * len(secs)
             up = f"{cache[script]:.2f} s"
             share = f"{100 * cache[script] * len(secs) / sum(secs):.0f}%" if sum(secs) else "–"

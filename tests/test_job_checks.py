@@ -1,5 +1,6 @@
 """Jobs that cannot run where they land stop at once, in one line: a Slurm profile with no
-Slurm answering, a GPU rule on a machine without a GPU. Nothing is written."""
+Slurm answering, a GPU rule on a machine without a GPU. Nothing is written. And what every
+job's script does first (`joblog.from_snakemake`)."""
 
 import os
 import shutil
@@ -98,3 +99,36 @@ def test_a_gpu_job_without_a_gpu_stops_at_once_naming_its_rule(tmp_path):
     assert "lang2vec_distance: the rule asks for gpu=1 but this job sees 0 GPU(s)" in log
     assert "Traceback" not in log
     assert not (tmp_path / "results/tiny/analysis/lang2vec.tsv").exists()
+
+
+JOB = """
+import gc, sys, types, weakref
+import torch  # a job's imports: what is alive when its script starts
+from mergelimits import joblog
+
+alive = len(gc.get_objects())
+log = joblog.from_snakemake(types.SimpleNamespace(log=[sys.argv[1]], rule="cka", resources={}))
+
+
+class Model:  # what the job makes afterwards, left in a reference cycle
+    pass
+
+
+model = Model()
+model.self, gone = model, weakref.ref(model)
+del model
+gc.collect()
+print(gc.get_freeze_count() >= alive, len(gc.get_objects()) < alive // 100, gone() is None)
+log.info("done")
+"""
+
+
+def test_a_job_freezes_its_imports_and_collects_what_it_makes(tmp_path):
+    """The imports are taken out of the collector's reach (`gc.freeze`: not walked again,
+    during the job or at exit); what the job makes afterwards is collected as before."""
+    script, log = tmp_path / "job.py", tmp_path / "job.log"
+    script.write_text(JOB)
+    proc = subprocess.run([sys.executable, str(script), str(log)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "True", "True"]
+    assert log.read_text().rstrip().endswith("mergelimits.cka: done")
