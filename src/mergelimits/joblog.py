@@ -52,7 +52,7 @@ def freeze_imports() -> None:
 
     A model-loading job's imports (torch, transformers, lm-eval, datasets) leave about 440,000
     objects that live as long as the process. Every full collection walks them all (0.1 s
-    here), and the interpreter's shutdown runs several: 0.6 s of a 3.7 s empty job
+    here), and the interpreter's shutdown runs several: 0.5 s of a 4.1 s empty job
     (perf/README.md, session 16). Frozen (`gc.freeze`, made for long-lived objects), they are
     no longer traversed, during the job or at its exit; what the job itself creates afterwards
     is collected as before.
