@@ -516,6 +516,42 @@ def test_token_counts_are_lm_evals_own_split_with_a_bos_adding_tokenizer_too(env
         assert evaluate.TokenCounter(tok).counts(pairs) == want
 
 
+def test_requests_tokenized_ahead_are_the_ids_lm_eval_encodes_one_by_one(env):
+    """HFModel encodes a run's requests in batches before lm-eval asks: for each request the
+    context and continuation ids _encode_pair gives (the continuation alone, without special
+    tokens, for an empty context), the same as HFLM's one call at a time, with a tokenizer
+    that adds BOS and a context that already starts with it; served from the batches."""
+    from lm_eval.models.huggingface import HFLM
+    from tokenizers.processors import TemplateProcessing
+
+    root, _, _ = env
+
+    def tokenizers():
+        plain, with_bos = tokenizer.load(root / "model"), tokenizer.load(root / "model")
+        with_bos.backend_tokenizer.post_processor = TemplateProcessing(
+            single=f"{with_bos.bos_token} $A", special_tokens=[(with_bos.bos_token, with_bos.bos_token_id)])
+        return plain, with_bos
+
+    for theirs_tok, ours_tok in zip(tokenizers(), tokenizers()):
+        bos = ours_tok.bos_token
+        pairs = [("Was trinkt man?", " Kaffee"), ("Was trinkt man?", " Tee"), ("Frage ", "Antwort"),
+                 ("Q:  ", "a b"), ("", "Hallo welt."), ("", " Kaffee"), (f"{bos}Frage:", " ja")]
+        theirs = HFLM(pretrained=str(root / "model"), tokenizer=theirs_tok, device="cpu", batch_size=1)
+        ours = evaluate.HFModel(pretrained=str(root / "model"), tokenizer=ours_tok, device="cpu", batch_size=1)
+        ours.encode_ahead(pairs)
+        one_by_one = ours.tokenizer.encode
+        ours.tokenizer.encode = None  # every id below must come from the batches
+        for ctx, cont in pairs:
+            if ctx:
+                assert ours._encode_pair(ctx, cont) == theirs._encode_pair(ctx, cont)
+            else:
+                assert (ours.tok_encode(cont, add_special_tokens=False)
+                        == theirs.tok_encode(cont, add_special_tokens=False))
+        ours.tokenizer.encode = one_by_one
+        assert ours.tok_encode("nicht gefragt") == theirs.tok_encode("nicht gefragt")
+        assert ours.max_length == theirs.max_length
+
+
 def test_evaluate_to_files_writes_the_scores_its_samples_give(env, tmp_path, caplog):
     """One checkpoint's evaluation: the scores TSV holds what item_scores makes of the samples
     JSONL written beside it (one line per item, its task named), for the model and step

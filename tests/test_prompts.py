@@ -82,7 +82,7 @@ def test_process_docs_keeps_each_items_index(caplog):
     with caplog.at_level("INFO", logger="mergelimits.prompts"):
         out = prompts.processor("belebele", "deu", "cloze", 5, 3)(ds)
     assert caplog.messages == ["belebele/deu: 5 of 20 items (evaluate.max_items 5; 0 not scorable), cloze prompts"]
-    assert len(out) == 5 and list(out["item"]) == prompts.select(20, 5, 3, "belebele")
+    assert len(out) == 5 and [d["item"] for d in out] == prompts.select(20, 5, 3, "belebele")
     for row in out:
         assert row["query"].endswith(f"Frage: Q{row['item']}?\nAntwort:") and row["gold"] == 0
 
@@ -99,9 +99,9 @@ def test_xcsqa_items_with_an_empty_option_are_not_scored():
     rows[2] = item(2, ["a", " ", "c", "d", "e"])
     rows[4] = item(4, ["a", "b", "c", "d", ""])
     out = prompts.processor("xcsqa", "deu", "cloze", None, 0)(Dataset.from_list(rows))
-    assert list(out["item"]) == [0, 1, 3, 5]
+    assert [d["item"] for d in out] == [0, 1, 3, 5]
     other = prompts.processor("xcsqa", "eng", "cloze", None, 0)(Dataset.from_list([item(i, full) for i in range(6)]))
-    assert list(other["item"]) == list(range(6))
+    assert [d["item"] for d in other] == list(range(6))
 
 
 def test_shuffled_control_pairs_every_item_with_another_the_same_in_every_language():

@@ -22,7 +22,7 @@ import torch
 from datasets import config as datasets_config
 from lm_eval.evaluator import evaluate
 from lm_eval.models.huggingface import HFLM
-from lm_eval.models.utils import resolve_max_length
+from lm_eval.models.utils import _add_special_kwargs, has_bos_prefix, resolve_max_length
 from lm_eval.tasks import TaskManager
 from sacrebleu.metrics import CHRF
 from transformers import AutoConfig
@@ -77,6 +77,69 @@ def harness_settings(model_dir: str | Path, batch_size: int, dev: str) -> tuple[
     return dtype, fits, max_length
 
 
+class HFModel(HFLM):
+    """lm-eval's HF model, its log-likelihood requests tokenized ahead in batches and its
+    `max_length` resolved once.
+
+    lm-eval encodes each request's context and context-with-continuation one call at a time
+    (TemplateLM.loglikelihood, `_encode_pair`), the options of an item repeating their
+    context: 5 s of an all-language evaluation's 22 here. This encodes every distinct text
+    once, in one batch call of the fast tokenizer per set of arguments, before lm-eval asks
+    for them; `tok_encode` then returns what the tokenizer gave, the same ids (the settings
+    are lm-eval's own, HFLM.tok_encode). tests/test_evaluate.py compares the ids with HFLM's,
+    and a whole evaluation with lm-eval's `simple_evaluate` on HFLM."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._ahead: dict[tuple[str, bool | None], list[int]] = {}
+
+    def _tok_kwargs(self, text: str, add_special_tokens: bool | None) -> dict:
+        kwargs = _add_special_kwargs(add_special_tokens, self.add_bos_token)
+        if add_special_tokens is None and has_bos_prefix(text, self._bos_text):
+            kwargs["add_special_tokens"] = False
+        return kwargs
+
+    def encode_ahead(self, pairs: list[tuple[str, str]]) -> None:
+        """Tokenize what lm-eval will ask for these (context, continuation) pairs: an empty
+        context's continuation without special tokens, else the context and the whole text
+        split as `_encode_pair` splits them."""
+        self._bos_text = self.tokenizer.decode(self.prefix_token_id)
+        wanted = set()
+        for context, continuation in pairs:
+            if context:
+                wanted.update((t, None) for t in TokenCounter._split(context, continuation))
+            else:
+                wanted.add((continuation, False))
+        groups: dict[tuple, list[tuple[str, bool | None]]] = {}
+        for text, special in wanted:
+            groups.setdefault(tuple(self._tok_kwargs(text, special).items()), []).append((text, special))
+        for kwargs, keys in groups.items():
+            ids = self.tokenizer([t for t, _ in keys], **dict(kwargs))["input_ids"]
+            self._ahead.update(zip(keys, ids))
+
+    @property
+    def max_length(self) -> int:
+        """HFLM's, resolved once: HFLM resolves it from the config again for every request
+        (1 s of an all-language evaluation)."""
+        if not self._max_length:
+            self._max_length = super().max_length
+        return self._max_length
+
+    def loglikelihood(self, requests, disable_tqdm: bool = False):
+        self.encode_ahead([req.args for req in requests])
+        try:
+            return super().loglikelihood(requests, disable_tqdm=disable_tqdm)
+        finally:
+            self._ahead.clear()
+
+    def tok_encode(self, string: str, add_special_tokens: bool | None = None, left_truncate_len: int | None = None,
+                   **kwargs) -> list[int]:
+        ids = None if left_truncate_len or kwargs else self._ahead.get((string, add_special_tokens))
+        if ids is None:
+            return super().tok_encode(string, add_special_tokens, left_truncate_len, **kwargs)
+        return list(ids)
+
+
 #: lm-eval's model backends the config may name (`evaluate.backend`)
 BACKENDS = ("hf", "vllm")
 
@@ -119,7 +182,7 @@ def run_harness(model_dir: str | Path, tasks: list[str], tasks_dir: str | Path, 
     if backend == "vllm":  # vLLM batches by its own memory accounting (gpu_memory_utilization)
         lm = vllm_model(model_dir, batch_size, seed, max_length)
     else:
-        lm = HFLM(pretrained=str(model_dir), dtype=dtype, device=dev, batch_size=batch_size, max_length=max_length)
+        lm = HFModel(pretrained=str(model_dir), dtype=dtype, device=dev, batch_size=batch_size, max_length=max_length)
     loaded = TaskManager(include_path=str(tasks_dir), include_defaults=False).load(tasks)
     for task in loaded["tasks"].values():
         task.set_fewshot_seed(seed=seed)
