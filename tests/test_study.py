@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from mergelimits import languages, modelid
-from mergelimits.study import EXPERTS, Study, successive_order
+from mergelimits.study import EXPERTS, HEAVY, Study, successive_order
 
 
 @pytest.fixture(scope="module")
@@ -212,10 +212,10 @@ def test_no_module_but_study_and_modelid_builds_a_model_id():
     assert offenders == []
 
 
-def test_merge_jobs_hold_each_merge_once_and_a_tables_merged_n_alone(tiny_config):
+def test_merge_jobs_hold_each_merge_once_and_the_tables_merged_n_apart(tiny_config):
     """merge.per_job groups a kind's merges in order, at most per_job a job; a Merged-N
-    scored on every task at the final step (its tables' row) outweighs per_job of its kind's
-    cheapest and has a job of its own."""
+    scored on every task at the final step (its tables' row) outweighs HEAVY of its kind's
+    cheapest and shares jobs with such Merged-N only, per_job // HEAVY a job."""
     study = Study.from_config(tiny_config)
     per_job = tiny_config["merge"]["per_job"]
     jobs = study.merge_jobs(per_job)
@@ -224,13 +224,13 @@ def test_merge_jobs_hold_each_merge_once_and_a_tables_merged_n_alone(tiny_config
     assert all(1 <= len(models) <= per_job for models in jobs.values())
     final_all = [(m, s) for m, s in study.merges if s == study.final and m.endswith(f"-all{len(study.languages)}")]
     assert len(final_all) == 4  # linear, TIES, DARE-TIES, weight-matched linear
-    for merge in final_all:
-        (job,) = [name for name, models in jobs.items() if merge in models]
-        assert jobs[job] == [merge], job
     early = [(m, s) for m, s in study.merges if s != study.final]
-    assert len(early) == 3 and [models for models in jobs.values() if early[0] in models] == [early]
+    assert len(early) == 3
+    assert {k: v for k, v in jobs.items() if k in ("all_1", "all_2", "all_3")} == {"all_1": early, "all_2": final_all}
+    two_a_job = study.merge_jobs(2 * HEAVY)
+    assert [two_a_job[k] for k in ("all_1", "all_2", "all_3")] == [early, final_all[:2], final_all[2:]]
+    assert [study.merge_jobs(HEAVY - 1)[f"all_{i}"] for i in (2, 3, 4, 5)] == [[m] for m in final_all]
     assert study.merge_jobs(1) == {}
-
 
 
 def test_expert_evaluations_and_trainings_are_grouped_a_family_a_job_in_language_order(tiny_config):

@@ -54,15 +54,20 @@ def merged_all_grid(spec, methods, checkpoints) -> tuple[tuple[str, int], ...]:
 
 
 #: A member whose evaluation has more than this many times the tasks of its group's lightest
-#: has a job of its own (a Merged-N scored on every task and control weighs as much as a dozen
-#: scored on MultiBLiMP alone: in one job together they were a run's long tail).
+#: is heavy: it shares jobs with heavy members only, per_job // HEAVY of them a job (a Merged-N
+#: scored on every task and control weighs as much as a dozen scored on MultiBLiMP alone: in
+#: one job together with those they were a run's long tail).
 HEAVY = 4
 
 
+def _chunks(members: list, size: int) -> list[list]:
+    return [members[i: i + size] for i in range(0, len(members), size)]
+
+
 def _jobs(section: str, groups: dict[str, list], per_job: int, weight) -> dict[str, list]:
-    """Each group's members in jobs of at most `per_job`, named `<group>_<n>` in order; a
-    member heavier than HEAVY times its group's lightest has a job of its own. `per_job` 1:
-    no jobs (the rules' wildcards)."""
+    """Each group's members in jobs named `<group>_<n>`, in order: the light ones at most
+    `per_job` a job, then the heavy ones (more than HEAVY times the group's lightest) at most
+    per_job // HEAVY a job, and at least one. `per_job` 1: no jobs (the rules' wildcards)."""
     if per_job < 1:
         raise ValueError(f"{section}.per_job must be at least 1; got {per_job}")
     if per_job == 1:
@@ -73,8 +78,8 @@ def _jobs(section: str, groups: dict[str, list], per_job: int, weight) -> dict[s
             continue
         lightest = min(weight(m) for m in members)
         light = [m for m in members if weight(m) <= HEAVY * lightest]
-        chunks = [light[i: i + per_job] for i in range(0, len(light), per_job)]
-        chunks += [[m] for m in members if m not in light]
+        heavy = [m for m in members if m not in light]
+        chunks = _chunks(light, per_job) + _chunks(heavy, max(1, per_job // HEAVY))
         jobs.update({f"{kind}_{i}": chunk for i, chunk in enumerate(chunks, 1)})
     return jobs
 
@@ -243,11 +248,12 @@ class Study:
     def merge_jobs(self, per_job: int) -> dict[str, list[tuple[str, int]]]:
         """The merges (model, step) grouped into merge_evaluate jobs (config merge.per_job),
         named `<family>_<n>` (a branch family's `<family>_br<step>_<n>`), in the order of
-        `merges`. A job holds at most `per_job` merged models; one whose evaluation has more
-        than HEAVY times the tasks of its kind's cheapest has a job of its own (a Merged-N of
-        the tables, scored on every task and control at the final step). Jobs never mix kinds
-        or branch families, so that adding one (a branch family, the pairs) leaves every other
-        job as it was. `per_job` 1: none (one job per merged model, the wildcard rule)."""
+        `merges`. A job holds at most `per_job` merged models; those whose evaluation has more
+        than HEAVY times the tasks of their kind's cheapest (a Merged-N of the tables, scored
+        on every task and control at the final step) go to jobs of their own, at most
+        per_job // HEAVY a job. Jobs never mix kinds or branch families, so that adding one (a
+        branch family, the pairs) leaves every other job as it was. `per_job` 1: none (one
+        job per merged model, the wildcard rule)."""
         groups: dict[str, list[tuple[str, int]]] = {}
         for model, step in self.merges:
             mid = modelid.parse(model)
