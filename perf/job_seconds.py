@@ -68,9 +68,38 @@ def scripts() -> dict[str, Path]:
 
 
 def imports(script: Path) -> str:
-    """The script's top-level import statements, as one line of code."""
+    """The script's top-level import statements, then those its project modules defer to a
+    function (merge.py imports lm-eval and mergekit where it merges and evaluates), as one
+    line of code. Counted whether or not the job calls that function, so the figure errs
+    high; not counted: an import in a `try` (an optional backend, vLLM) and joblog's (torch,
+    for the GPU check of a job that asks for one)."""
     tree = ast.parse(script.read_text())
-    return "; ".join(ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)))
+    top = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    deferred = []
+    for node in top:
+        if isinstance(node, ast.ImportFrom) and node.module == "mergelimits":
+            for alias in node.names:
+                if alias.name != "joblog" and (ROOT / "src/mergelimits" / f"{alias.name}.py").exists():
+                    deferred += _deferred(ROOT / "src/mergelimits" / f"{alias.name}.py")
+    lines = [ast.unparse(node) for node in top] + deferred
+    return "; ".join(dict.fromkeys(lines))
+
+
+def _deferred(module: Path) -> list[str]:
+    """The import statements inside the module's functions, outside any `try`, made
+    absolute (`from . import evaluate`: `from mergelimits import evaluate`)."""
+    out = []
+    tree = ast.parse(module.read_text())
+    in_try = {id(n) for t in ast.walk(tree) if isinstance(t, ast.Try) for n in ast.walk(t)}
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(fn):
+                if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in in_try:
+                    if isinstance(node, ast.ImportFrom) and node.level:
+                        node = ast.ImportFrom(module="mergelimits" + (f".{node.module}" if node.module else ""),
+                                              names=node.names, level=0)
+                    out.append(ast.unparse(node))
+    return out
 
 
 def startup(code: str, repeat: int) -> float:
