@@ -1,4 +1,5 @@
-"""Snakemake adapter: one lm-eval call for every task of one pre-trained checkpoint."""
+"""Snakemake adapter: one lm-eval call for every task of a pre-trained checkpoint; one
+checkpoint (rule evaluate_model) or several in turn (evaluate.per_job: Mixed's)."""
 
 from pathlib import Path
 
@@ -6,6 +7,8 @@ from mergelimits import evaluate, joblog
 
 log = joblog.from_snakemake(snakemake)
 smk = snakemake
-evaluate.evaluate_to_files(Path(smk.input.weights).parent, smk.wildcards.model, int(smk.wildcards.step),
-                           smk.params.tasks, Path(smk.input.tasks[0]).parent, smk.params.batch_size,
-                           smk.params.seed, smk.output.scores, smk.output.samples, smk.params.backend)
+p, inp, out = smk.params, smk.input, smk.output
+for i, job in enumerate(p.models):
+    evaluate.evaluate_to_files(Path(inp[f"weights_{i}"]).parent, job["model"], job["step"], job["tasks"],
+                               Path(inp.tasks[0]).parent, p.batch_size, p.seed, out[f"scores_{i}"],
+                               out[f"samples_{i}"], p.backend)

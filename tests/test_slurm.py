@@ -142,7 +142,9 @@ def session(slurm, mini_started, tiny_config, tmp_path_factory):
     for name, args in {
         # -R names the pair's merge: it and everything downstream of it in `analysis`.
         "pair": ["-R", f"results/tiny/models/{PAIR}/step~{STEPS}/merge.json", "--", "analysis"],
-        "evaluation": ["--forcerun", "evaluate_model", "--", f"results/tiny/eval/mixed3/step~{STEPS}/scores.tsv"],
+        # -R names the scores: the job that makes them (here evaluate_model), nothing else.
+        "evaluation": ["-R", f"results/tiny/eval/mixed3/step~{STEPS}/scores.tsv", "--",
+                       f"results/tiny/eval/mixed3/step~{STEPS}/scores.tsv"],
         "figures": ["--forcerun", "make_figures", "--", "figures"],
     }.items():
         s.reruns[name] = run(s.slurm, config, "--profile", str(ROOT / "profiles/local"), *container, *args,

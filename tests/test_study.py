@@ -233,6 +233,21 @@ def test_merge_jobs_hold_each_merge_once_and_the_tables_merged_n_apart(tiny_conf
     assert study.merge_jobs(1) == {}
 
 
+def test_mixed_checkpoints_are_evaluated_the_early_ones_together_the_final_one_apart(tiny_config):
+    """evaluate.per_job also groups Mixed's evaluations: the early checkpoints (MultiBLiMP, for
+    Figure 1) in one job, the final one (every task and control, for the tables) in another;
+    none where Mixed is evaluated once or per_job is 1."""
+    study = Study.from_config(tiny_config)
+    early = [(study.mixed, s) for s in study.steps[:-1]]
+    assert len(early) == 3 and all(key in study.eval_plan for key in early)
+    assert study.mixed_eval_jobs(10) == {"mixed_1": early, "mixed_2": [(study.mixed, study.final)]}
+    assert study.mixed_eval_jobs(2) == {"mixed_1": early[:2], "mixed_2": early[2:], "mixed_3": [(study.mixed, study.final)]}
+    assert study.mixed_eval_jobs(1) == {}
+    once = copy.deepcopy(tiny_config)
+    once["merge"]["all"]["steps"] = [study.final]
+    assert Study.from_config(once).mixed_eval_jobs(10) == {}
+
+
 def test_expert_evaluations_and_trainings_are_grouped_a_family_a_job_in_language_order(tiny_config):
     """evaluate.per_job and pretrain.per_job: every expert (the shared init's, then each branch
     family's) in exactly one job of at most per_job, never beside another family's, in the

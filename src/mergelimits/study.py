@@ -270,6 +270,17 @@ class Study:
         plan = self.eval_plan
         return _jobs("evaluate", groups, per_job, lambda m: len(plan[(m, self.final)]))
 
+    def mixed_eval_jobs(self, per_job: int) -> dict[str, list[tuple[str, int]]]:
+        """Mixed's evaluations at its checkpoints (Figure 1's line and the tables' row),
+        grouped into evaluate_model jobs (config evaluate.per_job) as the merges are:
+        `mixed_<n>`, the early checkpoints together, the final one (every task and control)
+        apart. None where Mixed is evaluated once (no job to spare) or `per_job` is 1."""
+        plan = self.eval_plan
+        members = [(self.mixed, s) for s in self.steps if (self.mixed, s) in plan]
+        if len(members) < 2:
+            return {}
+        return _jobs("evaluate", {"mixed": members}, per_job, lambda m: len(plan[m]))
+
     def train_jobs(self, per_job: int) -> dict[str, list[str]]:
         """The experts this workflow trains, grouped into jobs (config pretrain.per_job) a
         family each: `mono_<n>` from the shared init, `br<step>_<n>` from Mixed's checkpoint,

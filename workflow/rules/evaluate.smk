@@ -92,15 +92,23 @@ rule fetch_baseline:
         "../../scripts/fetch_baseline.py"
 
 
+# evaluate.per_job > 1: Mixed's evaluations at its checkpoints grouped into jobs (below).
+MIXED_JOBS = STUDY.mixed_eval_jobs(config["evaluate"]["per_job"])
+# What every evaluate_model job evaluates with (its params besides the models).
+CHECKPOINT_SETTINGS = dict(
+    batch_size=config["evaluate"]["batch_size"],
+    seed=config["seeds"]["evaluate"],
+    backend=config["evaluate"]["backend"],
+)
+
+
 rule evaluate_model:
     # A pre-trained model (experts, Mixed) or an external baseline; merged models are
     # evaluated by merge_evaluate.
     input:
-        weights=checkpoint_path("{model}", "{step}"),
-        tasks=eval_task_yamls,
+        **checkpoint_inputs([("{model}", "{step}")]),
     output:
-        scores="<results>/eval/{model}/step~{step}/scores.tsv",
-        samples="<results>/eval/{model}/step~{step}/samples.jsonl",
+        **checkpoint_outputs([("{model}", "{step}")]),
     log:
         "<logs>/evaluate/{model}/step~{step}.log",
     benchmark:
@@ -114,12 +122,40 @@ rule evaluate_model:
         mem_mb=16000,
         gpu=GPU,
     params:
-        tasks=eval_task_names,
-        batch_size=config["evaluate"]["batch_size"],
-        seed=config["seeds"]["evaluate"],
-        backend=config["evaluate"]["backend"],
+        **CHECKPOINT_SETTINGS,
+        models=checkpoint_params([("{model}", "{step}")]),
     script:
         "../../scripts/evaluate_model.py"
+
+
+# evaluate.per_job > 1: Mixed's checkpoints grouped into jobs (the early ones together), a
+# rule each, evaluated in turn by one process as the rule above evaluates each (as
+# merge_evaluate_<job>, merge.smk); Snakemake prefers a rule without wildcards to the one
+# above for the same file.
+for job, members in MIXED_JOBS.items():
+
+    rule:
+        name:
+            f"evaluate_{job}"
+        input:
+            **checkpoint_inputs(members),
+        output:
+            **checkpoint_outputs(members),
+        log:
+            f"<logs>/evaluate/job~{job}.log",
+        benchmark:
+            f"<benchmarks>/evaluate/job~{job}.tsv"
+        conda:
+            "../../envs/mergelimits.yaml"
+        resources:
+            runtime=120 * len(members),
+            mem_mb=16000,
+            gpu=GPU,
+        params:
+            **CHECKPOINT_SETTINGS,
+            models=checkpoint_params(members),
+        script:
+            "../../scripts/evaluate_model.py"
 
 
 # evaluate.per_job > 1: the experts' evaluations grouped into jobs, a rule each (below).

@@ -16,18 +16,6 @@ def task_files(bench, lang):
     return {split: f"{RESULTS}/data/benchmarks/{bench}/lang~{lang}/{name}"}
 
 
-def eval_task_names(wildcards):
-    return [
-        task_name(b, lang) for b, lang in plan_tasks(wildcards.model, wildcards.step)
-    ]
-
-
-def eval_task_yamls(wildcards):
-    return [
-        task_yaml(b, lang) for b, lang in plan_tasks(wildcards.model, wildcards.step)
-    ]
-
-
 def expert_inputs(models):
     """An expert-evaluation job's inputs, per expert i at the final step: its checkpoint
     (weights_i) and own-language FLORES devtest (own_i); English FLORES and the task YAMLs
@@ -73,6 +61,46 @@ def expert_params(models):
             ],
         }
         for m in models
+    ]
+
+
+def checkpoint_inputs(members):
+    """An evaluate_model job's inputs: each (model, step) i's checkpoint (weights_i), and
+    the task YAMLs of them all. `members` may hold the wildcards "{model}", "{step}"."""
+    out = {
+        f"weights_{i}": checkpoint_path(model, step)
+        for i, (model, step) in enumerate(members)
+    }
+    out["tasks"] = lambda wc: sorted(
+        {
+            task_yaml(b, lang)
+            for m, s in members
+            for b, lang in plan_tasks(m.format(**wc), str(s).format(**wc))
+        }
+    )
+    return out
+
+
+def checkpoint_outputs(members):
+    out = {}
+    for i, (model, step) in enumerate(members):
+        out[f"scores_{i}"] = f"<results>/eval/{model}/step~{step}/scores.tsv"
+        out[f"samples_{i}"] = f"<results>/eval/{model}/step~{step}/samples.jsonl"
+    return out
+
+
+def checkpoint_params(members):
+    """Per (model, step): id, step and lm-eval task names (evaluate_model.py)."""
+    return lambda wc: [
+        {
+            "model": m.format(**wc),
+            "step": int(str(s).format(**wc)),
+            "tasks": [
+                task_name(b, lang)
+                for b, lang in plan_tasks(m.format(**wc), str(s).format(**wc))
+            ],
+        }
+        for m, s in members
     ]
 
 
