@@ -87,6 +87,24 @@ def test_process_docs_keeps_each_items_index(caplog):
         assert row["query"].endswith(f"Frage: Q{row['item']}?\nAntwort:") and row["gold"] == 0
 
 
+def test_documents_are_what_a_dataset_yields_and_new_at_every_call():
+    """prompts.Docs is a list of what a Dataset of the same rows yields, one schema for all (a
+    field an item lacks is None), with the same features; each call of the hook gives new
+    documents, so a change lm-eval makes to one evaluation's never reaches the next one's."""
+    import pyarrow as pa
+
+    rows = [{"item": 0, "query": "a", "options": ["x", "y"], "extra": 1.5}, {"item": 3, "query": "b", "options": ["z"]}]
+    docs, ds = prompts.Docs(pa.Table.from_pylist(rows)), Dataset.from_list(rows)
+    assert list(docs) == list(ds) and docs[1]["extra"] is None
+    assert docs.features == ds.features and list(docs.features) == ["item", "query", "options", "extra"]
+    hook = prompts.processor("belebele", "deu", "cloze", None, 3)
+    source = Dataset.from_list([{**BELEBELE, "question": f"q{i}?"} for i in range(3)])
+    first = hook(source)
+    first[0]["query"] = "changed"
+    again = hook(source)
+    assert again is not first and again[0]["query"] != "changed" and again[1:] == first[1:]
+
+
 def test_xcsqa_items_with_an_empty_option_are_not_scored():
     """As the authors' lighteval task (hf_filter): an item with an option empty after strip is
     dropped, in its language only; the others keep their index in the file."""

@@ -131,7 +131,8 @@ def derangement(n: int, seed: int, bench: str) -> list[int]:
     return source
 
 
-#: process_docs' results in this process, by the dataset's fingerprint and the hook's arguments:
+#: the documents process_docs selects and prompts (an Arrow table), in this process, by the
+#: dataset's fingerprint and the hook's arguments:
 #: lm-eval calls the hook each time it reads a task's documents (five times a task), and a job
 #: that evaluates several models builds the same tasks again for each.
 _PROCESSED: dict[tuple, object] = {}
@@ -140,12 +141,14 @@ _PROCESSED: dict[tuple, object] = {}
 def process_docs(dataset, *, bench: str, lang: str, layout: str, max_items: int | None, seed: int):
     """lm-eval's `process_docs` hook: the selected items, each with `item`, `query`,
     `options` and `gold` (FLORES: `item` only). A control ("xcsqa~blind", benchmarks.CONTROLS)
-    keeps each item's options and answer and changes what is read before them."""
+    keeps each item's options and answer and changes what is read before them. Every call
+    a new list of new documents, as a Dataset yields new rows: what lm-eval does to one
+    evaluation's documents never reaches the next model's in the same job."""
     key = (dataset._fingerprint, bench, lang, layout, max_items, seed)
     if key not in _PROCESSED:
         _PROCESSED[key] = _process_docs(dataset, bench=bench, lang=lang, layout=layout, max_items=max_items,
                                         seed=seed)
-    return _PROCESSED[key]
+    return Docs(_PROCESSED[key])
 
 
 def _process_docs(dataset, *, bench: str, lang: str, layout: str, max_items: int | None, seed: int):
@@ -178,7 +181,7 @@ def _process_docs(dataset, *, bench: str, lang: str, layout: str, max_items: int
         queries = [doc["query"] for doc in rows]
         for doc, j in zip(rows, derangement(len(rows), seed, bench)):
             doc["query"] = queries[j]
-    return Docs(pa.Table.from_pylist(rows))
+    return pa.Table.from_pylist(rows)
 
 
 class Docs(list):
