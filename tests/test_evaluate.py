@@ -520,7 +520,9 @@ def test_requests_tokenized_ahead_are_the_ids_lm_eval_encodes_one_by_one(env):
     """HFModel encodes a run's requests in batches before lm-eval asks: for each request the
     context and continuation ids _encode_pair gives (the continuation alone, without special
     tokens, for an empty context), the same as HFLM's one call at a time, with a tokenizer
-    that adds BOS and a context that already starts with it; served from the batches."""
+    that adds BOS and a context that already starts with it, and with lm-eval's add_bos_token
+    off; served from the batches, except where lm-eval asks for something else (a cut to the
+    last tokens, other special tokens)."""
     from lm_eval.models.huggingface import HFLM
     from tokenizers.processors import TemplateProcessing
 
@@ -532,12 +534,14 @@ def test_requests_tokenized_ahead_are_the_ids_lm_eval_encodes_one_by_one(env):
             single=f"{with_bos.bos_token} $A", special_tokens=[(with_bos.bos_token, with_bos.bos_token_id)])
         return plain, with_bos
 
-    for theirs_tok, ours_tok in zip(tokenizers(), tokenizers()):
+    for (theirs_tok, ours_tok), add_bos in [*zip(zip(tokenizers(), tokenizers()), (None, None)),
+                                            ((tokenizers()[1], tokenizers()[1]), False)]:
         bos = ours_tok.bos_token
         pairs = [("Was trinkt man?", " Kaffee"), ("Was trinkt man?", " Tee"), ("Frage ", "Antwort"),
                  ("Q:  ", "a b"), ("", "Hallo welt."), ("", " Kaffee"), (f"{bos}Frage:", " ja")]
-        theirs = HFLM(pretrained=str(root / "model"), tokenizer=theirs_tok, device="cpu", batch_size=1)
-        ours = evaluate.HFModel(pretrained=str(root / "model"), tokenizer=ours_tok, device="cpu", batch_size=1)
+        kw = dict(pretrained=str(root / "model"), device="cpu", batch_size=1, add_bos_token=add_bos)
+        theirs = HFLM(tokenizer=theirs_tok, **kw)
+        ours = evaluate.HFModel(tokenizer=ours_tok, **kw)
         ours.encode_ahead(pairs)
         one_by_one = ours.tokenizer.encode
         ours.tokenizer.encode = None  # every id below must come from the batches
@@ -548,7 +552,10 @@ def test_requests_tokenized_ahead_are_the_ids_lm_eval_encodes_one_by_one(env):
                 assert (ours.tok_encode(cont, add_special_tokens=False)
                         == theirs.tok_encode(cont, add_special_tokens=False))
         ours.tokenizer.encode = one_by_one
-        assert ours.tok_encode("nicht gefragt") == theirs.tok_encode("nicht gefragt")
+        for text, special in (("nicht gefragt", None), ("nicht gefragt", False), ("Was trinkt man? Kaffee", True)):
+            assert ours.tok_encode(text, special) == theirs.tok_encode(text, special)
+        assert ours.tok_encode("Was trinkt man? Kaffee", left_truncate_len=2) == theirs.tok_encode(
+            "Was trinkt man? Kaffee", left_truncate_len=2)
         assert ours.max_length == theirs.max_length
 
 

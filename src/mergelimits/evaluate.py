@@ -89,8 +89,8 @@ class HFModel(HFLM):
     are lm-eval's own, HFLM.tok_encode). tests/test_evaluate.py compares the ids with HFLM's,
     and a whole evaluation with lm-eval's `simple_evaluate` on HFLM."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
         self._ahead: dict[tuple[str, bool | None], list[int]] = {}
 
     def _tok_kwargs(self, text: str, add_special_tokens: bool | None) -> dict:
@@ -125,10 +125,10 @@ class HFModel(HFLM):
             self._max_length = super().max_length
         return self._max_length
 
-    def loglikelihood(self, requests, disable_tqdm: bool = False):
+    def loglikelihood(self, requests, **kwargs):
         self.encode_ahead([req.args for req in requests])
         try:
-            return super().loglikelihood(requests, disable_tqdm=disable_tqdm)
+            return super().loglikelihood(requests, **kwargs)
         finally:
             self._ahead.clear()
 
