@@ -161,12 +161,7 @@ for job, members in MIXED_JOBS.items():
 # evaluate.per_job > 1: the experts' evaluations grouped into jobs, a rule each (below).
 EXPERT_JOBS = STUDY.expert_eval_jobs(config["evaluate"]["per_job"])
 # What every expert-evaluation job evaluates with (its params besides the models).
-EXPERT_SETTINGS = dict(
-    batch_size=config["evaluate"]["batch_size"],
-    seed=config["seeds"]["evaluate"],
-    backend=config["evaluate"]["backend"],
-    analysis=config["analysis"],
-)
+EXPERT_SETTINGS = dict(CHECKPOINT_SETTINGS, analysis=config["analysis"])
 
 
 rule evaluate_expert:

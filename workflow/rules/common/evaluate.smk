@@ -16,54 +16,6 @@ def task_files(bench, lang):
     return {split: f"{RESULTS}/data/benchmarks/{bench}/lang~{lang}/{name}"}
 
 
-def expert_inputs(models):
-    """An expert-evaluation job's inputs, per expert i at the final step: its checkpoint
-    (weights_i) and own-language FLORES devtest (own_i); English FLORES and the task YAMLs
-    of them all. `models` may hold the wildcard "{model}"."""
-    out = {"eng": "<results>/data/benchmarks/flores/lang~eng/devtest.jsonl"}
-    for i, model in enumerate(models):
-        out[f"weights_{i}"] = checkpoint_path(model, STUDY.final)
-        out[f"own_{i}"] = (
-            lambda wc, m=model: f"<results>/data/benchmarks/flores/lang~{modelid.mono_lang(m.format(**wc))}/devtest.jsonl"
-        )
-    out["tasks"] = lambda wc: sorted(
-        {
-            task_yaml(b, lang)
-            for m in models
-            for b, lang in plan_tasks(m.format(**wc), STUDY.final)
-        }
-    )
-    return out
-
-
-def expert_outputs(models):
-    """Per expert i: its scores and samples, and its activations on English and own-language
-    FLORES (CKA's input)."""
-    out = {}
-    for i, model in enumerate(models):
-        step = f"step~{STUDY.final}"
-        out[f"scores_{i}"] = f"<results>/eval/{model}/{step}/scores.tsv"
-        out[f"samples_{i}"] = f"<results>/eval/{model}/{step}/samples.jsonl"
-        out[f"eng_{i}"] = f"<results>/analysis/activations/{model}/{step}/eng.npy"
-        out[f"own_{i}"] = f"<results>/analysis/activations/{model}/{step}/own.npy"
-    return out
-
-
-def expert_params(models):
-    """Per expert: id, step and lm-eval task names (evaluate_expert.py)."""
-    return lambda wc: [
-        {
-            "model": m.format(**wc),
-            "step": STUDY.final,
-            "tasks": [
-                task_name(b, lang)
-                for b, lang in plan_tasks(m.format(**wc), STUDY.final)
-            ],
-        }
-        for m in models
-    ]
-
-
 def checkpoint_inputs(members):
     """An evaluate_model job's inputs: each (model, step) i's checkpoint (weights_i), and
     the task YAMLs of them all. `members` may hold the wildcards "{model}", "{step}"."""
@@ -102,6 +54,39 @@ def checkpoint_params(members):
         }
         for m, s in members
     ]
+
+
+def expert_inputs(models):
+    """An expert-evaluation job's inputs, per expert i at the final step: its checkpoint
+    (weights_i) and own-language FLORES devtest (own_i); English FLORES and the task YAMLs
+    of them all. `models` may hold the wildcard "{model}"."""
+    out = {"eng": "<results>/data/benchmarks/flores/lang~eng/devtest.jsonl"}
+    for i, model in enumerate(models):
+        out[f"weights_{i}"] = checkpoint_path(model, STUDY.final)
+        out[f"own_{i}"] = (
+            lambda wc, m=model: f"<results>/data/benchmarks/flores/lang~{modelid.mono_lang(m.format(**wc))}/devtest.jsonl"
+        )
+    out["tasks"] = checkpoint_inputs([(m, STUDY.final) for m in models])["tasks"]
+    return out
+
+
+def expert_outputs(models):
+    """Per expert i: its scores and samples, and its activations on English and own-language
+    FLORES (CKA's input)."""
+    out = {}
+    for i, model in enumerate(models):
+        step = f"step~{STUDY.final}"
+        out[f"scores_{i}"] = f"<results>/eval/{model}/{step}/scores.tsv"
+        out[f"samples_{i}"] = f"<results>/eval/{model}/{step}/samples.jsonl"
+        out[f"eng_{i}"] = f"<results>/analysis/activations/{model}/{step}/eng.npy"
+        out[f"own_{i}"] = f"<results>/analysis/activations/{model}/{step}/own.npy"
+    return out
+
+
+def expert_params(models):
+    """Per expert: id, step and lm-eval task names (evaluate_expert.py), as an
+    evaluate_model job's at the final step."""
+    return checkpoint_params([(m, STUDY.final) for m in models])
 
 
 # Table 7 decoded for itself (evaluate.flores_examples.decoding): label -> model, Mixed and
