@@ -93,9 +93,9 @@ class HFModel(HFLM):
         super().__init__(**kwargs)
         self._ahead: dict[tuple[str, bool | None], list[int]] = {}
 
-    def _tok_kwargs(self, text: str, add_special_tokens: bool | None) -> dict:
+    def _tok_kwargs(self, text: str, add_special_tokens: bool | None, bos_text: str) -> dict:
         kwargs = _add_special_kwargs(add_special_tokens, self.add_bos_token)
-        if add_special_tokens is None and has_bos_prefix(text, self._bos_text):
+        if add_special_tokens is None and has_bos_prefix(text, bos_text):
             kwargs["add_special_tokens"] = False
         return kwargs
 
@@ -103,7 +103,7 @@ class HFModel(HFLM):
         """Tokenize what lm-eval will ask for these (context, continuation) pairs: an empty
         context's continuation without special tokens, else the context and the whole text
         split as `_encode_pair` splits them."""
-        self._bos_text = self.tokenizer.decode(self.prefix_token_id)
+        bos_text = self.tokenizer.decode(self.prefix_token_id)
         wanted = set()
         for context, continuation in pairs:
             if context:
@@ -112,7 +112,7 @@ class HFModel(HFLM):
                 wanted.add((continuation, False))
         groups: dict[tuple, list[tuple[str, bool | None]]] = {}
         for text, special in wanted:
-            groups.setdefault(tuple(self._tok_kwargs(text, special).items()), []).append((text, special))
+            groups.setdefault(tuple(self._tok_kwargs(text, special, bos_text).items()), []).append((text, special))
         for kwargs, keys in groups.items():
             ids = self.tokenizer([t for t, _ in keys], **dict(kwargs))["input_ids"]
             self._ahead.update(zip(keys, ids))
