@@ -1,6 +1,7 @@
 """The study's design, from the config: the paper's models, merges, evaluations and tables."""
 
 import copy
+import re
 
 import pytest
 
@@ -212,36 +213,57 @@ def test_no_module_but_study_and_modelid_builds_a_model_id():
     assert offenders == []
 
 
-def test_merge_jobs_hold_each_merge_once_and_the_tables_merged_n_apart(tiny_config):
-    """merge.per_job groups a kind's merges in order, at most per_job a job; a Merged-N
-    scored on every task at the final step (its tables' row) outweighs HEAVY of its kind's
-    cheapest and shares jobs with such Merged-N only, per_job // HEAVY a job."""
+def _worth(jobs: dict, counts) -> dict:
+    return {k: sum(counts(m) for m in v) for k, v in jobs.items()}
+
+
+def test_merge_jobs_hold_each_merge_once_and_count_the_tables_merged_n_heavy(tiny_config):
+    """merge.per_job groups a kind's merges in order, light ones first, a job filled up to
+    per_job merged models' worth before the next begins; a Merged-N scored on every task at
+    the final step (its tables' row) outweighs HEAVY of its kind's cheapest and counts HEAVY."""
     study = Study.from_config(tiny_config)
-    per_job = tiny_config["merge"]["per_job"]
-    jobs = study.merge_jobs(per_job)
-    made = [m for models in jobs.values() for m in models]
-    assert sorted(made) == sorted(study.merges) and len(made) == len(set(made))
-    assert all(1 <= len(models) <= per_job for models in jobs.values())
     final_all = [(m, s) for m, s in study.merges if s == study.final and m.endswith(f"-all{len(study.languages)}")]
     assert len(final_all) == 4  # linear, TIES, DARE-TIES, weight-matched linear
     early = [(m, s) for m, s in study.merges if s != study.final]
     assert len(early) == 3
-    assert {k: v for k, v in jobs.items() if k in ("all_1", "all_2", "all_3")} == {"all_1": early, "all_2": final_all}
-    two_a_job = study.merge_jobs(2 * HEAVY)
-    assert [two_a_job[k] for k in ("all_1", "all_2", "all_3")] == [early, final_all[:2], final_all[2:]]
+    plan = study.eval_plan
+    assert min(len(plan[m]) for m in final_all) > HEAVY * max(len(plan[m]) for m in early)
+
+    def counts(m):
+        return HEAVY if m in final_all else 1
+
+    for per_job in (tiny_config["merge"]["per_job"], 2 * HEAVY, HEAVY + 2, HEAVY - 1, 2):
+        jobs = study.merge_jobs(per_job)
+        made = [m for models in jobs.values() for m in models]
+        assert sorted(made) == sorted(study.merges) and len(made) == len(set(made))
+        all_jobs = [jobs[k] for k in jobs if re.fullmatch(r"all_\d+", k)]
+        assert [m for job in all_jobs for m in job] == early + final_all
+        worth = _worth(jobs, counts)
+        assert all(worth[k] <= per_job or len(jobs[k]) == 1 for k in jobs)
+        # a job closes only when its kind's next merge would not fit
+        names = list(jobs)
+        for this, after in zip(names, names[1:]):
+            if this.rsplit("_", 1)[0] == after.rsplit("_", 1)[0]:
+                assert worth[this] + counts(jobs[after][0]) > per_job
+    assert [len(v) for k, v in study.merge_jobs(23).items() if re.fullmatch(r"(all|pair)_\d+", k)] == [7, 23, 22]
+    assert [study.merge_jobs(2 * HEAVY)[f"all_{i}"] for i in (1, 2, 3)] == [early + final_all[:1], final_all[1:3],
+                                                                           final_all[3:]]
     assert [study.merge_jobs(HEAVY - 1)[f"all_{i}"] for i in (2, 3, 4, 5)] == [[m] for m in final_all]
     assert study.merge_jobs(1) == {}
 
 
-def test_mixed_checkpoints_are_evaluated_the_early_ones_together_the_final_one_apart(tiny_config):
+def test_mixed_checkpoints_are_evaluated_the_early_ones_first_the_final_one_counting_heavy(tiny_config):
     """evaluate.per_job also groups Mixed's evaluations: the early checkpoints (MultiBLiMP, for
-    Figure 1) in one job, the final one (every task and control, for the tables) in another;
-    none where Mixed is evaluated once or per_job is 1."""
+    Figure 1) first, then the final one (every task and control, for the tables) counting
+    HEAVY; none where Mixed is evaluated once or per_job is 1."""
     study = Study.from_config(tiny_config)
     early = [(study.mixed, s) for s in study.steps[:-1]]
+    final = (study.mixed, study.final)
     assert len(early) == 3 and all(key in study.eval_plan for key in early)
-    assert study.mixed_eval_jobs(10) == {"mixed_1": early, "mixed_2": [(study.mixed, study.final)]}
-    assert study.mixed_eval_jobs(2) == {"mixed_1": early[:2], "mixed_2": early[2:], "mixed_3": [(study.mixed, study.final)]}
+    assert study.mixed_eval_jobs(10) == {"mixed_1": [*early, final]}
+    assert study.mixed_eval_jobs(3 + HEAVY) == {"mixed_1": [*early, final]}
+    assert study.mixed_eval_jobs(2 + HEAVY) == {"mixed_1": early, "mixed_2": [final]}
+    assert study.mixed_eval_jobs(2) == {"mixed_1": early[:2], "mixed_2": early[2:], "mixed_3": [final]}
     assert study.mixed_eval_jobs(1) == {}
     once = copy.deepcopy(tiny_config)
     once["merge"]["all"]["steps"] = [study.final]
@@ -251,17 +273,21 @@ def test_mixed_checkpoints_are_evaluated_the_early_ones_together_the_final_one_a
 def test_expert_evaluations_and_trainings_are_grouped_a_family_a_job_in_language_order(tiny_config):
     """evaluate.per_job and pretrain.per_job: every expert (the shared init's, then each branch
     family's) in exactly one job of at most per_job, never beside another family's, in the
-    order of the languages; Mixed trains alone; 1 means a job per model (no groups)."""
+    order of the languages; a training counts the share of a whole run it trains (branched at
+    step 120 of 240: half); Mixed trains alone; 1 means a job per model (no groups)."""
     study = Study.from_config(tiny_config)
     langs = list(study.languages)
     evals = study.expert_eval_jobs(5)
     assert evals == {"expert_1": study.experts()[:5], "expert_2": study.experts()[5:],
                      "expert_br120_1": study.experts(120)[:5], "expert_br120_2": study.experts(120)[5:]}
     assert [modelid.mono_lang(m) for m in evals["expert_2"]] == langs[5:]
+    assert study.steps[-1] == 2 * 120
     trains = study.train_jobs(4)
-    assert list(trains) == ["mono_1", "mono_2", "mono_3", "br120_1", "br120_2", "br120_3"]
+    assert list(trains) == ["mono_1", "mono_2", "mono_3", "br120_1", "br120_2"]
     assert [m for k in ("mono_1", "mono_2", "mono_3") for m in trains[k]] == study.mono
-    assert [len(v) for v in trains.values()] == [4, 4, 2, 4, 4, 2]
+    assert [m for k in ("br120_1", "br120_2") for m in trains[k]] == study.experts(120)
+    assert [len(v) for v in trains.values()] == [4, 4, 2, 8, 2]
+    assert [len(v) for v in study.train_jobs(5).values()] == [5, 5, 10]
     assert study.mixed not in {m for v in trains.values() for m in v}
     assert study.expert_eval_jobs(1) == study.train_jobs(1) == {}
     assert study.corpus_of(study.experts(120)[0]) == study.mono[0] and study.corpus_of(study.mixed) == study.mixed

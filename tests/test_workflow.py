@@ -21,8 +21,8 @@ def snakemake(*args, cwd=ROOT, env=None):
 
 
 @pytest.mark.parametrize("configfile,merged,merge_jobs,trained_evals,expert_evals,expert_jobs,checkpoint_jobs", [
-    ("config/config.yaml", 4 + 2 + 1 + 45 + 9 + 2, {"all": 2, "pair": 2, "succ": 1, "all_br120": 1}, 10 + 4 + 10, 20,
-     {"evaluate_expert_1": 1, "evaluate_expert_br120_1": 1}, {"evaluate_mixed_1": 1, "evaluate_mixed_2": 1}),
+    ("config/config.yaml", 4 + 2 + 1 + 45 + 9 + 2, {"all": 1, "pair": 2, "succ": 1, "all_br120": 1}, 10 + 4 + 10, 20,
+     {"evaluate_expert_1": 1, "evaluate_expert_br120_1": 1}, {"evaluate_mixed_1": 1}),
     ("config/paper.yaml", 8 + 2 + 45 + 9, None, 10 + 8 + 3, 10, {"evaluate_expert": 10}, {"evaluate_model": 8 + 3})])
 def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, merge_jobs, trained_evals, expert_evals,
                                                       expert_jobs, checkpoint_jobs, tmp_path):
@@ -30,10 +30,10 @@ def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, merge_j
     checkpoint, TIES and DARE-TIES at the final one, in the tiny study also the weight-matched
     linear at the final one, 45 pairs, successive 2..10; in the tiny study's branch family
     Merged10 linear and weight-matched): a job each in the paper config, up to 23 to a job of one
-    kind in the tiny study (merge.per_job), the Merged10 of the tables in a job of their own; one evaluation
-    per expert (branched ones too; a family's ten a job in the tiny study, evaluate.per_job)
-    and Mixed10 step (in the tiny study its early steps a job, evaluate.per_job; in the paper
-    config also one per external baseline, each fetched once).
+    kind's worth in the tiny study (merge.per_job), a Merged10 of the tables counting four; one
+    evaluation per expert (branched ones too; a family's ten a job in the tiny study,
+    evaluate.per_job) and Mixed10 step (in the tiny study all four in one job, evaluate.per_job;
+    in the paper config also one per external baseline, each fetched once).
 
     Building the DAG imports none of what the jobs compute with (`-X importtime`): torch and
     the libraries over it cost seconds at every parse, and a Slurm job parses the Snakefile
@@ -66,7 +66,7 @@ def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, merge_j
     activations = re.findall(r"analysis/activations/[^/\s,]+/step~\d+/eng\.npy", outputs)
     assert len(activations) == len(set(activations)) == expert_evals
     # the other pre-trained checkpoints (Mixed's; the paper config's baselines): a job each, or
-    # in the tiny study Mixed's early checkpoints one job and its final one another (evaluate.per_job)
+    # in the tiny study Mixed's four in one job (evaluate.per_job)
     checkpoints = {rule: int(n) for rule, n in jobs.items() if re.fullmatch(r"evaluate_(model|mixed_\d+)", rule)}
     assert checkpoints == checkpoint_jobs and sum(checkpoints.values()) <= trained_evals - expert_evals
     experts = {rule: int(n) for rule, n in jobs.items() if rule.startswith("evaluate_expert")}

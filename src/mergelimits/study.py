@@ -54,34 +54,44 @@ def merged_all_grid(spec, methods, checkpoints) -> tuple[tuple[str, int], ...]:
 
 
 #: A member whose evaluation has more than this many times the tasks of its group's lightest
-#: is heavy: it shares jobs with heavy members only, per_job // HEAVY of them a job (a Merged-N
-#: scored on every task and control weighs as much as a dozen scored on MultiBLiMP alone: in
-#: one job together with those they were a run's long tail).
+#: is heavy: it counts as HEAVY members in its job (a Merged-N scored on every task and control
+#: costs as much as four or five scored on MultiBLiMP alone; counted as one, it made its job a
+#: run's long tail).
 HEAVY = 4
 
 
-def _chunks(members: list, size: int) -> list[list]:
-    return [members[i: i + size] for i in range(0, len(members), size)]
-
-
 def _jobs(section: str, groups: dict[str, list], per_job: int, weight) -> dict[str, list]:
-    """Each group's members in jobs named `<group>_<n>`, in order: the light ones at most
-    `per_job` a job, then the heavy ones (more than HEAVY times the group's lightest) at most
-    per_job // HEAVY a job, and at least one. `per_job` 1: no jobs (the rules' wildcards)."""
+    """Each group's members in jobs named `<group>_<n>`: the light ones in order, then the
+    heavy ones, a job filled up to `per_job` members' worth before the next begins, and one
+    member at least. `weight(members)` maps each member of a group to what it counts (a
+    light member 1). `per_job` 1: no jobs (the rules' wildcards)."""
     if per_job < 1:
         raise ValueError(f"{section}.per_job must be at least 1; got {per_job}")
     if per_job == 1:
         return {}
     jobs: dict[str, list] = {}
     for kind, members in groups.items():
-        if not members:
-            continue
-        lightest = min(weight(m) for m in members)
-        light = [m for m in members if weight(m) <= HEAVY * lightest]
-        heavy = [m for m in members if m not in light]
-        chunks = _chunks(light, per_job) + _chunks(heavy, max(1, per_job // HEAVY))
+        counts = weight(members)
+        chunks: list[list] = []
+        load = 0.0
+        for m in sorted(members, key=lambda m: counts[m] > 1):  # stable: light first, each in order
+            if chunks and load + counts[m] <= per_job:
+                chunks[-1].append(m)
+                load += counts[m]
+            else:
+                chunks.append([m])
+                load = counts[m]
         jobs.update({f"{kind}_{i}": chunk for i, chunk in enumerate(chunks, 1)})
     return jobs
+
+
+def _by_tasks(tasks):
+    """`weight` for _jobs from each member's number of tasks: HEAVY for a member with more than
+    HEAVY times the tasks of its group's lightest, else 1."""
+    def weight(members: list) -> dict:
+        lightest = min(tasks(m) for m in members)
+        return {m: HEAVY if tasks(m) > HEAVY * lightest else 1 for m in members}
+    return weight
 
 
 @dataclass(frozen=True)
@@ -248,18 +258,18 @@ class Study:
     def merge_jobs(self, per_job: int) -> dict[str, list[tuple[str, int]]]:
         """The merges (model, step) grouped into merge_evaluate jobs (config merge.per_job),
         named `<family>_<n>` (a branch family's `<family>_br<step>_<n>`), in the order of
-        `merges`. A job holds at most `per_job` merged models; those whose evaluation has more
-        than HEAVY times the tasks of their kind's cheapest (a Merged-N of the tables, scored
-        on every task and control at the final step) go to jobs of their own, at most
-        per_job // HEAVY a job. Jobs never mix kinds or branch families, so that adding one (a
-        branch family, the pairs) leaves every other job as it was. `per_job` 1: none (one
-        job per merged model, the wildcard rule)."""
+        `merges`, those whose evaluation has more than HEAVY times the tasks of their kind's
+        cheapest (a Merged-N of the tables, scored on every task and control at the final
+        step) last. A job holds `per_job` merged models' worth, a heavy one counting HEAVY.
+        Jobs never mix kinds or branch families, so that adding one (a branch family, the
+        pairs) leaves every other job as it was. `per_job` 1: none (one job per merged model,
+        the wildcard rule)."""
         groups: dict[str, list[tuple[str, int]]] = {}
         for model, step in self.merges:
             mid = modelid.parse(model)
             groups.setdefault(mid.family + (f"_br{mid.branch}" if mid.branch else ""), []).append((model, step))
         plan = self.eval_plan
-        return _jobs("merge", groups, per_job, lambda m: len(plan[m]))
+        return _jobs("merge", groups, per_job, _by_tasks(lambda m: len(plan[m])))
 
     def expert_eval_jobs(self, per_job: int) -> dict[str, list[str]]:
         """The experts' evaluations at the final step (with their activations for CKA)
@@ -268,26 +278,28 @@ class Study:
         wildcard rule, a job per expert)."""
         groups = {"expert" + (f"_br{b}" if b else ""): self.experts(b) for b in self.families}
         plan = self.eval_plan
-        return _jobs("evaluate", groups, per_job, lambda m: len(plan[(m, self.final)]))
+        return _jobs("evaluate", groups, per_job, _by_tasks(lambda m: len(plan[(m, self.final)])))
 
     def mixed_eval_jobs(self, per_job: int) -> dict[str, list[tuple[str, int]]]:
         """Mixed's evaluations at its checkpoints (Figure 1's line and the tables' row),
         grouped into evaluate_model jobs (config evaluate.per_job) as the merges are:
-        `mixed_<n>`, the early checkpoints together, the final one (every task and control)
-        apart. None where Mixed is evaluated once (no job to spare) or `per_job` is 1."""
+        `mixed_<n>`, the early checkpoints first, the final one (every task and control)
+        counting HEAVY. None where Mixed is evaluated once (no job to spare) or `per_job` is 1."""
         plan = self.eval_plan
         members = [(self.mixed, s) for s in self.steps if (self.mixed, s) in plan]
         if len(members) < 2:
             return {}
-        return _jobs("evaluate", {"mixed": members}, per_job, lambda m: len(plan[m]))
+        return _jobs("evaluate", {"mixed": members}, per_job, _by_tasks(lambda m: len(plan[m])))
 
     def train_jobs(self, per_job: int) -> dict[str, list[str]]:
         """The experts this workflow trains, grouped into jobs (config pretrain.per_job) a
         family each: `mono_<n>` from the shared init, `br<step>_<n>` from Mixed's checkpoint,
-        in the order of the languages. Mixed trains alone. `per_job` 1: none."""
+        in the order of the languages. An expert counts the share of a whole run it trains:
+        one branched at step 120 of 240 half. Mixed trains alone. `per_job` 1: none."""
         groups = {"mono": self.mono} if self.train_monolingual else {}
         groups.update({f"br{b}": self.experts(b) for b in self.branch_steps})
-        return _jobs("pretrain", groups, per_job, lambda m: 1)
+        share = {m: (self.final - modelid.branch_of(m)) / self.final for g in groups.values() for m in g}
+        return _jobs("pretrain", groups, per_job, lambda members: share)
 
     def branch_merges(self, branch: int) -> list[str]:
         """The merges of one branch family (at the final step): Merged-N by method, the
