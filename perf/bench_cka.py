@@ -31,12 +31,12 @@ def main():
 
     import numpy as np
 
-    from mergelimits import similarity
+    from mergelimits import cka
 
     t0, n = time.perf_counter(), 0
     for variant in ("eng", "own"):
         cache = {p.parent.name: np.load(p) for p in Path(args.results, "analysis/activations").glob(f"*/{variant}.npy")}
-        n += len(similarity.cka_pairs(cache))
+        n += len(cka.cka_pairs(cache))
     dt = time.perf_counter() - t0
     print(f"CKA computation alone, {n} pair-layers from the cache: {dt:.3f} s ({dt / t_act:.1%} of the activation pass)")
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mergelimits import activations, analysis, lang2vec_distance, plots, similarity
+from mergelimits import activations, analysis, cka, lang2vec_distance, plots, similarity
 
 from .conftest import catalog_of
 
@@ -22,34 +22,34 @@ def hsic_cka(x, y):
 
 def test_cka_of_a_representation_with_itself_is_one():
     x = RNG.normal(size=(50, 8))
-    assert similarity.linear_cka(x, x) == pytest.approx(1.0)
+    assert cka.linear_cka(x, x) == pytest.approx(1.0)
 
 
 def test_cka_is_invariant_to_orthogonal_transforms_and_isotropic_scaling():
     x, y = RNG.normal(size=(40, 6)), RNG.normal(size=(40, 9))
     q, _ = np.linalg.qr(RNG.normal(size=(6, 6)))
-    base = similarity.linear_cka(x, y)
-    assert similarity.linear_cka(x @ q, y) == pytest.approx(base)
-    assert similarity.linear_cka(3.7 * x, 0.2 * y) == pytest.approx(base)
+    base = cka.linear_cka(x, y)
+    assert cka.linear_cka(x @ q, y) == pytest.approx(base)
+    assert cka.linear_cka(3.7 * x, 0.2 * y) == pytest.approx(base)
 
 
 def test_cka_equals_the_hsic_formula():
     x, y = RNG.normal(size=(30, 5)), RNG.normal(size=(30, 7))
     y[:, 0] += 2 * x[:, 0]
-    assert similarity.linear_cka(x, y) == pytest.approx(hsic_cka(x, y))
+    assert cka.linear_cka(x, y) == pytest.approx(hsic_cka(x, y))
 
 
 def test_cka_needs_the_same_examples():
     with pytest.raises(ValueError, match="same examples on both sides: 30 vs 29"):
-        similarity.linear_cka(RNG.normal(size=(30, 4)), RNG.normal(size=(29, 4)))
+        cka.linear_cka(RNG.normal(size=(30, 4)), RNG.normal(size=(29, 4)))
     with pytest.raises(ValueError, match="activations of a .* and b .* differ"):
-        similarity.cka_pairs({"a": RNG.normal(size=(2, 10, 4)), "b": RNG.normal(size=(2, 9, 4))})
+        cka.cka_pairs({"a": RNG.normal(size=(2, 10, 4)), "b": RNG.normal(size=(2, 9, 4))})
 
 
 def test_cka_pairs_per_layer():
     acts = {m: RNG.normal(size=(3, 20, 4)) for m in ("mono-a", "mono-b", "mono-c")}
     acts["mono-c"] = acts["mono-a"] * 2
-    df = similarity.cka_pairs(acts)
+    df = cka.cka_pairs(acts)
     assert len(df) == 3 * 3
     same = df[(df.model_a == "mono-a") & (df.model_b == "mono-c")]
     assert np.allclose(same.cka, 1.0)
@@ -261,7 +261,7 @@ def test_delta_reads_multiblimp_at_its_step_only_and_names_its_columns():
 
 def test_similarity_tables_name_their_columns():
     acts = {"mono-a": RNG.normal(size=(2, 12, 3)), "mono-b": RNG.normal(size=(2, 12, 3))}
-    assert list(similarity.cka_pairs(acts).columns) == ["model_a", "model_b", "layer", "cka"]
+    assert list(cka.cka_pairs(acts).columns) == ["model_a", "model_b", "layer", "cka"]
 
 
 def test_init_agreement_names_what_differs(models, tmp_path):

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mergelimits import bootstrap, similarity, tables
+from mergelimits import bootstrap, cka, tables
 
 from .conftest import catalog_of
 from .test_analysis import hsic_cka
@@ -35,12 +35,12 @@ def test_cka_is_invariant_and_equals_hsic(xy, scale, seed):
     x, y = xy
     if not _informative(x, y):
         return
-    base = similarity.linear_cka(x, y)
+    base = cka.linear_cka(x, y)
     assert 0 <= base <= 1 + 1e-9
     assert base == pytest.approx(hsic_cka(x, y), abs=1e-7)
     q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(4, 4)))
-    assert similarity.linear_cka(scale * x @ q + 3.0, y) == pytest.approx(base, abs=1e-7)  # rotation, scale, shift
-    assert similarity.linear_cka(y, x) == pytest.approx(base, abs=1e-9)  # symmetric
+    assert cka.linear_cka(scale * x @ q + 3.0, y) == pytest.approx(base, abs=1e-7)  # rotation, scale, shift
+    assert cka.linear_cka(y, x) == pytest.approx(base, abs=1e-9)  # symmetric
 
 
 @SETTINGS
