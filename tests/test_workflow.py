@@ -21,7 +21,7 @@ def snakemake(*args, cwd=ROOT, env=None):
 
 
 @pytest.mark.parametrize("configfile,merged,merge_jobs,trained_evals,expert_evals,expert_jobs,checkpoint_jobs", [
-    ("config/config.yaml", 4 + 2 + 1 + 45 + 9 + 2, {"all": 1, "pair": 2, "succ": 1, "all_br120": 1}, 10 + 4 + 10, 20,
+    ("config/config.yaml", 4 + 2 + 1 + 45 + 9 + 2, {"all": 2, "pair": 2, "succ": 1, "all_br120": 1}, 10 + 4 + 10, 20,
      {"evaluate_expert_1": 1, "evaluate_expert_br120_1": 1}, {"evaluate_mixed_1": 1}),
     ("config/paper.yaml", 8 + 2 + 45 + 9, None, 10 + 8 + 3, 10, {"evaluate_expert": 10}, {"evaluate_model": 8 + 3})])
 def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, merge_jobs, trained_evals, expert_evals,
@@ -30,7 +30,7 @@ def test_dry_run_has_one_job_per_model_of_the_design(configfile, merged, merge_j
     checkpoint, TIES and DARE-TIES at the final one, in the tiny study also the weight-matched
     linear at the final one, 45 pairs, successive 2..10; in the tiny study's branch family
     Merged10 linear and weight-matched): a job each in the paper config, up to 23 to a job of one
-    kind's worth in the tiny study (merge.per_job), a Merged10 of the tables counting four; one
+    kind's worth in the tiny study (merge.per_job), a Merged10 of the tables counting seven; one
     evaluation per expert (branched ones too; a family's ten a job in the tiny study,
     evaluate.per_job) and Mixed10 step (in the tiny study all four in one job, evaluate.per_job;
     in the paper config also one per external baseline, each fetched once).

@@ -54,10 +54,11 @@ def merged_all_grid(spec, methods, checkpoints) -> tuple[tuple[str, int], ...]:
 
 
 #: A member whose evaluation has more than this many times the tasks of its group's lightest
-#: is heavy: it counts as HEAVY members in its job (a Merged-N scored on every task and control
-#: costs as much as four or five scored on MultiBLiMP alone; counted as one, it made its job a
-#: run's long tail).
-HEAVY = 4
+#: is heavy: it counts as HEAVY members in its job. As measured in the tiny study (session 17's
+#: run, less each job's start-up; perf/README.md): a Merged-10 scored on every task and control
+#: took 19.6 s against 2.8 s for one scored on MultiBLiMP alone, Mixed's final checkpoint 19.7 s
+#: against 2.6 s. Counted as one, a heavy member made its job a run's long tail.
+HEAVY = 7
 
 
 def _jobs(section: str, groups: dict[str, list], per_job: int, weight) -> dict[str, list]:
