@@ -295,3 +295,15 @@ def test_expert_evaluations_and_trainings_are_grouped_a_family_a_job_in_language
     assert study.corpus_of(study.experts(120)[0]) == study.mono[0] and study.corpus_of(study.mixed) == study.mixed
     with pytest.raises(ValueError, match=r"^pretrain\.per_job must be at least 1; got 0$"):
         study.train_jobs(0)
+
+
+def test_a_training_job_holds_per_job_whole_runs_of_branched_experts(tiny_config):
+    """Branched at 80 of 240 steps an expert trains two thirds of a run, at 160 one third:
+    with pretrain.per_job 2, three and six of them a job."""
+    cfg = copy.deepcopy(tiny_config)
+    cfg["pretrain"].update(steps=240, checkpoints=[80, 160, 240], branch={"steps": [80, 160]})
+    study = Study.from_config(cfg)
+    jobs = study.train_jobs(2)
+    assert [len(jobs[f"br80_{i}"]) for i in (1, 2, 3, 4)] == [3, 3, 3, 1]
+    assert [len(jobs[f"br160_{i}"]) for i in (1, 2)] == [6, 4]
+    assert [len(jobs[f"mono_{i}"]) for i in range(1, 6)] == [2] * 5

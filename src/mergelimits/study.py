@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cached_property
 from itertools import combinations
 
@@ -72,9 +73,11 @@ def _jobs(section: str, groups: dict[str, list], per_job: int, weight) -> dict[s
         return {}
     jobs: dict[str, list] = {}
     for kind, members in groups.items():
+        if not members:
+            continue
         counts = weight(members)
         chunks: list[list] = []
-        load = 0.0
+        load = 0
         for m in sorted(members, key=lambda m: counts[m] > 1):  # stable: light first, each in order
             if chunks and load + counts[m] <= per_job:
                 chunks[-1].append(m)
@@ -299,7 +302,8 @@ class Study:
         one branched at step 120 of 240 half. Mixed trains alone. `per_job` 1: none."""
         groups = {"mono": self.mono} if self.train_monolingual else {}
         groups.update({f"br{b}": self.experts(b) for b in self.branch_steps})
-        share = {m: (self.final - modelid.branch_of(m)) / self.final for g in groups.values() for m in g}
+        # Fractions: three experts branched at two thirds make exactly one run, no rounding
+        share = {m: Fraction(self.final - modelid.branch_of(m), self.final) for g in groups.values() for m in g}
         return _jobs("pretrain", groups, per_job, lambda members: share)
 
     def branch_merges(self, branch: int) -> list[str]:
