@@ -39,6 +39,16 @@ def test_cka_equals_the_hsic_formula():
     assert cka.linear_cka(x, y) == pytest.approx(hsic_cka(x, y))
 
 
+def test_cka_of_the_cached_float32_activations_is_computed_in_float64():
+    """The activations are cached as float32 (activations.py); summing their products in
+    float32 would move CKA in the 8th digit."""
+    x = (RNG.normal(size=(200, 64)) + 50).astype(np.float32)
+    y = (0.5 * x[:, :32] + RNG.normal(size=(200, 32))).astype(np.float32)
+    exact = cka.linear_cka(x.astype(np.float64), y.astype(np.float64))
+    assert cka.linear_cka(x, y) == pytest.approx(exact, rel=1e-12, abs=0)
+    assert cka.linear_cka(y, x) == pytest.approx(exact, rel=1e-12, abs=0)
+
+
 def test_cka_needs_the_same_examples():
     with pytest.raises(ValueError, match="same examples on both sides: 30 vs 29"):
         cka.linear_cka(RNG.normal(size=(30, 4)), RNG.normal(size=(29, 4)))

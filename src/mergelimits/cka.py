@@ -20,10 +20,10 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
     y = np.asarray(y, dtype=np.float64)
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"CKA needs the same examples on both sides: {x.shape[0]} vs {y.shape[0]} rows")
-    x = x - x.mean(axis=0, keepdims=True)
-    y = y - y.mean(axis=0, keepdims=True)
-    cross = np.linalg.norm(y.T @ x, "fro") ** 2
-    return float(cross / (np.linalg.norm(x.T @ x, "fro") * np.linalg.norm(y.T @ y, "fro")))
+    x = x - x.mean(axis=0)  # each feature centred over the examples
+    y = y - y.mean(axis=0)
+    norm = np.linalg.norm  # of a matrix: Frobenius
+    return float(norm(y.T @ x) ** 2 / (norm(x.T @ x) * norm(y.T @ y)))
 
 
 def cka_pairs(cache: dict[str, np.ndarray]) -> pd.DataFrame:
