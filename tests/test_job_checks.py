@@ -107,7 +107,7 @@ import torch  # a job's imports: what is alive when its script starts
 from mergelimits import joblog
 
 alive = len(gc.get_objects())
-log = joblog.from_snakemake(types.SimpleNamespace(log=[sys.argv[1]], rule="cka", resources={}))
+log = joblog.from_snakemake(types.SimpleNamespace(log=[sys.argv[1]], rule="cka", threads=1, resources={}))
 
 
 class Model:  # what the job makes afterwards, left in a reference cycle
@@ -132,3 +132,28 @@ def test_a_job_freezes_its_imports_and_collects_what_it_makes(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["True", "True", "True"]
     assert log.read_text().rstrip().endswith("mergelimits.cka: done")
+
+
+THREADS = """
+import sys, types
+import torch
+from mergelimits import joblog
+
+threads, cpus = int(sys.argv[2]), sys.argv[3] or None
+joblog.from_snakemake(types.SimpleNamespace(log=[sys.argv[1]], rule="evaluate_model", threads=threads,
+                                            resources={"cpus_per_task": cpus} if cpus else {}))
+print(torch.get_num_threads())
+"""
+
+
+@pytest.mark.parametrize(("threads", "cpus_per_task", "expected"), [(1, "", 1), (1, "3", 3), (2, "1", 2)])
+def test_a_job_runs_torch_on_the_cores_it_was_given(tmp_path, threads, cpus_per_task, expected):
+    """torch's default pool is one thread per core of the machine; a job keeps to its rule's
+    threads (or its Slurm cpus_per_task), so two jobs on two cores run two threads, not four."""
+    script = tmp_path / "job.py"
+    script.write_text(THREADS)
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path / "job.log"), str(threads), cpus_per_task],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout) == expected

@@ -60,9 +60,28 @@ def freeze_imports() -> None:
     gc.freeze()
 
 
+def job_threads(threads: int, cpus_per_task=None) -> int:
+    """The cores a job was given: its rule's `threads`, or on Slurm its `cpus_per_task`
+    where a profile sets more (LUMI's GPU jobs hold 7 cores of their GCD)."""
+    return max(1, int(threads or 1), int(cpus_per_task or 0))
+
+
+def limit_threads(n: int) -> None:
+    """Keep torch's intra-op pool to the job's `n` cores, when the job imported torch.
+
+    torch's default is one thread per core of the machine. Snakemake schedules a `script:`
+    job by its rule's `threads` and sets no OMP_NUM_THREADS for it, so two evaluation jobs
+    on a 2-core laptop ran four busy threads, and a training job beside one ran 10% slower
+    (perf/README.md, session 20). A job that sets its own (pretrain's `threads`) still does.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(n)
+
+
 def from_snakemake(smk) -> logging.Logger:
-    """Logging to the job's log file, a traceback hook, the GPU check of its rule, and the
-    imports frozen (`freeze_imports`)."""
+    """Logging to the job's log file, a traceback hook, the GPU check of its rule, torch's
+    threads to the job's cores (`limit_threads`), and the imports frozen (`freeze_imports`)."""
     log = setup(smk.log[0] if smk.log else None, f"mergelimits.{smk.rule}")
 
     # Snakemake does not send a script's stderr to its log: put the traceback there too.
@@ -74,5 +93,6 @@ def from_snakemake(smk) -> logging.Logger:
 
     sys.excepthook = hook
     check_gpu(smk.rule, int(smk.resources.get("gpu", 0) or 0))
+    limit_threads(job_threads(smk.threads, smk.resources.get("cpus_per_task")))
     freeze_imports()
     return log
