@@ -69,9 +69,10 @@ def job_threads(threads: int, cpus_per_task=None) -> int:
 def limit_threads(n: int) -> None:
     """Keep torch's intra-op pool to the job's `n` cores, when the job imported torch.
 
-    torch's default is one thread per core of the machine. Snakemake schedules a `script:`
-    job by its rule's `threads` and sets no OMP_NUM_THREADS for it, so two evaluation jobs
-    on a 2-core laptop ran four busy threads, and a training job beside one ran 10% slower
+    torch's default is one thread per core the process may run on. Slurm binds a job to its
+    cores; a local run binds nothing, and Snakemake schedules a `script:` job by its rule's
+    `threads` but sets no OMP_NUM_THREADS for it: two evaluation jobs on a 2-core laptop ran
+    four busy threads, and a training job beside one ran 10% slower
     (perf/README.md, session 20). A job that sets its own (pretrain's `threads`) still does.
     """
     torch = sys.modules.get("torch")
