@@ -233,6 +233,8 @@ def test_verify_init_tells_the_true_init_from_an_unrelated_one(models, tmp_path)
     assert abs(unrelated[unrelated.matrix].cosine.median()) < 0.2
     with pytest.raises(ValueError, match=r"not m0's own: median cosine .* < pretrain.verify_init.min_cosine 0.2"):
         similarity.verify_init(unrelated, 0.2, "m0")
+    at = pd.DataFrame({"tensor": ["a", "b", "c"], "cosine": [0.1, 0.2, 0.9], "matrix": True})
+    assert similarity.verify_init(at, 0.2, "m0") == 0.2  # "below" the threshold fails; at it passes
 
 
 def test_delta_reproduces_the_authors_own_numbers():

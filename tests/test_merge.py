@@ -302,6 +302,14 @@ def test_stable_rank_of_known_matrices():
     assert stable_rank(torch.outer(torch.arange(1.0, 5.0), torch.ones(3))) == pytest.approx(1.0)
 
 
+def test_the_authors_stable_rank_of_a_zero_matrix_is_zero():
+    """A matrix still at a zero init has no spectrum: its stable rank counts 0, not 0/0."""
+    from mergelimits.similarity import stable_rank_power
+
+    assert stable_rank_power(torch.zeros(6, 4)) == 0.0
+    assert stable_rank_power(torch.eye(5)) == pytest.approx(5.0)
+
+
 @pytest.mark.parametrize("shape,kind", [((64, 256), "gaussian"), ((300, 120), "gaussian"), ((96, 96), "flat"),
                                         ((128, 512), "low_rank"), ((40, 40), "identity"), ((2, 50), "gaussian")])
 def test_the_lanczos_spectral_norm_equals_lapacks_exact_one(shape, kind):
