@@ -66,9 +66,15 @@ def test_cka_pairs_per_layer():
 
 
 def test_typology_from_lang2vec():
-    d = lang2vec_distance.distances(["deu", "nld", "zho"]).set_index("pair")["lang2vec_knn"]
+    table = lang2vec_distance.distances(["deu", "nld", "zho"])
+    assert list(table.columns) == ["lang_a", "lang_b", "pair", "lang2vec_knn"]
+    assert table[["lang_a", "lang_b", "pair"]].values.tolist() == [["deu", "nld", "deu+nld"], ["deu", "zho", "deu+zho"],
+                                                                   ["nld", "zho", "nld+zho"]]
+    d = table.set_index("pair")["lang2vec_knn"]
     assert d["deu+nld"] < d["deu+zho"] and d["deu+nld"] < d["nld+zho"]
     assert lang2vec_distance.cosine_distance(np.array([1.0, np.nan, 2.0]), np.array([2.0, 5.0, 4.0])) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="^no feature is known for both languages$"):
+        lang2vec_distance.cosine_distance(np.array([1.0, np.nan]), np.array([np.nan, 2.0]))
 
 
 def _agg(scores):
@@ -201,6 +207,63 @@ def test_activations_are_each_sentences_mean_hidden_state_with_bos(models):
         hidden = m(ids, output_hidden_states=True).hidden_states[1:]
     assert np.allclose(short[:, 0], np.stack([h[0].mean(0).numpy() for h in hidden]), atol=1e-5)
     assert not np.allclose(activations.activations(members[0], texts[:1], bos=False), acts[:, :1], atol=1e-3)
+
+
+def test_encode_adds_one_bos_pads_with_pad_or_eos_and_masks_the_padding(models):
+    """A tokenizer that adds BOS itself (as Gemma's does) still gets one BOS; padding is the
+    PAD id, or EOS where there is none, masked 0; a missing BOS names analysis.bos."""
+    from tokenizers import processors
+
+    from mergelimits import tokenizer
+
+    _, members = models
+    tok = tokenizer.load(members[0])
+    tok._tokenizer.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.bos_token_id)])
+    assert tok("ja")["input_ids"][0] == tok.bos_token_id  # adds BOS unless asked not to
+    plain = [tok("hallo welt", add_special_tokens=False)["input_ids"], tok("ja", add_special_tokens=False)["input_ids"]]
+    width = 1 + max(map(len, plain))
+    enc = activations.encode(tok, ["hallo welt", "ja"], bos=True, max_length=None)
+    assert enc["input_ids"].tolist() == [[tok.bos_token_id, *x] + [tok.pad_token_id] * (width - 1 - len(x)) for x in plain]
+    assert enc["attention_mask"].tolist() == [[1] * (1 + len(x)) + [0] * (width - 1 - len(x)) for x in plain]
+    assert tok.pad_token_id != tok.eos_token_id
+    tok.pad_token = None
+    assert activations.encode(tok, ["hallo welt", "ja"], bos=False, max_length=None)["input_ids"][1, -1] == tok.eos_token_id
+    tok.bos_token = None
+    with pytest.raises(ValueError, match="^analysis.bos: the tokenizer has no BOS token$"):
+        activations.encode(tok, ["ja"], bos=True, max_length=None)
+
+
+def test_cached_activations_are_each_variants_sentences_in_id_order(models, tmp_path, caplog):
+    """cache_activations writes, per variant, the activations of its FLORES file's sentences
+    sorted by id (the English and own-language arrays then pair sentence for sentence), and
+    logs each array's shape and time."""
+    import logging
+    import re
+
+    from mergelimits import benchfiles
+
+    _, members = models
+    rows = {"eng": [{"id": 2, "text": "yes"}, {"id": 0, "text": "hello world"}, {"id": 1, "text": "a longer sentence"}],
+            "own": [{"id": 1, "text": "ein längerer satz"}, {"id": 0, "text": "hallo welt"}, {"id": 2, "text": "ja"}]}
+    texts, out = {}, {}
+    for variant, r in rows.items():
+        (tmp_path / variant).mkdir()
+        texts[variant] = benchfiles.write_file("flores", r, tmp_path / variant / "devtest.jsonl")
+        out[variant] = tmp_path / f"{variant}.npy"
+    with caplog.at_level(logging.INFO, logger="mergelimits.activations"):
+        activations.cache_activations(members[0], texts, out, batch_size=2, bos=True, max_length=4)
+    lines = [r.getMessage() for r in caplog.records if r.name == "mergelimits.activations"]
+    assert len(lines) == 2
+    for line, variant in zip(lines, rows):
+        assert re.fullmatch(rf"{re.escape(str(members[0]))}, {variant}: \d+ layers × 3 sentences × \d+ in \d{{1,2}}\.\d s",
+                            line), line
+    for variant, r in rows.items():
+        ordered = [row["text"] for row in sorted(r, key=lambda row: row["id"])]
+        want = activations.activations(members[0], ordered, batch_size=3, bos=True, max_length=4)
+        got = np.load(out[variant])
+        assert got.dtype == np.float32 and got.shape == want.shape
+        assert np.allclose(got, want, atol=1e-6), variant
+    assert not np.allclose(np.load(out["eng"]), np.load(out["own"]), atol=1e-3)
 
 
 def test_summary_compares_the_sign_of_table8_with_the_paper():

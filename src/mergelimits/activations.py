@@ -36,11 +36,12 @@ def encode(tok, texts: list[str], bos: bool, max_length: int | None) -> dict[str
             "attention_mask": torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids])}
 
 
-def activations(model_dir: str | Path, texts: list[str], batch_size: int = 32, bos: bool = True,
+def activations(model_dir: str | Path, texts: list[str], batch_size: int = 32, *, bos: bool,
                 max_length: int | None = None) -> np.ndarray:
     """Mean-pooled hidden state of every transformer layer (embedding output skipped) over
     every token the model reads, BOS included when `bos`: an array layers × sentences ×
-    hidden, float32."""
+    hidden, float32. `bos` is `analysis.bos`, a choice of the protocol: no default stands in
+    for it."""
     device = model_device()
     m = load_model(model_dir).eval().to(device)
     tok = load_tokenizer(model_dir)
@@ -61,11 +62,11 @@ def _flores_texts(path) -> list[str]:
 
 
 def cache_activations(model_dir: str | Path, texts: dict[str, str | Path], out: dict[str, str | Path],
-                      batch_size: int, bos: bool = True, max_length: int | None = None) -> None:
+                      batch_size: int, bos: bool, max_length: int | None = None) -> None:
     """Each variant's FLORES devtest (English, own language) through one model, cached as .npy."""
     for variant, texts_path in texts.items():
         t0 = time.perf_counter()
-        acts = activations(model_dir, _flores_texts(texts_path), batch_size, bos, max_length)
+        acts = activations(model_dir, _flores_texts(texts_path), batch_size, bos=bos, max_length=max_length)
         np.save(out[variant], acts)
         log.info(
             "%s, %s: %d layers × %d sentences × %d in %.1f s", model_dir, variant, *acts.shape,
