@@ -274,8 +274,10 @@ def test_summary_compares_the_sign_of_table8_with_the_paper():
     for r, words in ((0.6, "the same sign"), (-0.4, "the opposite sign")):
         t8 = pd.DataFrame({"measure": ["mean CKA (English)"], "pearson_r": [r], "pearson_p": [0.01]})
         text = summary.results(t1, t8, pairs, "tiny", 10)
-        assert "Δ (merge − expert, points; a drop is negative) ranges −30.0 to −10.0" in text
+        assert "Δ (merge − expert, points; a drop is negative) ranges −30.0 to −10.0 (mean −20.0).\n" in text
         assert f"this run finds r = {summary._num(r, 2)}, {words}" in text
+    t8 = pd.DataFrame({"measure": ["mean CKA (English)"], "pearson_r": [np.nan], "pearson_p": [np.nan]})
+    assert "The paper reports" not in summary.results(t1, t8, pairs, "tiny", 10)  # no r to compare
 
 
 def test_verify_init_tells_the_true_init_from_an_unrelated_one(models, tmp_path):
@@ -431,17 +433,79 @@ def test_figure4_scores_are_means_of_the_stored_scores_and_name_what_is_missing(
     agg = bootstrap.aggregate(store, n=200, seed=0)
     means = agg[agg.lang == bootstrap.MEAN]
     models = catalog_of(["deu", "eng"], families=(0, 60))
-    scores = branching.family_scores(store, means, models, [0, 60], ["linear"], ["deu", "eng"], ["multiblimp"],
-                                     "mixed2", 120, 200, 0)
-    got = scores.set_index(["family", "series"])["score"]
+    earlier = store.assign(step=60, acc=1.0)  # another checkpoint's scores, and another benchmark's, are not read
+    other_bench = store[store.model.str.startswith("mono")].assign(benchmark="belebele", acc=0.0)
+    scores = branching.family_scores(pd.concat([store, earlier, other_bench]), means, models, [0, 60], ["linear"],
+                                     ["deu", "eng"], ["multiblimp"], "mixed2", 120, 200, 3)
+    assert list(scores.columns) == ["family", "series", "benchmark", "score", "se", "ci95", "items"]
+    assert list(zip(scores.family.fillna(-1), scores.series)) == [(0, "experts"), (0, "linear"), (60, "experts"),
+                                                                  (60, "linear"), (-1, "mixed")]
+    assert (scores.benchmark == "multiblimp").all()
+    got = scores.set_index(["family", "series"])
     per = agg[agg.lang != bootstrap.MEAN].set_index(["model", "lang"])["score"]
-    assert got[(60, "experts")] == pytest.approx((per[("mono-deu-br60", "deu")] + per[("mono-eng-br60", "eng")]) / 2)
-    assert got[(0, "linear")] == pytest.approx(per.loc["linear-all2"].mean())
+    assert got.score[(60, "experts")] == pytest.approx((per[("mono-deu-br60", "deu")] + per[("mono-eng-br60", "eng")]) / 2)
+    assert got.score[(0, "linear")] == pytest.approx(per.loc["linear-all2"].mean())
+    assert got.score[(60, "linear")] == pytest.approx(per.loc["linear-all2-br60"].mean())
     assert scores[scores.series == "mixed"].score.iloc[0] == pytest.approx(per.loc["mixed2"].mean())
-    assert (scores.ci95 > 0).all()
-    with pytest.raises(KeyError, match="no multiblimp scores of mono-eng-br60 on eng"):
-        branching.family_scores(store[store.model != "mono-eng-br60"], means, models, [0, 60], ["linear"],
+    # the experts' CI: their items resampled as one mean with the seed given; the others' read from the aggregate
+    experts = store[store.model.isin(["mono-deu-br60", "mono-eng-br60"])].assign(model="experts")
+    want = bootstrap.aggregate(experts, n=200, seed=3).set_index("lang").loc[bootstrap.MEAN]
+    assert (got.se[(60, "experts")], got.ci95[(60, "experts")]) == (want.se, want.ci95)
+    assert got["items"][(60, "experts")] == 400
+    cell = means.set_index("model").loc["linear-all2-br60"]
+    assert (got.se[(60, "linear")], got.ci95[(60, "linear")], got["items"][(60, "linear")]) == (
+        cell.se, cell.ci95, cell["items"])
+    one = branching.family_scores(store, agg[agg.lang == bootstrap.MEAN], catalog_of(["deu"], families=(0,)), [0],
+                                  [], ["deu"], ["multiblimp"], "mixed2", 120, 200, 3)  # one language: its own row
+    assert one.score.iloc[0] == pytest.approx(per[("mono-deu", "deu")])
+    with pytest.raises(KeyError, match="^'Figure 4: no multiblimp scores of mono-deu-br60 on deu, mono-eng-br60 on eng'$"):
+        branching.family_scores(store[~store.model.str.endswith("br60")], means, models, [0, 60], ["linear"],
                                 ["deu", "eng"], ["multiblimp"], "mixed2", 120, 200, 0)
+    with pytest.raises(KeyError, match="^'Figure 4: no mean multiblimp score of mixed2 at step 120 in the aggregate'$"):
+        branching.family_scores(store, means[means.model != "mixed2"], models, [0, 60], ["linear"],
+                                ["deu", "eng"], ["multiblimp"], "mixed2", 120, 200, 0)
+
+
+def test_cka_by_family_and_the_widest_ci():
+    """Per family and variant: the mean over pairs of each pair's mean over layers, the SD
+    (ddof 1) of those per-pair means, and the pairs counted; the widest CI per benchmark."""
+    from mergelimits import branching
+
+    rows = []
+    for base in (0.5, 0.8):  # family 0's values, then family 60's
+        for variant in ("eng", "own"):
+            for pair, (a, b) in enumerate((("deu", "eng"), ("deu", "zho"), ("eng", "zho"))):
+                for layer, value in enumerate((base + 0.1 * pair, base + 0.1 * pair + 0.04, base)):
+                    rows.append({"variant": variant, "model_a": f"mono-{a}", "model_b": f"mono-{b}", "layer": layer,
+                                 "cka": value + (0.01 if variant == "own" else 0)})
+    frame = pd.DataFrame(rows)
+    got = branching.cka_by_family({f: frame[frame.cka.between(lo, lo + 0.3)] for f, lo in ((0, 0.5), (60, 0.8))})
+    assert list(got.columns) == ["family", "variant", "cka", "sd", "pairs"]
+    assert list(zip(got.family, got.variant, got.pairs)) == [(0, "eng", 3), (0, "own", 3), (60, "eng", 3), (60, "own", 3)]
+    for r in got.itertuples():
+        sub = frame[(frame.variant == r.variant) & frame.cka.between(0.5 if r.family == 0 else 0.8, 0.8 if r.family == 0
+                                                                     else 1.1)]
+        per_pair = sub.groupby(["model_a", "model_b"]).cka.mean()
+        assert r.cka == pytest.approx(per_pair.mean()) and r.sd == pytest.approx(np.std(per_pair, ddof=1))
+    scores = pd.DataFrame({"benchmark": ["multiblimp", "multiblimp", "belebele"], "ci95": [1.5, 2.5, 4.0]})
+    assert branching.widths(scores) == {"belebele": 4.0, "multiblimp": 2.5}
+
+
+def test_the_branch_tables_rows_are_each_family_and_series_with_its_own_cells():
+    from mergelimits import branching
+
+    assert [branching.series_label(s) for s in ("experts", "mixed", "linear")] == [
+        "experts (own language)", "Mixed (final)", "Merged linear"]
+    scores = pd.DataFrame([
+        {"family": f, "series": s, "benchmark": b, "score": 10 * f / 60 + len(s) + (b == "belebele"), "ci95": 1.0}
+        for f in (0, 60) for s in ("experts", "linear") for b in ("multiblimp", "belebele")]
+        + [{"family": None, "series": "mixed", "benchmark": b, "score": 99.0, "ci95": 0.5} for b in ("multiblimp", "belebele")])
+    table = branching.table(scores, "mixed10")
+    assert table.values.tolist() == [
+        [0, "experts (own language)", "7.0 ± 1.0", "8.0 ± 1.0"], [0, "Merged linear", "6.0 ± 1.0", "7.0 ± 1.0"],
+        [60, "experts (own language)", "17.0 ± 1.0", "18.0 ± 1.0"], [60, "Merged linear", "16.0 ± 1.0", "17.0 ± 1.0"],
+        ["–", "Mixed10", "99.0 ± 0.5", "99.0 ± 0.5"]]
+    assert list(table.columns) == ["branched at", "model", "multiblimp", "belebele"]
 
 
 def test_delta_of_a_branch_family_reads_its_own_experts_and_merge():
@@ -480,3 +544,95 @@ def test_pair_table_names_every_pair_a_parametric_table_lacks():
     par = pd.DataFrame({"lang_a": ["nld"], "lang_b": ["deu"], "cosine": [1.0], "cosine_task_vector": [1.0]})
     with pytest.raises(KeyError, match=r"^'cosine: no value for pair\(s\) deu\+eng, eng\+nld'$"):
         analysis.pair_table(d, cka, par, pd.DataFrame({"lang_a": ["deu"], "lang_b": ["nld"], "lang2vec_knn": [0.1]}))
+
+
+def test_the_results_block_word_for_word():
+    """The block `make study` writes into docs/results.md, and the README's part of it, for
+    a study with every section: Table 1 (a missing μ as –), the controls beside their
+    benchmarks' chance (the most common first), Δ over the pairs with its widest CI, Table 8
+    strongest first with the paper's CKA sign, and the branch families."""
+    from mergelimits import branching, summary
+
+    t1 = pd.DataFrame({"model": ["Monolingual experts", "Mixed3", "Merged3 linear", "Merged3 TIES"],
+                       "multiblimp μ": [90.04, 80.0, 51.26, 55.5], "multiblimp CV%": [1.0, 2.0, 3.0, 4.0],
+                       "belebele μ": [30.0, 28.15, None, 26.0]})
+    tc = pd.DataFrame({"model": ["Monolingual experts", "Mixed3"], "belebele score": [30.0, 28.15],
+                       "belebele blind": [25.5, 24.0], "belebele shuffled": [26.0, 25.0],
+                       "xcsqa score": [56.04, 22.7], "xcsqa blind": [20.0, 21.96], "xcsqa shuffled": [24.0, 19.5],
+                       "hellaswag score": [30.0, 31.0], "hellaswag blind": [25.0, 26.0], "hellaswag shuffled": [24.0, 27.0]})
+    pairs = pd.DataFrame({"delta": [-30.0, -10.25, -20.0], "delta_ci95": [3.0, 4.56, 2.0]})
+    t8 = pd.DataFrame({"measure": ["lang2vec distance", "mean CKA (English)"], "pearson_r": [0.123, -0.456],
+                       "pearson_p": [0.5, 0.0123]})
+    scores = pd.DataFrame([
+        {"family": 0, "series": "experts", "benchmark": "multiblimp", "score": 90.0, "ci95": 1.96},
+        {"family": 0, "series": "linear", "benchmark": "multiblimp", "score": 51.04, "ci95": 1.96},
+        {"family": 120, "series": "experts", "benchmark": "multiblimp", "score": 85.0, "ci95": 1.96},
+        {"family": 120, "series": "linear", "benchmark": "multiblimp", "score": 71.26, "ci95": 2.35},
+        {"family": None, "series": "mixed", "benchmark": "multiblimp", "score": 80.0, "ci95": 1.5},
+        {"family": 0, "series": "experts", "benchmark": "belebele", "score": 30.0, "ci95": 3.1},
+        {"family": 0, "series": "linear", "benchmark": "belebele", "score": 26.0, "ci95": 3.0},
+        {"family": 120, "series": "experts", "benchmark": "belebele", "score": 29.0, "ci95": 3.0},
+        {"family": 120, "series": "linear", "benchmark": "belebele", "score": 27.0, "ci95": 3.0},
+        {"family": None, "series": "mixed", "benchmark": "belebele", "score": 28.0, "ci95": 2.9},
+    ])
+    table = branching.table(scores, "mixed3")
+    text = summary.results(t1, t8, pairs, "tiny", 240, tc, (table, scores))
+    assert text == EXPECTED_RESULTS
+    assert summary.headline(text) == EXPECTED_RESULTS.split("\n\nThe multiple-choice")[0] + "\n"
+    with pytest.raises(ValueError, match="^README has no results markers"):
+        summary.splice("no markers here", text)
+    assert summary.headline("intro\n\n| a |\n|--|") == "intro\n\n| a |\n|--|\n"  # a block that ends with its table
+    assert summary.headline("intro\n\n| a |\n\n| b |") == "intro\n\n| a |\n"  # the next table is not the reading
+    # the controls' chance: the most common level first, the first of equals on a tie
+    assert summary._chances(pd.DataFrame(columns=["model", "xcsqa blind", "belebele blind"])) == "chance 20%, Belebele 25%"
+
+
+EXPECTED_RESULTS = (
+    'Table 1 of the tiny study at step 240 (μ over languages; CV% and the per-language tables with '
+    '95% CIs in `results/tiny/tables/`):\n'
+    '\n'
+    '| model | multiblimp μ | belebele μ |\n'
+    '|:--|--:|--:|\n'
+    '| Monolingual experts | 90.0 | 30.0 |\n'
+    '| Mixed3 | 80.0 | 28.1 |\n'
+    '| Merged3 linear | 51.3 | – |\n'
+    '| Merged3 TIES | 55.5 | 26.0 |\n'
+    '\n'
+    'On MultiBLiMP the experts reach 90.0% on their own language and Mixed3 80.0%; the merges of '
+    'all models reach 51.3–55.5% (chance: 50%).\n'
+    '\n'
+    'The multiple-choice scores beside their question-blind controls (μ over languages; blind: the '
+    "options alone, shuffled: after another item's context; chance 25%, X-CSQA 20%):\n"
+    '\n'
+    '| model | belebele: score (blind / shuffled) | xcsqa: score (blind / shuffled) | hellaswag: '
+    'score (blind / shuffled) |\n'
+    '|:--|--:|--:|--:|\n'
+    '| Monolingual experts | 30.0 (25.5 / 26.0) | 56.0 (20.0 / 24.0) | 30.0 (25.0 / 24.0) |\n'
+    '| Mixed3 | 28.1 (24.0 / 25.0) | 22.7 (22.0 / 19.5) | 31.0 (26.0 / 27.0) |\n'
+    '\n'
+    'Over the 3 bilingual merges the MultiBLiMP change Δ (merge − expert, points; a drop is '
+    "negative) ranges −30.0 to −10.2 (mean −20.1); a pair's 95% CI is at most ±4.6 points (paired "
+    'bootstrap of the items).\n'
+    '\n'
+    'Table 8, Pearson correlation of Δ with each measure, strongest first: mean CKA (English) r = '
+    '−0.46 (p = 0.012); lang2vec distance r = 0.12 (p = 0.500).\n'
+    '\n'
+    'The paper reports r = 0.45 between Δ and mean English CKA; this run finds r = −0.46, the '
+    'opposite sign: here more similar experts lose more.\n'
+    '\n'
+    'Beyond the paper, experts branched from Mixed (Figure 4; μ over languages ± 95% CI; '
+    '`results/<study>/tables/branch.*`):\n'
+    '\n'
+    '| branched at | model | multiblimp | belebele |\n'
+    '|:--|:--|--:|--:|\n'
+    '| 0 | experts (own language) | 90.0 ± 2.0 | 30.0 ± 3.1 |\n'
+    '| 0 | Merged linear | 51.0 ± 2.0 | 26.0 ± 3.0 |\n'
+    '| 120 | experts (own language) | 85.0 ± 2.0 | 29.0 ± 3.0 |\n'
+    '| 120 | Merged linear | 71.3 ± 2.4 | 27.0 ± 3.0 |\n'
+    '| – | Mixed3 | 80.0 ± 1.5 | 28.0 ± 2.9 |\n'
+    '\n'
+    'MultiBLiMP of Merged-N (linear): 51.0 ± 2.0 branched at 0; 71.3 ± 2.4 branched at 120 (Mixed: '
+    '80.0 ± 1.5; chance 50).\n'
+    '\n'
+    'The widest 95% CI of any of these means: belebele ±3.1, multiblimp ±2.4.\n'
+)
