@@ -99,6 +99,47 @@ def test_wsd_schedule():
     assert f(80) == 1.0 and f(90) == pytest.approx(0.5) and f(99) == pytest.approx(0.05)  # linear decay
 
 
+def test_wsd_schedule_at_its_boundaries():
+    """Ten steps: one warm-up step (a warm-up never rounds to none), at full rate from its
+    end; a decay of one step leaves the last step at full rate, one of two halves it."""
+    cfg = train.TrainConfig(steps=10, batch_size=1, seq_len=8, lr=1.0, seed=0, checkpoints=(10,))
+    assert [train.wsd_lambda(cfg)(s) for s in range(10)] == [1.0] * 9 + [0.5]
+    cfg = train.TrainConfig(steps=10, batch_size=1, seq_len=8, lr=1.0, seed=0, checkpoints=(10,), decay_frac=0.1)
+    assert [train.wsd_lambda(cfg)(s) for s in range(10)] == [1.0] * 10
+    cfg = train.TrainConfig(steps=100, batch_size=1, seq_len=8, lr=1.0, seed=0, checkpoints=(100,))
+    assert train.wsd_lambda(cfg)(10) == 1.0  # the first step after the warm-up
+
+
+def test_token_blocks_are_the_documents_between_bos_and_eos(setup, tmp_path):
+    """The corpus as one stream, each document once between BOS and EOS, even with a
+    tokenizer that adds BOS itself (as Gemma's does), cut into whole blocks; a corpus
+    shorter than one block is refused, naming it."""
+    from tokenizers import processors
+
+    root, corpus, _ = setup
+    tok = tokenizer.load(root / "tok")
+    texts = [json.loads(line)["text"] for line in corpus.read_text(encoding="utf-8").splitlines()]
+    stream = [i for t in texts for i in (tok.bos_token_id, *tok(t, add_special_tokens=False)["input_ids"],
+                                         tok.eos_token_id)]
+    blocks = train.token_blocks(corpus, tok, 16)
+    assert blocks.dtype == torch.long
+    assert blocks.tolist() == [stream[i:i + 16] for i in range(0, len(stream) - 15, 16)]
+    tok._tokenizer.post_processor = processors.TemplateProcessing(single="<s> $A",
+                                                                   special_tokens=[("<s>", tok.bos_token_id)])
+    assert torch.equal(train.token_blocks(corpus, tok, 16), blocks)
+    with pytest.raises(ValueError, match=rf"^{corpus}: {len(stream)} tokens, fewer than one sequence of 1000000$"):
+        train.token_blocks(corpus, tok, 1_000_000)
+    short = tmp_path / "short.jsonl"
+    benchfiles.write_jsonl([{"text": texts[0]}], short)
+    one = len(tok(texts[0], add_special_tokens=False)["input_ids"]) + 2
+    assert train.token_blocks(short, tok, one).shape == (1, one)  # exactly one block
+
+
+def test_a_changed_config_names_every_key_that_differs():
+    assert train._config_diff({"lr": 1.0, "steps": 10}, {"lr": 2.0, "steps": 10, "seed": 3}) == [
+        "lr: was 1.0, now 2.0", "seed: was None, now 3"]
+
+
 def test_each_epoch_sees_every_block_once():
     seen = torch.cat([train.batch_indices(10, s, 5, seed=3) for s in range(4)])
     assert sorted(seen[:10].tolist()) == list(range(10)) and sorted(seen[10:].tolist()) == list(range(10))
