@@ -280,3 +280,14 @@ def catalog_of(langs, pairs=(), methods=("linear",), successive=None, families=(
         for k in range(2, len(successive) + 1):
             add(modelid.merged_succ(m, k), "merged", 0, successive[:k], m, "succ", k)
     return catalog.frame(rows)
+
+
+def adding_bos(tok):
+    """`tok` made to add BOS itself unless told not to, as Gemma's tokenizer does: a test of
+    code that puts BOS first then sees whether it comes out twice."""
+    from tokenizers import processors
+
+    tok._tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{tok.bos_token} $A", special_tokens=[(tok.bos_token, tok.bos_token_id)])
+    assert tok("ja")["input_ids"][0] == tok.bos_token_id
+    return tok

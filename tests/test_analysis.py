@@ -212,14 +212,12 @@ def test_activations_are_each_sentences_mean_hidden_state_with_bos(models):
 def test_encode_adds_one_bos_pads_with_pad_or_eos_and_masks_the_padding(models):
     """A tokenizer that adds BOS itself (as Gemma's does) still gets one BOS; padding is the
     PAD id, or EOS where there is none, masked 0; a missing BOS names analysis.bos."""
-    from tokenizers import processors
-
     from mergelimits import tokenizer
 
+    from .conftest import adding_bos
+
     _, members = models
-    tok = tokenizer.load(members[0])
-    tok._tokenizer.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.bos_token_id)])
-    assert tok("ja")["input_ids"][0] == tok.bos_token_id  # adds BOS unless asked not to
+    tok = adding_bos(tokenizer.load(members[0]))
     plain = [tok("hallo welt", add_special_tokens=False)["input_ids"], tok("ja", add_special_tokens=False)["input_ids"]]
     width = 1 + max(map(len, plain))
     enc = activations.encode(tok, ["hallo welt", "ja"], bos=True, max_length=None)
@@ -479,12 +477,12 @@ def test_cka_by_family_and_the_widest_ci():
                     rows.append({"variant": variant, "model_a": f"mono-{a}", "model_b": f"mono-{b}", "layer": layer,
                                  "cka": value + (0.01 if variant == "own" else 0)})
     frame = pd.DataFrame(rows)
-    got = branching.cka_by_family({f: frame[frame.cka.between(lo, lo + 0.3)] for f, lo in ((0, 0.5), (60, 0.8))})
+    families = {f: frame[frame.cka.between(lo, lo + 0.3)] for f, lo in ((0, 0.5), (60, 0.8))}
+    got = branching.cka_by_family(families)
     assert list(got.columns) == ["family", "variant", "cka", "sd", "pairs"]
     assert list(zip(got.family, got.variant, got.pairs)) == [(0, "eng", 3), (0, "own", 3), (60, "eng", 3), (60, "own", 3)]
     for r in got.itertuples():
-        sub = frame[(frame.variant == r.variant) & frame.cka.between(0.5 if r.family == 0 else 0.8, 0.8 if r.family == 0
-                                                                     else 1.1)]
+        sub = families[r.family][families[r.family].variant == r.variant]
         per_pair = sub.groupby(["model_a", "model_b"]).cka.mean()
         assert r.cka == pytest.approx(per_pair.mean()) and r.sd == pytest.approx(np.std(per_pair, ddof=1))
     scores = pd.DataFrame({"benchmark": ["multiblimp", "multiblimp", "belebele"], "ci95": [1.5, 2.5, 4.0]})

@@ -148,8 +148,9 @@ print(torch.get_num_threads())
 
 @pytest.mark.parametrize(("threads", "cpus_per_task", "expected"), [(1, "", 1), (1, "3", 3), (2, "1", 2)])
 def test_a_job_runs_torch_on_the_cores_it_was_given(tmp_path, threads, cpus_per_task, expected):
-    """torch's default pool is one thread per core of the machine; a job keeps to its rule's
-    threads (or its Slurm cpus_per_task), so two jobs on two cores run two threads, not four."""
+    """torch's default pool is one thread per core the process may run on, and a local run
+    binds nothing; a job keeps to its rule's threads (or its Slurm cpus_per_task), so two jobs
+    on two cores run two threads, not four."""
     script = tmp_path / "job.py"
     script.write_text(THREADS)
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}

@@ -114,7 +114,7 @@ def test_token_blocks_are_the_documents_between_bos_and_eos(setup, tmp_path):
     """The corpus as one stream, each document once between BOS and EOS, even with a
     tokenizer that adds BOS itself (as Gemma's does), cut into whole blocks; a corpus
     shorter than one block is refused, naming it."""
-    from tokenizers import processors
+    from .conftest import adding_bos
 
     root, corpus, _ = setup
     tok = tokenizer.load(root / "tok")
@@ -124,9 +124,7 @@ def test_token_blocks_are_the_documents_between_bos_and_eos(setup, tmp_path):
     blocks = train.token_blocks(corpus, tok, 16)
     assert blocks.dtype == torch.long
     assert blocks.tolist() == [stream[i:i + 16] for i in range(0, len(stream) - 15, 16)]
-    tok._tokenizer.post_processor = processors.TemplateProcessing(single="<s> $A",
-                                                                   special_tokens=[("<s>", tok.bos_token_id)])
-    assert torch.equal(train.token_blocks(corpus, tok, 16), blocks)
+    assert torch.equal(train.token_blocks(corpus, adding_bos(tok), 16), blocks)
     with pytest.raises(ValueError, match=rf"^{corpus}: {len(stream)} tokens, fewer than one sequence of 1000000$"):
         train.token_blocks(corpus, tok, 1_000_000)
     short = tmp_path / "short.jsonl"
