@@ -6,9 +6,10 @@ Job-seconds come from Snakemake's own log of the run (the newest under .snakemak
 unless one is named): each job from the timestamp of its start to that of its "Finished
 jobid" line, to the second. Start-up is measured, not inferred: for each rule, a fresh
 interpreter imports what its script imports (Snakemake's script preamble, then every
-top-level import of the script, then what `joblog.from_snakemake` does before the work,
-freezing those imports out of the garbage collector's reach; median of --repeat runs, page
-cache warm), which is what a job of that rule pays before any work and at its exit. A rule
+top-level statement of the script before `joblog.from_snakemake`: the garbage collector
+turned off, then the imports; then what `joblog.from_snakemake` does before the work,
+freezing those imports out of the collector's reach; median of --repeat runs, page cache
+warm), which is what a job of that rule pays before any work and at its exit. A rule
 run by `shell:` (the training launcher) is timed by its own log only.
 """
 
@@ -68,13 +69,19 @@ def scripts() -> dict[str, Path]:
 
 
 def imports(script: Path) -> str:
-    """The script's top-level import statements, then those its project modules defer to a
-    function (merge.py imports lm-eval and mergekit where it merges and evaluates), as one
+    """The script's top-level statements before its `joblog.from_snakemake` call (the garbage
+    collector turned off, then its imports), then the imports its project modules defer to
+    a function (merge.py imports lm-eval and mergekit where it merges and evaluates), as one
     line of code. Counted whether or not the job calls that function, so the figure errs
     high; not counted: an import in a `try` (an optional backend, vLLM) and joblog's (torch,
     for the GPU check of a job that asks for one)."""
     tree = ast.parse(script.read_text())
-    top = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    top = []
+    for node in tree.body:
+        if "from_snakemake" in ast.unparse(node):
+            break
+        if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):  # the docstring
+            top.append(node)
     deferred = []
     for node in top:
         if isinstance(node, ast.ImportFrom) and node.module == "mergelimits":

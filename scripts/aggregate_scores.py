@@ -1,5 +1,9 @@
 """Snakemake adapter: each model × benchmark × language with its bootstrap 95% CI."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 import pandas as pd
 
 from mergelimits import bootstrap, joblog

@@ -1,5 +1,9 @@
 """Snakemake adapter: layer-wise CKA of every pair of cached activations."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 import numpy as np

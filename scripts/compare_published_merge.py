@@ -1,5 +1,9 @@
 """Snakemake adapter: this workflow's merge at a step against the authors' published one."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 import tempfile
 from pathlib import Path
 

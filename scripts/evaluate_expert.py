@@ -2,6 +2,10 @@
 activations on English and own-language FLORES for CKA, in the one process; one expert (rule
 evaluate_expert) or several in turn (evaluate.per_job)."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 from mergelimits import activations, evaluate, joblog

@@ -1,6 +1,10 @@
 """Snakemake adapter: one lm-eval call for every task of a pre-trained checkpoint; one
 checkpoint (rule evaluate_model) or several in turn (evaluate.per_job: Mixed's)."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 from mergelimits import evaluate, joblog

@@ -1,5 +1,9 @@
 """Snakemake adapter: a Megatron dist checkpoint as a Hugging Face Llama checkpoint."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 import json
 from pathlib import Path
 

@@ -1,5 +1,9 @@
 """Snakemake adapter: one external baseline (config `baselines`), fetched once."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 from mergelimits import benchfiles, hub, joblog, model

@@ -1,5 +1,9 @@
 """Snakemake adapter: one benchmark file of one language, fetched from the hub (paper config)."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 from mergelimits import benchfiles, hub, joblog

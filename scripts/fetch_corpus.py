@@ -1,5 +1,9 @@
 """Snakemake adapter: one language's pre-training text from the hub (paper config)."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 from mergelimits import benchfiles, hub, joblog

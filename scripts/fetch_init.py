@@ -1,5 +1,9 @@
 """Snakemake adapter: the shared initialisation from a published step 0 (pretrain.init: hub)."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 from mergelimits import hub, joblog, model

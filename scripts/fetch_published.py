@@ -2,6 +2,10 @@
 architecture and the init's vocabulary: the authors' Mixed model (pretrain.mixed: hub) or
 merged model (merge.published)."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 import json
 from pathlib import Path
 

@@ -1,5 +1,9 @@
 """Snakemake adapter: the paper's tokenizer (Gemma-3), fetched from the hub."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 from mergelimits import benchfiles, hub, joblog, tokenizer

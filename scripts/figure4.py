@@ -1,5 +1,9 @@
 """Snakemake adapter: Figure 4 and the branch table (beyond the paper), from stored scores."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 import pandas as pd

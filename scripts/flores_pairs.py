@@ -1,5 +1,9 @@
 """Snakemake adapter: each language's FLORES source and target sentences, paired, per split."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from mergelimits import joblog, tasks
 from mergelimits.benchmarks import flores
 

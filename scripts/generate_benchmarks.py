@@ -1,5 +1,9 @@
 """Snakemake adapter: generated benchmark files in the real datasets' schemas (tiny study)."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 from mergelimits import benchfiles, joblog

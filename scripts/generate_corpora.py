@@ -1,5 +1,9 @@
 """Snakemake adapter: generated pre-training corpora (tiny study)."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from mergelimits import benchfiles, joblog
 from mergelimits.synthetic import writers
 

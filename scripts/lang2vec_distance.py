@@ -1,5 +1,9 @@
 """Snakemake adapter: lang2vec kNN distance of every pair of languages."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from mergelimits import joblog, lang2vec_distance
 
 log = joblog.from_snakemake(snakemake)

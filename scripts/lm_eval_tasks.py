@@ -1,5 +1,9 @@
 """Snakemake adapter: one lm-eval task YAML per benchmark × language."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 from mergelimits import joblog, tasks

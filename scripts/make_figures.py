@@ -1,5 +1,9 @@
 """Snakemake adapter: Figures 1-3 and the CKA heat map from stored tables."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 import json
 from pathlib import Path
 

@@ -1,5 +1,9 @@
 """Snakemake adapter: Tables 1-7 (CSV, Markdown, LaTeX, HTML) from the score store."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 import pandas as pd

@@ -1,6 +1,10 @@
 """Snakemake adapter: one corpus in Megatron's indexed format, checked against the tokens
 the training runs will read from it."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 from mergelimits import benchfiles, joblog

@@ -2,6 +2,10 @@
 written only for a recipe whose estimated peak memory fits the devices: a recipe that
 cannot fit fails here, before a multi-node job waits in the queue for nothing."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 import json
 from pathlib import Path
 

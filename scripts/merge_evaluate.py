@@ -1,6 +1,10 @@
 """Snakemake adapter: merge each merged model's members with mergekit, then evaluate it;
 one model (rule merge_evaluate) or several in turn (merge.per_job)."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 from mergelimits import joblog, merge

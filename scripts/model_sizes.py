@@ -1,5 +1,9 @@
 """Snakemake adapter: the parameters of each model behind a table row (Table 1's Params/B)."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 import pandas as pd

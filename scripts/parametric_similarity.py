@@ -1,5 +1,9 @@
 """Snakemake adapter: parametric similarity of every pair of monolingual models."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 from mergelimits import joblog, similarity

@@ -2,6 +2,10 @@
 experts, from Mixed's kept training state; one model a job (rules pretrain_torch,
 pretrain_torch_mixed, pretrain_branch) or several in turn (pretrain.per_job)."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 from mergelimits import joblog, model, train

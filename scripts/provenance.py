@@ -1,5 +1,9 @@
 """Snakemake adapter: the run's provenance page, resolved config and package versions."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 import yaml

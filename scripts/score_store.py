@@ -1,5 +1,9 @@
 """Snakemake adapter: every model's per-item scores in one store."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 import pandas as pd
 
 from mergelimits import joblog

@@ -1,5 +1,9 @@
 """Snakemake adapter: record the order of the successive merges (and the seed, if it drew it)."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from mergelimits import benchfiles, joblog
 
 log = joblog.from_snakemake(snakemake)

@@ -1,5 +1,9 @@
 """Snakemake adapter: the study's headline results as Markdown, from its tables."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 import pandas as pd

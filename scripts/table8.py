@@ -1,5 +1,9 @@
 """Snakemake adapter: Δ of every bilingual pair against every similarity measure (Table 8)."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 import pandas as pd

@@ -1,5 +1,9 @@
 """Snakemake adapter: the shared byte-level BPE tokenizer (tiny study)."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 from mergelimits import joblog, tokenizer

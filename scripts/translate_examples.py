@@ -2,6 +2,10 @@
 merged model, whose weights its merge_evaluate job deleted, is merged again here (the same
 inputs, seed and device kind: the same weights) into a temporary directory."""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 import tempfile
 from pathlib import Path
 

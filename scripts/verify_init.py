@@ -1,5 +1,9 @@
 """Snakemake adapter: is the shared initialisation the one the published experts started from?"""
 
+import gc
+
+gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
+
 from pathlib import Path
 
 from mergelimits import joblog, similarity

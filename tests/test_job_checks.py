@@ -102,7 +102,10 @@ def test_a_gpu_job_without_a_gpu_stops_at_once_naming_its_rule(tmp_path):
 
 
 JOB = """
-import gc, sys, types, weakref
+import gc
+
+gc.disable()  # as every script does before its imports
+import sys, types, weakref
 import torch  # a job's imports: what is alive when its script starts
 from mergelimits import joblog
 
@@ -117,15 +120,17 @@ class Model:  # what the job makes afterwards, left in a reference cycle
 model = Model()
 model.self, gone = model, weakref.ref(model)
 del model
-gc.collect()
+work = [[] for _ in range(10_000)]  # enough new containers for the collector to run by itself
+del work
 print(gc.get_freeze_count() >= alive, len(gc.get_objects()) < alive // 100, gone() is None)
 log.info("done")
 """
 
 
 def test_a_job_freezes_its_imports_and_collects_what_it_makes(tmp_path):
-    """The imports are taken out of the collector's reach (`gc.freeze`: not walked again,
-    during the job or at exit); what the job makes afterwards is collected as before."""
+    """The imports, made with the collector off, are taken out of its reach (`gc.freeze`: not
+    walked again, during the job or at exit), and the collector is on again: a cycle the job
+    makes afterwards is collected without being asked for."""
     script, log = tmp_path / "job.py", tmp_path / "job.log"
     script.write_text(JOB)
     proc = subprocess.run([sys.executable, str(script), str(log)], capture_output=True, text=True)

@@ -48,16 +48,19 @@ def check_gpu(rule: str, gpus: int, available: int | None = None) -> None:
 
 def freeze_imports() -> None:
     """Move every object alive now, what the job's script imported, out of the garbage
-    collector's reach.
+    collector's reach, and turn the collector on.
 
     A model-loading job's imports (torch, transformers, lm-eval, datasets) leave about 440,000
-    objects that live as long as the process. Every full collection walks them all (0.1 s
-    here), and the interpreter's shutdown runs several: 0.5 s of a 4.1 s empty job
-    (perf/README.md, session 16). Frozen (`gc.freeze`, made for long-lived objects), they are
-    no longer traversed, during the job or at its exit; what the job itself creates afterwards
-    is collected as before.
+    objects that live as long as the process. While they are made, each full collection walks
+    all made so far; at the interpreter's shutdown it runs several more (0.5 s of a 4.1 s empty
+    job, perf/README.md, session 16). So every script turns the collector off before its first
+    import (`gc.disable()`, which saved 0.6-2.4 s of a model-loading job's 4-6 s of imports,
+    session 21), and this freezes what they made (`gc.freeze`, made for long-lived objects): it
+    is never traversed, during the job or at its exit. What the job creates afterwards is
+    collected as usual.
     """
     gc.freeze()
+    gc.enable()
 
 
 def job_threads(threads: int, cpus_per_task=None) -> int:

@@ -24,12 +24,14 @@ an all-reduce, as Megatron-LM's `--exit-duration-in-mins` does.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
 from pathlib import Path
 
 if __name__ == "__main__":
+    gc.disable()  # until main(): the imports run without the cyclic collector (joblog.freeze_imports)
     # The profile's environment (threads, RCCL, libfabric) before torch reads it.
     os.environ.update({k: str(v) for k, v in json.loads(Path(sys.argv[1]).read_text()).get("env", {}).items()})
 
@@ -53,6 +55,7 @@ from megatron.core.tensor_parallel.random import initialize_rng_tracker
 from megatron.core.utils import check_param_hashes_across_dp_replicas
 from safetensors.torch import load_file
 
+from .. import joblog
 from ..modelid import WEIGHTS
 from . import convert, cpu_compat, data, memory
 from .model import causal_mask, gpt_model
@@ -494,6 +497,7 @@ def publish(save_dir: Path, outputs: dict) -> None:
 
 def main(run_path: str) -> int:
     started = time.time()
+    joblog.freeze_imports()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     run = json.loads(Path(run_path).read_text())
     try:
