@@ -163,3 +163,17 @@ def test_a_job_runs_torch_on_the_cores_it_was_given(tmp_path, threads, cpus_per_
                           capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout) == expected
+
+
+def test_every_job_script_turns_the_collector_off_only_until_from_snakemake():
+    """A script turns the garbage collector off before its first import and calls
+    `joblog.from_snakemake` (which turns it on again) before anything else: a script that did
+    not would run its whole job, training loops included, without collecting a cycle."""
+    import ast
+
+    for script in sorted((ROOT / "scripts").glob("*.py")):
+        body = ast.parse(script.read_text()).body[1:]  # after the docstring
+        code = [ast.unparse(node) for node in body]
+        assert code[:2] == ["import gc", "gc.disable()"], script.name
+        first = next(i for i, node in enumerate(body[2:], 2) if not isinstance(node, (ast.Import, ast.ImportFrom)))
+        assert code[first] == "log = joblog.from_snakemake(snakemake)", script.name
