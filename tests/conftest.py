@@ -8,8 +8,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: the fixtures that run a study (minutes each): every test that uses one goes to the worker
 #: that makes it, so that `pytest -n 2 --dist loadgroup` (make test) makes each run once
-STUDY_RUNS = {"mini_started": "mini", "mini_runs": "mini", "session": "mini", "smoke": "smoke", "published": "smoke",
-              "smoke_hub": "smoke"}
+STUDY_RUNS = {"mini_started": "mini", "mini_runs": "mini", "session": "mini", "slurm_client": "mini", "smoke": "smoke",
+              "published": "smoke", "smoke_hub": "smoke"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the marks into the test ids
@@ -33,6 +33,24 @@ def pytest_collection_modifyitems(config, items):
     # this order), and in the mini group the Slurm session first, so that it runs beside the
     # mini run rather than after a test that waits for it: together they are the longest chain.
     items.sort(key=lambda item: ({"mini": 0, "smoke": 1}.get(groups[item], 2), "session" not in item.fixturenames))
+
+
+@pytest.fixture(scope="session")
+def slurm_client():
+    """Slurm's client commands, installed when missing and this runs as root
+    (`tools/local-slurm.sh install`, Debian's packages), as the Slurm session installs them.
+    In the Slurm session's group (STUDY_RUNS), so that the two never run apt at once."""
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("sinfo") is None and os.geteuid() == 0:
+        subprocess.run([str(ROOT / "tools/local-slurm.sh"), "install"], check=True)
+    if shutil.which("sinfo") is None:
+        why = "Slurm's client commands are not installed, and tools/local-slurm.sh needs root to install them"
+        if os.environ.get("MERGELIMITS_REQUIRE_SLURM"):
+            pytest.fail(why)
+        pytest.skip(why)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ Slurm answering, a GPU rule on a machine without a GPU. Nothing is written. And 
 job's script does first (`joblog.from_snakemake`)."""
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -41,8 +40,7 @@ def test_slurm_profile_without_slurm_stops_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists() and not (tmp_path / ".snakemake/slurm_logs").exists()
 
 
-@pytest.mark.skipif(shutil.which("sinfo") is None, reason="Slurm's client commands are not installed")
-def test_an_unreachable_controller_is_named(tmp_path, monkeypatch):
+def test_an_unreachable_controller_is_named(slurm_client, tmp_path, monkeypatch):
     conf = tmp_path / "slurm.conf"
     conf.write_text("ClusterName=gone\nSlurmctldHost=gone(127.0.0.1)\nSlurmctldPort=9\nMessageTimeout=1\n"
                     "NodeName=gone CPUs=1\nPartitionName=p Nodes=ALL\n")
