@@ -10,6 +10,7 @@ import time
 import pytest
 import torch
 from safetensors.torch import load_file
+from transformers import LlamaConfig
 
 from mergelimits import benchfiles, model, tokenizer, train
 from mergelimits.synthetic import writers
@@ -46,18 +47,85 @@ def test_init_is_the_configured_llama(setup):
     assert (cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size) == (2, 32, 64)
     assert cfg.tie_word_embeddings and cfg.hidden_act == "silu" and not cfg.attention_bias
     assert m.lm_head.weight.data_ptr() == m.model.embed_tokens.weight.data_ptr()
+    tok = tokenizer.load(init)  # generation stops at the config's EOS: the tokenizer's, not Llama's default
+    assert (cfg.bos_token_id, cfg.eos_token_id, cfg.pad_token_id) == (tok.bos_token_id, tok.eos_token_id,
+                                                                      tok.pad_token_id)
+    assert cfg.vocab_size == len(tok)
     std = m.model.embed_tokens.weight.std().item()
     assert abs(std - 0.02) < 0.002
+
+
+def test_the_llama_config_is_the_configured_architecture_and_the_recipes(setup):
+    """Every arch key lands in its LlamaConfig field; what the config may leave out takes the
+    recipe's value (kv_heads: heads, rope_theta: 10,000, no padding); RMSNorm's epsilon is the
+    HPLT recipe's 1e-5 (megatron/model.py's layernorm_epsilon; transformers' default is 1e-6),
+    and the special tokens are the tokenizer's."""
+    root, _, _ = setup
+    tok = tokenizer.load(root / "tok")
+    arch = {"layers": 3, "hidden": 48, "ffn": 96, "heads": 6, "kv_heads": 2, "seq_len": 64, "init_std": 0.01,
+            "tie_embeddings": False, "rope_theta": 500000.0, "vocab_multiple": 128}
+    cfg = model.llama_config(arch, 400, tok)
+    assert {key: getattr(cfg, field) for key, field in model.ARCH_FIELDS.items()} == {
+        k: v for k, v in arch.items() if k in model.ARCH_FIELDS}
+    assert cfg.rope_parameters == {"rope_type": "default", "rope_theta": 500000.0}
+    assert cfg.vocab_size == 512 and cfg.rms_norm_eps == 1e-5
+    assert (cfg.bos_token_id, cfg.eos_token_id, cfg.pad_token_id) == (tok.bos_token_id, tok.eos_token_id,
+                                                                      tok.pad_token_id)
+    assert len({tok.bos_token_id, tok.eos_token_id, tok.pad_token_id}) == 3
+    bare = model.llama_config({k: v for k, v in arch.items() if k not in ("kv_heads", "rope_theta", "vocab_multiple")},
+                              400)
+    assert bare.num_key_value_heads == 6 and bare.vocab_size == 400
+    assert bare.rope_parameters == {"rope_type": "default", "rope_theta": 10000.0}
+    assert (bare.bos_token_id, bare.eos_token_id) == (LlamaConfig().bos_token_id, LlamaConfig().eos_token_id)
+
+
+def test_a_published_init_is_recorded_as_a_built_one_with_its_source(setup, tmp_path):
+    """A fetched step 0 gets the record verify_init checks: its SHA-256, its size and vocabulary
+    read from its files, and where it came from in place of a seed."""
+    _, _, init = setup
+    fetched = tmp_path / "init"
+    fetched.mkdir()
+    for f in init.iterdir():
+        if f.name != model.RECORD:
+            (fetched / f.name).write_bytes(f.read_bytes())
+    source = {"repo": "HPLT/hplt2c_deu_checkpoints", "revision": "step0", "commit": "c" * 40}
+    record = model.record_published_init(fetched, ARCH, source)
+    built = json.loads((init / model.RECORD).read_text())
+    assert record == {"engine": "hub", **source, "seed": None, "arch": ARCH, "vocab_size": built["vocab_size"],
+                      "sha256": built["sha256"], "params": built["params"]}
+    assert json.loads((fetched / model.RECORD).read_text()) == record
+    assert (fetched / model.RECORD).read_text().endswith("}\n")
+    assert model.verify_init(fetched, ARCH) == record
 
 
 def test_vocab_padding():
     assert model.padded_vocab(262145, 128) == 262272 and model.padded_vocab(1024, 1) == 1024
 
 
-def test_an_init_of_another_architecture_is_refused(setup):
+def test_an_init_of_another_architecture_is_refused(setup, tmp_path):
     _, _, init = setup
     with pytest.raises(ValueError, match=r"pretrain.arch.hidden: config 64, checkpoint 32"):
         model.check_arch(init, {**ARCH, "hidden": 64})
+    with pytest.raises(ValueError) as err:
+        model.check_arch(init, {**ARCH, "heads": 2, "rope_theta": 500000.0})
+    assert str(err.value) == (f"{init} does not match the configured architecture:\n"
+                              "  pretrain.arch.heads: config 2, checkpoint 4\n"
+                              "  pretrain.arch.rope_theta: config 500000.0, checkpoint 10000.0")
+    with pytest.raises(FileNotFoundError, match=rf"no checkpoint in {tmp_path} \(config.json missing\)"):
+        model.check_arch(tmp_path, ARCH)
+
+
+def test_an_init_without_its_record_or_weights_names_the_file(setup, tmp_path):
+    _, _, init = setup
+    for missing in (model.RECORD, model.WEIGHTS):
+        copy = tmp_path / missing
+        copy.mkdir()
+        for f in init.iterdir():
+            if f.name != missing:
+                (copy / f.name).write_bytes(f.read_bytes())
+        what = "init record" if missing == model.RECORD else "checkpoint weights"
+        with pytest.raises(FileNotFoundError, match=f"{what} missing: {copy / missing}"):
+            model.verify_init(copy, ARCH)
 
 
 def test_a_changed_init_is_refused(setup, tmp_path):
@@ -143,6 +211,30 @@ def test_each_epoch_sees_every_block_once():
     assert sorted(seen[:10].tolist()) == list(range(10)) and sorted(seen[10:].tolist()) == list(range(10))
     assert not torch.equal(seen[:10], seen[10:])  # a new order each epoch
     assert torch.equal(train.batch_indices(10, 2, 5, 3), train.batch_indices(10, 2, 5, 3))
+
+
+def test_the_recipe_a_branch_shares_leaves_out_where_it_saves_and_its_threads():
+    cfg = train.TrainConfig(steps=8, batch_size=2, seq_len=16, lr=1e-3, seed=3, checkpoints=(4, 8), keep_state=(4,),
+                            threads=1)
+    other = train.TrainConfig(steps=8, batch_size=2, seq_len=16, lr=1e-3, seed=3, checkpoints=(8,), threads=2)
+    assert cfg.recipe() == other.recipe() and not {"checkpoints", "keep_state", "threads"} & set(cfg.recipe())
+    assert cfg.recipe()["betas"] == [0.9, 0.95]  # as the JSON record holds it
+
+
+def test_a_checkpoint_saved_again_replaces_the_old_one_and_leaves_no_partial_copy(setup, tmp_path):
+    """A rerun, or a resumed run, saves over what a killed one left: the old checkpoint and a
+    half-written `.tmp` beside it."""
+    root, _, init = setup
+    m, tok = model.load_model(init), tokenizer.load(root / "tok")
+    out = tmp_path / "step~4"
+    out.mkdir()
+    (out / "stale.bin").write_text("old")
+    (tmp_path / "step~4.tmp").mkdir()
+    (tmp_path / "step~4.tmp" / "half.bin").write_text("half")
+    train._save_checkpoint(m, tok, out, {"step": 4})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step~4"]
+    assert not (out / "stale.bin").exists() and (out / model.WEIGHTS).exists()
+    assert json.loads((out / "train.json").read_text()) == {"step": 4}
 
 
 def test_checkpoint_steps_must_increase():
