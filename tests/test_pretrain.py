@@ -237,6 +237,31 @@ def test_a_checkpoint_saved_again_replaces_the_old_one_and_leaves_no_partial_cop
     assert json.loads((out / "train.json").read_text()) == {"step": 4}
 
 
+def test_a_run_decays_the_matrices_only_and_publishes_its_checkpoints_as_links(setup, tmp_path):
+    """The recipe's AdamW: weight decay on the matrices, none on the norms (every vector), the
+    configured betas and eps, one update a step from step 0. The finished run's checkpoints
+    are hard links into its state directory, not second copies of the weights."""
+    _, corpus, init = setup
+    cfg = train.TrainConfig(steps=4, batch_size=2, seq_len=32, lr=1e-3, seed=1, checkpoints=(2, 4), keep_state=(4,),
+                            betas=(0.8, 0.9), eps=1e-6, weight_decay=0.3)
+    outs = {step: tmp_path / "models" / "deu" / f"step~{step}" for step in (2, 4)}
+    with pytest.raises(ValueError, match=r"checkpoint outputs \[2\] differ from pretrain.checkpoints \[2, 4\]"):
+        train.train(init, corpus, cfg, {2: outs[2]}, tmp_path / "none")
+    state_dir = tmp_path / "state" / "deu"
+    train.train(init, corpus, cfg, outs, state_dir)
+    kept = train.load_state(state_dir / "checkpoints" / "step~4" / train.STATE)
+    groups, moments = kept["optimizer"]["param_groups"], kept["optimizer"]["state"]
+    assert [g["weight_decay"] for g in groups] == [0.3, 0.0]
+    assert all(tuple(g["betas"]) == (0.8, 0.9) and g["eps"] == 1e-6 for g in groups)
+    ndims = [{moments[i]["exp_avg"].ndim for i in g["params"]} for g in groups]
+    assert ndims[0] == {2} and ndims[1] == {1}
+    assert {int(moments[i]["step"]) for g in groups for i in g["params"]} == {4} and kept["step"] == 4
+    for step, out in outs.items():
+        saved = state_dir / "checkpoints" / f"step~{step}" / model.WEIGHTS
+        assert (out / model.WEIGHTS).stat().st_ino == saved.stat().st_ino
+        assert json.loads((out / "train.json").read_text())["tokens"] == step * 2 * 32
+
+
 def test_checkpoint_steps_must_increase():
     with pytest.raises(ValueError, match="strictly increasing"):
         train.TrainConfig(steps=10, batch_size=1, seq_len=8, lr=1e-3, seed=0, checkpoints=(5, 3, 10))
