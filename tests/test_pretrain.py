@@ -393,13 +393,26 @@ def test_a_branch_refuses_another_recipe(setup, tmp_path):
     _, corpus, init = setup
     cfg = train.TrainConfig(steps=8, batch_size=2, seq_len=32, lr=3e-3, seed=3, checkpoints=(4, 8), keep_state=(4,))
     train.train(init, corpus, cfg, {4: tmp_path / "m4", 8: tmp_path / "m8"}, tmp_path / "ms")
-    other = train.TrainConfig(steps=8, batch_size=2, seq_len=32, lr=1e-3, seed=3, checkpoints=(8,))
-    with pytest.raises(ValueError, match=r"another training recipe.*\n  lr: was 0.003, now 0.001"):
-        train.train(init, corpus, other, {8: tmp_path / "b"}, tmp_path / "bs", branch_from=tmp_path / "m4" / train.STATE)
+    other = train.TrainConfig(steps=8, batch_size=2, seq_len=32, lr=1e-3, seed=3, checkpoints=(8,), clip=0.5)
+    kept = tmp_path / "m4" / train.STATE
+    with pytest.raises(ValueError) as err:
+        train.train(init, corpus, other, {8: tmp_path / "b"}, tmp_path / "bs", branch_from=kept)
+    assert str(err.value) == (f"{kept} was saved under another training recipe; a branch must continue the same "
+                              "one:\n  clip: was 1.0, now 0.5\n  lr: was 0.003, now 0.001")
     with pytest.raises(FileNotFoundError):
         train.train(init, corpus, other, {8: tmp_path / "b"}, tmp_path / "bs2", branch_from=tmp_path / "none.pt")
     with pytest.raises(ValueError, match="among the checkpoints"):
         train.TrainConfig(steps=8, batch_size=2, seq_len=32, lr=1e-3, seed=3, checkpoints=(8,), keep_state=(4,))
+
+
+def test_publishing_a_run_without_its_checkpoint_names_it(tmp_path):
+    state_dir = tmp_path / "state"
+    (state_dir / "checkpoints" / "step~4").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError) as err:
+        train.publish(state_dir, {4: tmp_path / "out"})
+    assert str(err.value) == (f"checkpoint of step 4 missing from {state_dir / 'checkpoints' / 'step~4'}; "
+                              f"delete {state_dir} to retrain")
+    assert not (tmp_path / "out").exists()
 
 
 def test_training_lowers_the_loss(setup, tmp_path):
