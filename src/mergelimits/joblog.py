@@ -54,7 +54,7 @@ def freeze_imports() -> None:
     objects that live as long as the process. While they are made, each full collection walks
     all made so far; at the interpreter's shutdown it runs several more (0.5 s of a 4.1 s empty
     job, perf/README.md, session 16). So every script turns the collector off before its first
-    import (`gc.disable()`, which saved 0.6-2.4 s of a model-loading job's 4-6 s of imports,
+    import (`gc.disable()`, which saved 0.6-1.4 s of a model-loading job's 3.5-5 s of imports,
     session 21), and this freezes what they made (`gc.freeze`, made for long-lived objects): it
     is never traversed, during the job or at its exit. What the job creates afterwards is
     collected as usual.
