@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 
 import pytest
 import torch
@@ -75,6 +76,11 @@ def test_the_llama_config_is_the_configured_architecture_and_the_recipes(setup):
     bare = model.llama_config({k: v for k, v in arch.items() if k not in ("kv_heads", "rope_theta", "vocab_multiple")},
                               400)
     assert bare.num_key_value_heads == 6 and bare.vocab_size == 400
+    unpadded = {k: v for k, v in arch.items() if k != "vocab_multiple"}
+    assert model.llama_config(arch, 401).vocab_size == 512 and model.llama_config(unpadded, 401).vocab_size == 401
+    # ids unlike LlamaConfig's defaults (1, 2, None), which a small tokenizer's may equal
+    other = model.llama_config(arch, 400, types.SimpleNamespace(bos_token_id=7, eos_token_id=8, pad_token_id=9))
+    assert (other.bos_token_id, other.eos_token_id, other.pad_token_id) == (7, 8, 9)
     assert bare.rope_parameters == {"rope_type": "default", "rope_theta": 10000.0}
     assert (bare.bos_token_id, bare.eos_token_id) == (LlamaConfig().bos_token_id, LlamaConfig().eos_token_id)
 
@@ -265,6 +271,17 @@ def test_a_run_decays_the_matrices_only_and_publishes_its_checkpoints_as_links(s
 def test_checkpoint_steps_must_increase():
     with pytest.raises(ValueError, match="strictly increasing"):
         train.TrainConfig(steps=10, batch_size=1, seq_len=8, lr=1e-3, seed=0, checkpoints=(5, 3, 10))
+
+
+def test_checkpoints_and_kept_states_may_be_any_steps_of_the_run():
+    def cfg(checkpoints, keep=()):
+        return train.TrainConfig(steps=10, batch_size=1, seq_len=8, lr=1e-3, seed=0, checkpoints=checkpoints,
+                                 keep_state=keep)
+
+    assert cfg((1, 10), keep=(1, 10)).keep_state == (1, 10)  # the first step, the last, every one kept
+    for bad in ((0, 10), (1, 11), (0, 11)):
+        with pytest.raises(ValueError, match=r"must lie in 1\.\.10"):
+            cfg(bad)
 
 
 TRAIN_SCRIPT = """
