@@ -6,6 +6,17 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
+def unavailable(why: str, required_by: str):
+    """Skip a test whose tool this machine lacks, or fail it where the environment variable
+    `required_by` says the tool must be there (CI sets MERGELIMITS_REQUIRE_SLURM and
+    MERGELIMITS_REQUIRE_BROWSER)."""
+    import os
+
+    if os.environ.get(required_by):
+        pytest.fail(why)
+    pytest.skip(why)
+
 #: the fixtures that run a study (minutes each): every test that uses one goes to the worker
 #: that makes it, so that `pytest -n 2 --dist loadgroup` (make test) makes each run once
 STUDY_RUNS = {"mini_started": "mini", "mini_runs": "mini", "session": "mini", "slurm_client": "mini", "smoke": "smoke",
@@ -47,10 +58,8 @@ def slurm_client():
     if shutil.which("sinfo") is None and os.geteuid() == 0:
         subprocess.run([str(ROOT / "tools/local-slurm.sh"), "install"], check=True)
     if shutil.which("sinfo") is None:
-        why = "Slurm's client commands are not installed, and tools/local-slurm.sh needs root to install them"
-        if os.environ.get("MERGELIMITS_REQUIRE_SLURM"):
-            pytest.fail(why)
-        pytest.skip(why)
+        unavailable("Slurm's client commands are not installed, and tools/local-slurm.sh needs root to install them",
+                    "MERGELIMITS_REQUIRE_SLURM")
 
 
 @pytest.fixture(scope="session")
@@ -82,10 +91,7 @@ def slurm():
         yield
         return
     if os.geteuid() != 0:
-        why = "no Slurm answers, and tools/local-slurm.sh needs root to start one"
-        if os.environ.get("MERGELIMITS_REQUIRE_SLURM"):
-            pytest.fail(why)
-        pytest.skip(why)
+        unavailable("no Slurm answers, and tools/local-slurm.sh needs root to start one", "MERGELIMITS_REQUIRE_SLURM")
     subprocess.run([str(ROOT / "tools/local-slurm.sh"), "start"], check=True)
     yield
     subprocess.run([str(ROOT / "tools/local-slurm.sh"), "stop"], check=False)

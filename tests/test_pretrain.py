@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -90,10 +91,7 @@ def test_a_published_init_is_recorded_as_a_built_one_with_its_source(setup, tmp_
     read from its files, and where it came from in place of a seed."""
     _, _, init = setup
     fetched = tmp_path / "init"
-    fetched.mkdir()
-    for f in init.iterdir():
-        if f.name != model.RECORD:
-            (fetched / f.name).write_bytes(f.read_bytes())
+    shutil.copytree(init, fetched, ignore=shutil.ignore_patterns(model.RECORD))
     source = {"repo": "HPLT/hplt2c_deu_checkpoints", "revision": "step0", "commit": "c" * 40}
     record = model.record_published_init(fetched, ARCH, source)
     built = json.loads((init / model.RECORD).read_text())
@@ -125,10 +123,7 @@ def test_an_init_without_its_record_or_weights_names_the_file(setup, tmp_path):
     _, _, init = setup
     for missing in (model.RECORD, model.WEIGHTS):
         copy = tmp_path / missing
-        copy.mkdir()
-        for f in init.iterdir():
-            if f.name != missing:
-                (copy / f.name).write_bytes(f.read_bytes())
+        shutil.copytree(init, copy, ignore=shutil.ignore_patterns(missing))
         what = "init record" if missing == model.RECORD else "checkpoint weights"
         with pytest.raises(FileNotFoundError, match=f"{what} missing: {copy / missing}"):
             model.verify_init(copy, ARCH)
@@ -138,9 +133,7 @@ def test_a_changed_init_is_refused(setup, tmp_path):
     _, _, init = setup
     assert model.verify_init(init, ARCH)["seed"] == 5
     copy = tmp_path / "init"
-    copy.mkdir()
-    for f in init.iterdir():
-        (copy / f.name).write_bytes(f.read_bytes())
+    shutil.copytree(init, copy)
     from safetensors.torch import load_file, save_file
 
     sd = load_file(copy / model.WEIGHTS)
@@ -153,9 +146,7 @@ def test_a_changed_init_is_refused(setup, tmp_path):
 def test_missing_and_corrupt_checkpoints_name_the_file(setup, tmp_path):
     _, _, init = setup
     broken = tmp_path / "broken"
-    broken.mkdir()
-    for f in init.iterdir():
-        (broken / f.name).write_bytes(f.read_bytes())
+    shutil.copytree(init, broken)
     with open(broken / model.WEIGHTS, "r+b") as fh:
         fh.truncate(100)
     with pytest.raises(ValueError, match=f"corrupt checkpoint {broken / model.WEIGHTS}"):

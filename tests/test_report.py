@@ -20,7 +20,7 @@ import yaml
 from mergelimits import benchmarks, captions, modelid, provenance, tables
 from mergelimits.study import Study, table_stem
 
-from .conftest import ROOT, snakemake_cmd
+from .conftest import ROOT, snakemake_cmd, unavailable
 
 
 class _Cells(HTMLParser):
@@ -283,10 +283,8 @@ def _browser():
 
     missing = [b for b in ("chromium", "chromedriver") if shutil.which(b) is None]
     if missing:
-        why = f"{' and '.join(missing)} not installed (tools/ensure-chromium.sh installs them as root)"
-        if os.environ.get("MERGELIMITS_REQUIRE_BROWSER"):
-            pytest.fail(why)
-        pytest.skip(why)
+        unavailable(f"{' and '.join(missing)} not installed (tools/ensure-chromium.sh installs them as root)",
+                    "MERGELIMITS_REQUIRE_BROWSER")
     opts = webdriver.ChromeOptions()
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
         opts.add_argument(arg)
