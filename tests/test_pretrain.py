@@ -1,5 +1,6 @@
 """Shared init, the CPU trainer and its resume, the HPLT checkpoint fetch."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -156,6 +157,20 @@ def test_missing_and_corrupt_checkpoints_name_the_file(setup, tmp_path):
         model.load_model(broken)
 
 
+def test_a_checkpoint_stored_in_bf16_loads_in_float32(setup, tmp_path, monkeypatch):
+    """Published checkpoints may be stored in bf16. Training, the activations and the merges
+    read them in float32, which transformers 5 no longer does by default (it keeps the stored
+    dtype). A job with a GPU (LUMI's small-g: a GCD shows as cuda) runs there, else on the CPU."""
+    _, _, init = setup
+    m = model.load_model(init)
+    m.to(torch.bfloat16).save_pretrained(tmp_path / "bf16")
+    assert {p.dtype for p in model.load_model(tmp_path / "bf16").parameters()} == {torch.float32}
+    assert {p.dtype for p in model.load_model(tmp_path / "bf16", dtype=torch.bfloat16).parameters()} == {torch.bfloat16}
+    for gpu, dev in ((True, "cuda"), (False, "cpu")):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda gpu=gpu: gpu)
+        assert model.device() == dev
+
+
 def test_wsd_schedule():
     cfg = train.TrainConfig(steps=100, batch_size=1, seq_len=8, lr=1.0, seed=0, checkpoints=(100,))
     f = train.wsd_lambda(cfg)
@@ -259,6 +274,51 @@ def test_a_run_decays_the_matrices_only_and_publishes_its_checkpoints_as_links(s
         assert json.loads((out / "train.json").read_text())["tokens"] == step * 2 * 32
 
 
+def test_the_progress_line_is_each_steps_loss_the_schedules_lr_and_the_throughput(setup, tmp_path, monkeypatch,
+                                                                                    caplog):
+    """What a person watching a run reads, every `log_every` steps and at the last: the step,
+    the loss that step computed (its checkpoint's train.json has the same), the learning rate
+    the schedule gives after it, and the tokens a second since the line before, here on a
+    clock that reads 0.25 s later each time it is read. The run's result and each
+    checkpoint's train.json hold the same loss and the whole config."""
+    _, corpus, init = setup
+    cfg = train.TrainConfig(steps=5, batch_size=2, seq_len=32, lr=1e-3, seed=1, checkpoints=(2, 4, 5), log_every=2,
+                            warmup_frac=0.4)
+    outs = {step: tmp_path / f"step~{step}" for step in cfg.checkpoints}
+    clock = iter(range(10**6))
+    monkeypatch.setattr(train, "time", types.SimpleNamespace(perf_counter=lambda: next(clock) / 4))
+    with caplog.at_level("INFO", logger=train.log.name):
+        result = train.train(init, corpus, cfg, outs, tmp_path / "state")
+    meta = {step: json.loads((out / "train.json").read_text()) for step, out in outs.items()}
+    config = json.loads(json.dumps(dataclasses.asdict(cfg)))
+    assert all(meta[step] == {"step": step, "tokens": step * 64, "loss": meta[step]["loss"], "config": config}
+               for step in outs)
+    lr = train.wsd_lambda(cfg)
+    # 64 tokens a step; two clock readings (0.25 s) between lines
+    expected = [f"step {step}/5 loss {meta[step]['loss']:.4f} lr {1e-3 * lr(step):.2e} tokens/s {rate}"
+                for step, rate in ((2, 512), (4, 512), (5, 256))]
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("step ")] == expected
+    blocks = train.token_blocks(corpus, tokenizer.load(init), 32)
+    assert result == {"step": 5, "final_loss": meta[5]["loss"], "blocks": len(blocks)}
+
+
+def test_a_run_stopped_early_resumes_where_it_stopped_and_says_so(setup, tmp_path, caplog):
+    """`stop_after` ends a run once that step is done (the tests' stand-in for a kill after a
+    save); the same call again resumes from the state saved there, logs it, and ends as the
+    uninterrupted run."""
+    _, corpus, init = setup
+    cfg = train.TrainConfig(steps=6, batch_size=2, seq_len=32, lr=3e-3, seed=2, checkpoints=(6,), save_every=1)
+    state = tmp_path / "state"
+    stopped = train.train(init, corpus, cfg, {6: tmp_path / "m"}, state, stop_after=3)
+    assert stopped["step"] == 3 and train.load_state(state / train.STATE)["step"] == 3
+    assert not (tmp_path / "m").exists()
+    with caplog.at_level("INFO", logger=train.log.name):
+        train.train(init, corpus, cfg, {6: tmp_path / "m"}, state)
+    assert f"resumed from {state / train.STATE} at step 3" in caplog.messages
+    train.train(init, corpus, cfg, {6: tmp_path / "u"}, tmp_path / "ustate")
+    assert (tmp_path / "m" / model.WEIGHTS).read_bytes() == (tmp_path / "u" / model.WEIGHTS).read_bytes()
+
+
 def test_checkpoint_steps_must_increase():
     with pytest.raises(ValueError, match="strictly increasing"):
         train.TrainConfig(steps=10, batch_size=1, seq_len=8, lr=1e-3, seed=0, checkpoints=(5, 3, 10))
@@ -360,7 +420,7 @@ def test_a_model_trained_after_another_in_its_process_is_the_one_a_fresh_process
     assert (after / "step~8" / model.WEIGHTS).read_bytes() == (alone / "step~8" / model.WEIGHTS).read_bytes()
 
 
-def test_a_branch_on_the_same_corpus_is_the_uninterrupted_run(setup, tmp_path):
+def test_a_branch_on_the_same_corpus_is_the_uninterrupted_run(setup, tmp_path, caplog):
     """A run branched from another's kept state at step 6 continues it exactly: on the same
     corpus it ends bit-identical to the run it left, and it starts from the kept step (its
     own checkpoints only after it)."""
@@ -370,7 +430,9 @@ def test_a_branch_on_the_same_corpus_is_the_uninterrupted_run(setup, tmp_path):
     kept = tmp_path / "m6" / train.STATE
     assert torch.load(kept, weights_only=False)["step"] == 6 and not (tmp_path / "m12" / train.STATE).exists()
     branch = train.TrainConfig(steps=12, batch_size=2, seq_len=32, lr=3e-3, seed=3, checkpoints=(12,))
-    result = train.train(init, corpus, branch, {12: tmp_path / "b12"}, tmp_path / "bs", branch_from=kept)
+    with caplog.at_level("INFO", logger=train.log.name):
+        result = train.train(init, corpus, branch, {12: tmp_path / "b12"}, tmp_path / "bs", branch_from=kept)
+    assert f"branched from {kept} at step 6" in caplog.messages
     a, b = load_file(tmp_path / "m12" / model.WEIGHTS), load_file(tmp_path / "b12" / model.WEIGHTS)
     assert all(torch.equal(a[k], b[k]) for k in a)
     meta = json.loads((tmp_path / "b12" / "train.json").read_text())
