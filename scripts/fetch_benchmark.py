@@ -6,7 +6,7 @@ gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic 
 
 from pathlib import Path
 
-from mergelimits import benchfiles, hub, joblog
+from mergelimits import hub, joblog, records
 
 log = joblog.from_snakemake(snakemake)
 wc = snakemake.wildcards
@@ -15,5 +15,5 @@ name = f"{wc.split}.{wc.ext}"
 snapshot = hub.fetch(source, [source.files[name]])
 log.info("%s@%s resolved to %s", source.repo, source.revision, snapshot.name)
 hub.prepare(wc.bench, source, name, snapshot, Path(snakemake.output.data))
-benchfiles.write_record(snakemake.output.record, repo=source.repo, revision=source.revision,
+records.write_record(snakemake.output.record, repo=source.repo, revision=source.revision,
                       commit=snapshot.name, pattern=source.files[name])

@@ -6,7 +6,7 @@ gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic 
 
 from pathlib import Path
 
-from mergelimits import benchfiles, hub, joblog
+from mergelimits import hub, joblog, records
 
 log = joblog.from_snakemake(snakemake)
 source = hub.resolve_corpus(snakemake.params.source, snakemake.wildcards.lang)
@@ -14,5 +14,5 @@ snapshot, info = hub.fetch_corpus(source, Path(snakemake.output.corpus),
                                   snakemake.params.source.get("max_files"))
 log.info("%s@%s (%s): %d documents from %d files", source.repo, source.revision, snapshot.name,
          info["documents"], len(info["files"]))
-benchfiles.write_record(snakemake.output.record, repo=source.repo, revision=source.revision,
+records.write_record(snakemake.output.record, repo=source.repo, revision=source.revision,
                       commit=snapshot.name, **info)

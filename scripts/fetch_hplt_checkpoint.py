@@ -6,7 +6,7 @@ gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic 
 
 from pathlib import Path
 
-from mergelimits import benchfiles, hub, joblog, languages
+from mergelimits import hub, joblog, languages, records
 
 log = joblog.from_snakemake(snakemake)
 wc, p = snakemake.wildcards, snakemake.params
@@ -15,4 +15,4 @@ revision = p.hplt["revision"].format(step=int(wc.step))
 out_dir = Path(snakemake.output.weights).parent
 snapshot = hub.fetch_checkpoint(repo, revision, out_dir, p.arch, weights=p.hplt.get("weights", "bin"))
 log.info("%s@%s resolved to %s", repo, revision, snapshot.name)
-benchfiles.write_record(snakemake.output.record, repo=repo, revision=revision, commit=snapshot.name)
+records.write_record(snakemake.output.record, repo=repo, revision=revision, commit=snapshot.name)

@@ -9,7 +9,7 @@ gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic 
 import json
 from pathlib import Path
 
-from mergelimits import benchfiles, hub, joblog
+from mergelimits import hub, joblog, records
 
 log = joblog.from_snakemake(snakemake)
 p = snakemake.params
@@ -18,4 +18,4 @@ vocab = json.loads(Path(snakemake.input.init_config).read_text())["vocab_size"]
 out_dir = Path(snakemake.output.weights).parent
 snapshot = hub.fetch_checkpoint(p.source["repo"], revision, out_dir, p.arch, p.source.get("token_env"), vocab)
 log.info("%s@%s resolved to %s", p.source["repo"], revision, snapshot.name)
-benchfiles.write_record(snakemake.output.record, repo=p.source["repo"], revision=revision, commit=snapshot.name)
+records.write_record(snakemake.output.record, repo=p.source["repo"], revision=revision, commit=snapshot.name)

@@ -6,7 +6,7 @@ gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic 
 
 from pathlib import Path
 
-from mergelimits import benchfiles, joblog
+from mergelimits import joblog, records
 from mergelimits.synthetic import writers
 
 log = joblog.from_snakemake(snakemake)
@@ -18,5 +18,5 @@ expected = {Path(f) for f in snakemake.output.files}
 if set(written) != expected:
     raise RuntimeError(f"generator and workflow disagree on files: {sorted(set(written) ^ expected)}")
 log.info("wrote %d benchmark files", len(written))
-benchfiles.write_record(snakemake.output.record, seed=p.seed, languages=p.languages, benchmarks=p.benchmarks,
+records.write_record(snakemake.output.record, seed=p.seed, languages=p.languages, benchmarks=p.benchmarks,
                       sizes=sizes)

@@ -7,7 +7,7 @@ gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic 
 
 from pathlib import Path
 
-from mergelimits import benchfiles, joblog
+from mergelimits import joblog, records
 from mergelimits.megatron import data
 
 log = joblog.from_snakemake(snakemake)
@@ -16,4 +16,4 @@ prefix = Path(snakemake.output.bin).with_suffix("")
 counts = data.build_indexed(snakemake.input.corpus, Path(snakemake.input.tokenizer).parent, prefix)
 log.info("%s: %d documents, %d tokens; training reads %d", prefix, counts["documents"], counts["tokens"], p.budget)
 epochs = data.check_budget(snakemake.input.corpus, counts["tokens"], p.budget, p.max_epochs)
-benchfiles.write_record(snakemake.output.record, **counts, budget=p.budget, epochs=round(epochs, 6))
+records.write_record(snakemake.output.record, **counts, budget=p.budget, epochs=round(epochs, 6))

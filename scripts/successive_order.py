@@ -4,9 +4,9 @@ import gc
 
 gc.disable()  # until joblog.from_snakemake: the imports run without the cyclic collector
 
-from mergelimits import benchfiles, joblog
+from mergelimits import joblog, records
 
 log = joblog.from_snakemake(snakemake)
 p = snakemake.params
-benchfiles.write_record(snakemake.output[0], seed=p.seed, order=p.order)
+records.write_record(snakemake.output[0], seed=p.seed, order=p.order)
 log.info("successive order (seed %s): %s", p.seed, " ".join(p.order))

@@ -317,6 +317,11 @@ def test_a_run_stopped_early_resumes_where_it_stopped_and_says_so(setup, tmp_pat
     assert f"resumed from {state / train.STATE} at step 3" in caplog.messages
     train.train(init, corpus, cfg, {6: tmp_path / "u"}, tmp_path / "ustate")
     assert (tmp_path / "m" / model.WEIGHTS).read_bytes() == (tmp_path / "u" / model.WEIGHTS).read_bytes()
+    # a finished run called again, its outputs lost: they are published again, nothing trained
+    shutil.rmtree(tmp_path / "m")
+    again = train.train(init, corpus, cfg, {6: tmp_path / "m"}, state)
+    assert again["step"] == 6 and again["final_loss"] is None
+    assert (tmp_path / "m" / model.WEIGHTS).read_bytes() == (tmp_path / "u" / model.WEIGHTS).read_bytes()
 
 
 def test_checkpoint_steps_must_increase():

@@ -99,9 +99,3 @@ def write_file(bench: str, rows: list[dict], path: str | Path) -> Path:
     check_columns(pd.DataFrame(rows), entry.columns, path)
     (write_tsv if path.suffix == ".tsv" else write_jsonl)(rows, path)
     return path
-
-
-def write_record(path: str | Path, **record) -> None:
-    """What made an output (seed, sizes, source commit, ...), written beside it as JSON."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")

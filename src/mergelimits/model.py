@@ -16,6 +16,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, LlamaConfig, LlamaFor
 
 from .checkpoint import param_count, tensor_shapes, weights_sha256  # noqa: F401 - model.* as callers know them
 from .modelid import WEIGHTS
+from .records import write_record
 from .tokenizer import load as load_tokenizer
 
 RECORD = "init.json"
@@ -67,7 +68,7 @@ def make_init(arch: dict, tokenizer_dir: str | Path, seed: int, out_dir: str | P
     tok.save_pretrained(out_dir)
     record = {"seed": seed, "arch": arch, "vocab_size": cfg.vocab_size,
               "sha256": weights_sha256(out_dir / WEIGHTS), "params": sum(p.numel() for p in model.parameters())}
-    (out_dir / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    write_record(out_dir / RECORD, **record)
     return record
 
 
@@ -78,7 +79,7 @@ def record_published_init(init_dir: str | Path, arch: dict, source: dict) -> dic
     record = {"engine": "hub", **source, "seed": None, "arch": arch,
               "vocab_size": json.loads((init_dir / "config.json").read_text())["vocab_size"],
               "sha256": weights_sha256(init_dir / WEIGHTS), "params": param_count(init_dir)}
-    (init_dir / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    write_record(init_dir / RECORD, **record)
     return record
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from .model import load_model
+from .records import write_record
 from .tokenizer import load as load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ def _save_checkpoint(model, tok, out_dir: Path, meta: dict, state: dict | None =
     tok.save_pretrained(tmp)
     if state is not None:
         torch.save(state, tmp / STATE)
-    (tmp / "train.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    write_record(tmp / "train.json", **meta)
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
 

@@ -13,7 +13,6 @@ which draw other numbers. `verify_init` then tells whether the result is HPLT's 
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import socket
@@ -24,6 +23,7 @@ import torch
 from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
 
 from ..model import RECORD, WEIGHTS, padded_vocab, weights_sha256
+from ..records import write_record
 from ..tokenizer import load as load_tokenizer
 from . import cpu_compat
 from .convert import save_hf
@@ -63,5 +63,5 @@ def build_step0(arch: dict, tokenizer_dir: str | Path, seed: int, out_dir: str |
               "device": "cuda" if gpu else "cpu", "params_dtype": "bfloat16" if bf16 and gpu else "float32",
               "sha256": weights_sha256(out_dir / WEIGHTS),
               "params": sum(p.numel() for p in model.parameters())}
-    (out_dir / RECORD).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    write_record(out_dir / RECORD, **record)
     return record

@@ -57,6 +57,7 @@ from safetensors.torch import load_file
 
 from .. import joblog
 from ..modelid import WEIGHTS
+from ..records import write_record
 from . import convert, cpu_compat, data, memory
 from .model import causal_mask, gpt_model
 
@@ -163,10 +164,7 @@ def check_save_dir(save_dir: Path, run: dict, vocab: int) -> None:
         elif (save_dir / TRACKER).exists():  # checkpoints, but whose?
             problem = f"{save_dir} holds checkpoints but no {RUN_RECORD}: not resuming from a run of unknown shape"
         else:
-            save_dir.mkdir(parents=True, exist_ok=True)
-            tmp = record.with_suffix(".tmp")
-            tmp.write_text(json.dumps(mine, indent=2, sort_keys=True) + "\n")
-            os.replace(tmp, record)
+            write_record(record, **mine)
     verdict = [problem]
     dist.broadcast_object_list(verdict, src=0)
     if verdict[0]:
