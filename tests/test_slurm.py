@@ -95,13 +95,11 @@ def session(slurm, mini_started, tiny_config, tmp_path_factory):
                                      ENV.get("PATH", os.environ["PATH"])]))
     container = ["--sdm", "apptainer", "--config", f"container={s.image}"]
 
-    # The generated data and the shared init are run a's: the study goes to Slurm from its
-    # pre-training on, which is what a cancel and a resume are about (the faults run below
-    # still sends a data job to Slurm). Copied with their times, so nothing upstream reruns.
-    # The data and the init made here, by the local profile in the image as the Slurm jobs run,
-    # while the local reference run goes on beside: the Slurm session mostly waits on Slurm,
-    # and the comparison at the end covers these files too. Their exec lines go to a log of
-    # their own: the study's are the Slurm runs'.
+    # The study goes to Slurm from its pre-training on, which is what a cancel and a resume are
+    # about (the faults run below still sends a data job to Slurm). Its data and init are made
+    # here first, by the local profile in the image as the Slurm jobs run, while the local
+    # reference run goes on beside; the comparison at the end covers these files too. Their
+    # exec lines go to a log of their own: the study's are the Slurm runs'.
     rc, out = run(s.slurm, config, "--profile", str(ROOT / "profiles/local"), *container, "--", "data",
                   "results/tiny/models/init/model.safetensors", name="prepare",
                   env={**ENV, "FAKE_LUMI_LOG": str(root / "prepare-singularity.log")})
