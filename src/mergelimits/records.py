@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 
-def write_record(path: str | Path, **record) -> None:
+def write_record(path: str | Path, /, **record) -> None:
     path = Path(path)
     text = json.dumps(record, indent=2, sort_keys=True) + "\n"  # before any file: unserialisable, nothing written
     path.parent.mkdir(parents=True, exist_ok=True)
