@@ -158,9 +158,9 @@ def test_missing_and_corrupt_checkpoints_name_the_file(setup, tmp_path):
 
 
 def test_a_checkpoint_stored_in_bf16_loads_in_float32(setup, tmp_path, monkeypatch):
-    """Published checkpoints may be stored in bf16. Training, the activations and the merges
-    read them in float32, which transformers 5 no longer does by default (it keeps the stored
-    dtype). A job with a GPU (LUMI's small-g: a GCD shows as cuda) runs there, else on the CPU."""
+    """Published checkpoints may be stored in bf16. Training and the activations read them in
+    float32, which transformers 5 no longer does by default (it keeps the stored dtype). A job
+    with a GPU (LUMI's small-g: a GCD shows as cuda) runs there, else on the CPU."""
     _, _, init = setup
     m = model.load_model(init)
     m.to(torch.bfloat16).save_pretrained(tmp_path / "bf16")
