@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd  # at parse time too, where Snakemake has imported it already
 
 from . import benchmarks
+from .records import temp_beside
 
 
 class SchemaError(ValueError):
@@ -26,16 +27,8 @@ def bench_files(bench: str) -> tuple[str, ...]:
     return benchmarks.get(bench).files
 
 
-def _atomic(path: Path):
-    """Write to a sibling temp file and rename, so a killed job leaves no complete-looking file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    return path, tmp
-
-
 def write_jsonl(rows: list[dict], path: str | Path) -> None:
-    path, tmp = _atomic(path)
+    path, tmp = temp_beside(path)
     with open(tmp, "w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -43,7 +36,7 @@ def write_jsonl(rows: list[dict], path: str | Path) -> None:
 
 
 def write_tsv(rows: list[dict], path: str | Path) -> None:
-    path, tmp = _atomic(path)
+    path, tmp = temp_beside(path)
     pd.DataFrame(rows).to_csv(tmp, sep="\t", index=False, quoting=csv.QUOTE_MINIMAL)
     os.replace(tmp, path)
 

@@ -13,10 +13,16 @@ import os
 from pathlib import Path
 
 
-def write_record(path: str | Path, /, **record) -> None:
+def temp_beside(path: str | Path) -> tuple[Path, Path]:
+    """`path`, its directory made, and the hidden sibling to write it through before
+    `os.replace(tmp, path)`, so that a killed job leaves no complete-looking file."""
     path = Path(path)
-    text = json.dumps(record, indent=2, sort_keys=True) + "\n"  # before any file: unserialisable, nothing written
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    return path, path.with_name(f".{path.name}.tmp")
+
+
+def write_record(path: str | Path, /, **record) -> None:
+    text = json.dumps(record, indent=2, sort_keys=True) + "\n"  # before any file: unserialisable, nothing written
+    path, tmp = temp_beside(path)
     tmp.write_text(text)
     os.replace(tmp, path)
